@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from alt.accounts.models import Membership
+
+SESSION_KEY = "workspace_id"
+
+
+def _current_membership(request: HttpRequest) -> Membership | None:
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = Membership.objects.filter(user=user).select_related("workspace").order_by("id")
+    wanted = request.session.get(SESSION_KEY)
+    if wanted is not None:
+        chosen = memberships.filter(workspace_id=wanted).first()
+        if chosen is not None:
+            return chosen
+    return memberships.first()
+
+
+class WorkspaceMiddleware:
+    """Puts the signed-in user's current membership and workspace on the request.
+
+    Views never take a workspace id from the URL: the workspace always comes from here.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        membership = _current_membership(request)
+        request.membership = membership  # type: ignore[attr-defined]
+        request.workspace = membership.workspace if membership else None  # type: ignore[attr-defined]
+        return self.get_response(request)

@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import include, path
+
+from alt.accounts import views as account_views
+from contacts.views import dashboard as dashboard_views
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("dashboard" if request.user.is_authenticated else "account_login")
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+admin.site.site_header = "Agent Lead Tracker — staff"
+admin.site.site_title = "ALT staff"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path(".well-known/security.txt", account_views.security_txt, name="security_txt"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("alt.accounts.urls")),
+    path("", include("contacts.urls")),
+    path("staff/", admin.site.urls),
+]

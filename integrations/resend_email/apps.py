@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ResendEmailConfig(AppConfig):
+    name = "integrations.resend_email"
+    label = "resend_email"
