@@ -1,0 +1,456 @@
+"""Forms of the contact page: the contact itself (create, and each in-place section), notes, tasks.
+
+Every form that names a tenant row takes `workspace=` (WorkspaceFormMixin): a select box lists
+only the workspace's own stages and members, and a posted id of another workspace is refused as an
+invalid choice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from alt.accounts.models import User
+from alt.lib.tenancy import WorkspaceFormMixin
+from contacts.models import Contact, CustomField, PipelineStage, Source
+from contacts.services import (
+    ContactInput,
+    InvalidPhone,
+    normalize_email,
+    phone_display,
+    phone_to_e164,
+)
+
+MAX_BUDGET = 2_147_483_647  # the columns are PostgreSQL integers
+MAX_VALUES = 10  # emails or phones per contact
+_SEPARATORS = re.compile(r"[,;\n]+")
+_AMOUNT = re.compile(r"^(\d+(?:\.\d+)?)([km]?)$")
+CUSTOM_PREFIX = "cf_"
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    fields: tuple[str, ...]
+
+
+SECTIONS: dict[str, Section] = {
+    s.key: s
+    for s in (
+        Section("details", "Contact details", ("first_name", "last_name", "emails", "phones")),
+        Section("pipeline", "Pipeline", ("stage", "source", "assigned_to", "tags")),
+        Section(
+            "buyer",
+            "Buying & selling",
+            ("role", "budget_min", "budget_max", "timeframe", "next_follow_up_on"),
+        ),
+        Section("consent", "Consent", ("consent_email", "consent_sms", "consent_instagram")),
+        Section("custom", "More fields", ()),  # the workspace's CustomField rows
+    )
+}
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in _SEPARATORS.split(raw or "") if part.strip()]
+
+
+def _dollars(raw: str) -> int | None:
+    """'$450,000' -> 450000, '450k' -> 450000, '1.2m' -> 1200000; '' -> None. ValueError else."""
+    text = raw.strip().lower().replace("$", "").replace(",", "").replace(" ", "")
+    if not text:
+        return None
+    match = _AMOUNT.match(text)
+    if match is None:
+        raise ValueError(text)
+    value = Decimal(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2)]
+    if value != value.to_integral_value():
+        raise ValueError(text)
+    return int(value)
+
+
+def custom_field_display(field: CustomField, value: Any) -> str:
+    """How a stored custom value reads on the contact page ('' when there is none)."""
+    if value is None or value == "":
+        return ""
+    if field.kind == CustomField.Kind.YES_NO:
+        return "Yes" if value else "No"
+    if field.kind == CustomField.Kind.DATE:
+        try:
+            return date.fromisoformat(str(value)).strftime("%b %-d, %Y")
+        except ValueError:
+            return str(value)
+    if field.kind == CustomField.Kind.NUMBER and isinstance(value, int | float):
+        return f"{value:,}"
+    return str(value)
+
+
+def _custom_form_field(field: CustomField) -> forms.Field:
+    label = field.label
+    if field.kind == CustomField.Kind.NUMBER:
+        return forms.CharField(
+            label=label,
+            required=False,
+            widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        )
+    if field.kind == CustomField.Kind.DATE:
+        return forms.DateField(
+            label=label,
+            required=False,
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            error_messages={"invalid": f"Enter {label} as a date, like 2025-03-14."},
+        )
+    if field.kind == CustomField.Kind.YES_NO:
+        return forms.ChoiceField(
+            label=label,
+            required=False,
+            choices=[("", "—"), ("yes", "Yes"), ("no", "No")],
+            error_messages={"invalid_choice": f"Answer {label} with yes or no."},
+        )
+    if field.kind == CustomField.Kind.CHOICE:
+        return forms.ChoiceField(
+            label=label,
+            required=False,
+            choices=[("", "—"), *((c, c) for c in field.choices)],
+            error_messages={
+                "invalid_choice": f"Choose one of: {', '.join(field.choices)}.",
+            },
+        )
+    return forms.CharField(label=label, required=False, max_length=200)
+
+
+def _member_label(user: User) -> str:
+    return user.full_name or user.email
+
+
+class ContactForm(WorkspaceFormMixin, forms.Form):
+    """Every field of a contact. `section=` keeps one section's fields, for in-place edits;
+    `contact=` fills the form from an existing contact."""
+
+    first_name = forms.CharField(label="First name", max_length=80, required=False)
+    last_name = forms.CharField(label="Last name", max_length=80, required=False)
+    emails = forms.CharField(
+        label="Emails",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "jane@example.com"}),
+        help_text="One per line, or separated by commas. The first is the main one.",
+    )
+    phones = forms.CharField(
+        label="Phones",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "(415) 555-0123"}),
+        help_text="Any format; US numbers need no +1. One per line, the first is the main one.",
+    )
+    stage: forms.ModelChoiceField[PipelineStage] = forms.ModelChoiceField(
+        queryset=None,
+        empty_label=None,
+        error_messages={
+            "required": "Choose a stage.",
+            "invalid_choice": "Choose a stage of your pipeline.",
+        },
+    )
+    source = forms.ChoiceField(choices=Source.choices, initial=Source.MANUAL)
+    assigned_to: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        label="Assigned to",
+        queryset=None,
+        required=False,
+        empty_label="Nobody",
+        error_messages={"invalid_choice": "Choose a member of your team."},
+    )
+    tags = forms.CharField(
+        required=False,
+        max_length=400,
+        widget=forms.TextInput(attrs={"placeholder": "first-time buyer, pre-approved"}),
+        help_text="Separated by commas.",
+    )
+    role = forms.ChoiceField(label="Buyer or seller", choices=Contact.Role.choices, required=False)
+    budget_min = forms.CharField(
+        label="Budget from",
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "$400,000"}),
+    )
+    budget_max = forms.CharField(
+        label="Budget up to",
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "$650,000"}),
+    )
+    timeframe = forms.ChoiceField(choices=Contact.Timeframe.choices, required=False)
+    next_follow_up_on = forms.DateField(
+        label="Next follow-up",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Enter the follow-up date like 2025-03-14."},
+    )
+    consent_email = forms.BooleanField(label="Agreed to email", required=False)
+    consent_sms = forms.BooleanField(label="Agreed to text messages (SMS)", required=False)
+    consent_instagram = forms.BooleanField(label="Agreed to Instagram messages", required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        workspace: Any,
+        contact: Contact | None = None,
+        section: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, workspace=workspace, **kwargs)
+        self.contact = contact
+        self.section = section
+        self.custom_fields = list(CustomField.objects.for_workspace(workspace))
+        for custom in self.custom_fields:
+            self.fields[CUSTOM_PREFIX + custom.key] = _custom_form_field(custom)
+        if section is not None:
+            wanted = self.section_field_names(section)
+            self.fields = {name: f for name, f in self.fields.items() if name in wanted}
+        if "stage" in self.fields:
+            self.fields["stage"].queryset = PipelineStage.objects.for_workspace(workspace)  # type: ignore[attr-defined]
+        if "assigned_to" in self.fields:
+            members = User.objects.filter(memberships__workspace=workspace).order_by("full_name")
+            self.fields["assigned_to"].queryset = members  # type: ignore[attr-defined]
+            self.fields["assigned_to"].label_from_instance = _member_label  # type: ignore[attr-defined]
+        if contact is not None and not self.is_bound:
+            self.initial = self._initial_from(contact)
+
+    def section_field_names(self, section: str) -> tuple[str, ...]:
+        if section == "custom":
+            return tuple(CUSTOM_PREFIX + c.key for c in self.custom_fields)
+        return SECTIONS[section].fields
+
+    def grouped(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """(section title, bound fields) for every section that has fields in this form."""
+        groups = []
+        for section in SECTIONS.values():
+            names = [n for n in self.section_field_names(section.key) if n in self.fields]
+            if names:
+                groups.append((section.title, [self[n] for n in names]))
+        return groups
+
+    def _initial_from(self, contact: Contact) -> dict[str, Any]:
+        names = self.fields.keys()
+        initial: dict[str, Any] = {
+            n: getattr(contact, n) for n in names if n in self.base_fields and hasattr(contact, n)
+        }
+        if "emails" in names:
+            initial["emails"] = "\n".join(e.email for e in contact.emails.all())
+        if "phones" in names:
+            initial["phones"] = "\n".join(phone_display(p.e164) for p in contact.phones.all())
+        if "tags" in names:
+            initial["tags"] = ", ".join(t.name for t in contact.tags.all())
+        for n in ("budget_min", "budget_max"):
+            if n in names and initial.get(n) is not None:
+                initial[n] = f"{initial[n]:,}"
+        for custom in self.custom_fields:
+            value = contact.custom_fields.get(custom.key)
+            if custom.kind == CustomField.Kind.YES_NO and value is not None:
+                value = "yes" if value else "no"
+            initial[CUSTOM_PREFIX + custom.key] = value
+        return initial
+
+    # --- field cleaning --------------------------------------------------------------------------
+    def clean_emails(self) -> list[str]:
+        emails = list(
+            dict.fromkeys(normalize_email(e) for e in _split(self.cleaned_data["emails"]))
+        )
+        for email in emails:
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise ValidationError(f"“{email}” is not an email address.") from None
+        if len(emails) > MAX_VALUES:
+            raise ValidationError(f"A contact can have up to {MAX_VALUES} emails.")
+        return emails
+
+    def clean_phones(self) -> list[str]:
+        phones, problems = [], []
+        for raw in _split(self.cleaned_data["phones"]):
+            try:
+                phones.append(phone_to_e164(raw))
+            except InvalidPhone as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValidationError(
+                [*problems, "Check the number, or add the country code, like +44 20 7946 0958."]
+            )
+        phones = list(dict.fromkeys(phones))
+        if len(phones) > MAX_VALUES:
+            raise ValidationError(f"A contact can have up to {MAX_VALUES} phone numbers.")
+        return phones
+
+    def clean_tags(self) -> list[str]:
+        tags = list(dict.fromkeys(t for t in _split(self.cleaned_data["tags"])))
+        too_long = [t for t in tags if len(t) > 40]
+        if too_long:
+            raise ValidationError(f"Keep each tag under 40 characters (“{too_long[0][:40]}…”).")
+        return tags
+
+    def _clean_budget(self, name: str) -> int | None:
+        try:
+            amount = _dollars(self.cleaned_data[name])
+        except (ValueError, InvalidOperation):
+            raise ValidationError(
+                "Enter an amount in dollars, like 450000, $450,000 or 450k."
+            ) from None
+        if amount is not None and amount > MAX_BUDGET:
+            raise ValidationError("Enter an amount under $2,000,000,000.")
+        return amount
+
+    def clean_budget_min(self) -> int | None:
+        return self._clean_budget("budget_min")
+
+    def clean_budget_max(self) -> int | None:
+        return self._clean_budget("budget_max")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("budget_min"), data.get("budget_max")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "budget_max",
+                f"The budget can't go up to ${high:,} when it starts at ${low:,}: "
+                "the second amount must be the larger one.",
+            )
+        detail_fields = SECTIONS["details"].fields
+        has_details = all(n in self.fields for n in detail_fields)
+        if has_details and not self.errors and not any(data.get(n) for n in detail_fields):
+            raise ValidationError("Give the contact a name, an email or a phone number.")
+        for custom in self.custom_fields:
+            name = CUSTOM_PREFIX + custom.key
+            if name in self.fields and name in data:
+                self._clean_custom(custom, name, data)
+        return data
+
+    def _clean_custom(self, custom: CustomField, name: str, data: dict[str, Any]) -> None:
+        value = data[name]
+        if custom.kind == CustomField.Kind.NUMBER and value:
+            text = str(value).strip().replace(",", "").replace("$", "")
+            try:
+                number = Decimal(text)
+                if not number.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                self.add_error(name, f"Enter {custom.label} as a number, like 3 or 2.5.")
+                return
+            data[name] = int(number) if number == number.to_integral_value() else float(number)
+
+    # --- what the services take ------------------------------------------------------------------
+    def _custom_values(self) -> dict[str, Any]:
+        """The contact's custom_fields with this form's values applied (blank removes a value)."""
+        values = dict(self.contact.custom_fields) if self.contact is not None else {}
+        for custom in self.custom_fields:
+            name = CUSTOM_PREFIX + custom.key
+            if name not in self.cleaned_data:
+                continue
+            value = self.cleaned_data[name]
+            if value is None or value == "":
+                values.pop(custom.key, None)
+            elif custom.kind == CustomField.Kind.YES_NO:
+                values[custom.key] = value == "yes"
+            elif custom.kind == CustomField.Kind.DATE:
+                values[custom.key] = value.isoformat()
+            else:
+                values[custom.key] = value.strip() if isinstance(value, str) else value
+        return values
+
+    def to_input(self) -> ContactInput:
+        data = self.cleaned_data
+        return ContactInput(
+            first_name=data["first_name"], last_name=data["last_name"], emails=data["emails"],
+            phones=data["phones"], source=data["source"], stage=data["stage"], tags=data["tags"],
+            assigned_to=data["assigned_to"], role=data["role"], budget_min=data["budget_min"],
+            budget_max=data["budget_max"], timeframe=data["timeframe"],
+            custom_fields=self._custom_values(), next_follow_up_on=data["next_follow_up_on"],
+            consent_email=data["consent_email"], consent_sms=data["consent_sms"],
+            consent_instagram=data["consent_instagram"],
+        )  # fmt: skip
+
+    def update_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for contacts.services.contact_update from this section's fields."""
+        data = self.cleaned_data
+        plain = {"emails", "phones", "tags"}
+        changes = {n: data[n] for n in self.fields if n in self.base_fields and n not in plain}
+        if self.section == "custom":
+            changes["custom_fields"] = self._custom_values()
+        kwargs: dict[str, Any] = {"changes": changes}
+        for n in plain & set(self.fields):
+            kwargs[n] = data[n]
+        return kwargs
+
+
+class ContactCreateForm(ContactForm):
+    """A new contact: every section at once."""
+
+    def __init__(self, *args: Any, workspace: Any, **kwargs: Any) -> None:
+        super().__init__(*args, workspace=workspace, **kwargs)
+        self.fields["first_name"].widget.attrs["autofocus"] = True
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label="Note",
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What happened, what's next…"}),
+        error_messages={
+            "required": "Write something before saving the note.",
+            "max_length": "Keep a note under 10,000 characters.",
+        },
+    )
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"].strip()
+        if not body:
+            raise ValidationError("Write something before saving the note.")
+        return body
+
+
+class TaskForm(forms.Form):
+    """A task's title and due date and time, entered in the agent's own time zone."""
+
+    title = forms.CharField(
+        label="Task",
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "Call back about the offer"}),
+        error_messages={"required": "Say what needs doing, like “Call back about the offer”."},
+    )
+    due_date = forms.DateField(
+        label="Due date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": "Pick a due date.",
+            "invalid": "Enter the due date like 2025-03-14.",
+        },
+    )
+    due_time = forms.TimeField(
+        label="Time",
+        required=False,
+        initial=time(9, 0),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        input_formats=["%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I %p", "%I%p"],
+        error_messages={"invalid": "Enter the time like 09:30 or 2:15 PM."},
+        help_text="Your reminder email goes out at this time.",
+    )
+
+    def __init__(self, *args: Any, time_zone: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone = ZoneInfo(time_zone)
+        self.fields[
+            "due_time"
+        ].help_text = f"Your reminder email goes out at this time ({time_zone.replace('_', ' ')})."
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise ValidationError("Say what needs doing, like “Call back about the offer”.")
+        return title
+
+    def due_at(self) -> datetime:
+        """The due moment, aware (stored in UTC by Django)."""
+        when = self.cleaned_data.get("due_time") or time(9, 0)
+        return datetime.combine(self.cleaned_data["due_date"], when, tzinfo=self.time_zone)

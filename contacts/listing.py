@@ -1,0 +1,436 @@
+"""The contact list's query: GET parameters -> a validated ContactListQuery -> one keyset page.
+
+The list page, its CSV export and saved smart lists all go through this module, so the three
+mean the same thing by "the current list". A page is one query on an index that starts with the
+workspace (see Contact.Meta.indexes), whatever the page number: pagination is by keyset (the
+sort key and id of the last row seen), never by OFFSET.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from django import forms
+from django.db import models
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from alt.accounts.models import User, Workspace
+from contacts.models import (
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    ContactQuerySet,
+    PipelineStage,
+    SavedList,
+    Source,
+    Tag,
+)
+from contacts.services import phone_display
+
+PAGE_SIZE = 50
+STALE_DAYS = (7, 14, 30, 60, 90)
+ASSIGNEE_MINE = "mine"
+ASSIGNEE_UNASSIGNED = "unassigned"
+
+
+class Sort(models.TextChoices):
+    NEWEST = "newest", "Newest first"
+    OLDEST = "oldest", "Oldest first"
+    NAME = "name", "Name A–Z"  # noqa: RUF001 (an en dash, as typeset)
+    ACTIVITY = "activity", "Last activity"
+    FOLLOW_UP = "follow_up", "Follow-up date"
+
+
+# The columns each sort orders by, with `True` for descending. Every order ends with id, so it is
+# total and a cursor names exactly one place in it.
+SORT_KEYS: dict[str, tuple[tuple[str, bool], ...]] = {
+    Sort.NEWEST: (("created_at", True), ("id", True)),
+    Sort.OLDEST: (("created_at", False), ("id", False)),
+    Sort.NAME: (("last_name", False), ("first_name", False), ("id", False)),
+    Sort.ACTIVITY: (("last_activity_at", True), ("id", True)),
+    # Contacts without a follow-up date come last.
+    Sort.FOLLOW_UP: (("next_follow_up_on", False), ("id", False)),
+}
+_DATETIME_KEYS = {"created_at", "last_activity_at"}
+
+
+@dataclass(frozen=True)
+class ContactListQuery:
+    """What the agent asked the list for. Every value is already validated."""
+
+    q: str = ""
+    stage: int | None = None
+    source: str = ""
+    tag: int | None = None
+    assignee: str = ""  # "", "mine", "unassigned" or a teammate's user id
+    stale_days: int | None = None
+    follow_up_due: bool = False
+    sort: str = Sort.NEWEST
+    cursor: tuple[Any, ...] | None = field(default=None, compare=False)
+
+    @property
+    def is_filtered(self) -> bool:
+        """Anything narrows the list (the sort does not)."""
+        return bool(
+            self.q
+            or self.stage
+            or self.source
+            or self.tag
+            or self.assignee
+            or self.stale_days
+            or self.follow_up_due
+        )
+
+    def params(self) -> dict[str, str]:
+        """The non-default parameters as GET values, without the cursor: for links, the export
+        and saved lists."""
+        values = {
+            "q": self.q,
+            "stage": str(self.stage or ""),
+            "source": self.source,
+            "tag": str(self.tag or ""),
+            "assignee": self.assignee,
+            "stale": str(self.stale_days or ""),
+            "follow_up": "1" if self.follow_up_due else "",
+            "sort": "" if self.sort == Sort.NEWEST else self.sort,
+        }
+        return {key: value for key, value in values.items() if value}
+
+    def urlencode(self, **extra: str) -> str:
+        return urlencode({**self.params(), **extra})
+
+
+def contacts_of(workspace: Workspace) -> ContactQuerySet:
+    # Contact.objects comes from from_queryset(), whose methods mypy cannot see.
+    return cast(ContactQuerySet, Contact.objects.for_workspace(workspace))
+
+
+# --- choices: what the filters offer ------------------------------------------------------------
+@dataclass
+class ListChoices:
+    """The workspace's stages (with live contact counts when asked), tags and members: loaded once
+    per request and shared by the filter form, the sidebar and the bulk-action bar."""
+
+    stages: list[PipelineStage]
+    tags: list[Tag]
+    members: list[User]
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(stage, "contact_count", 0) for stage in self.stages)
+
+
+def list_choices(workspace: Workspace, *, with_counts: bool = False) -> ListChoices:
+    """Three queries: stages (counting live contacts per stage in the same GROUP BY), tags and the
+    workspace's members."""
+    stages = PipelineStage.objects.for_workspace(workspace).order_by("position", "id")
+    if with_counts:
+        # A count per stage row rather than a join of every contact: each is one range of the
+        # (workspace, stage) index, read without the table given a partial index on live rows.
+        in_stage = (
+            contacts_of(workspace)
+            .live()
+            .filter(stage=OuterRef("pk"))
+            .order_by()
+            .values("stage")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        stages = stages.annotate(contact_count=Coalesce(Subquery(in_stage), 0))
+    members = User.objects.filter(memberships__workspace=workspace).order_by("full_name", "id")
+    return ListChoices(
+        stages=list(stages),
+        tags=list(Tag.objects.for_workspace(workspace).order_by("name")),
+        members=list(members),
+    )
+
+
+def member_label(user: User) -> str:
+    return user.full_name or user.email
+
+
+class ContactListForm(forms.Form):
+    """The list's GET parameters. Choices come from `ListChoices`, so validating a stage, tag or
+    teammate costs no query, and another workspace's id is simply not a valid choice."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Name, email or phone",
+                "autocomplete": "off",
+                "enterkeyhint": "search",
+            }
+        ),
+    )
+    stage = forms.TypedChoiceField(label="Stage", required=False, coerce=int, empty_value=None)
+    source = forms.ChoiceField(
+        label="Source", required=False, choices=[("", "Any source"), *Source.choices]
+    )
+    tag = forms.TypedChoiceField(label="Tag", required=False, coerce=int, empty_value=None)
+    assignee = forms.ChoiceField(label="Assigned to", required=False)
+    stale = forms.TypedChoiceField(
+        label="No activity in",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any time"), *((str(d), f"{d} days") for d in STALE_DAYS)],
+    )
+    follow_up = forms.BooleanField(label="Follow-up due", required=False)
+    sort = forms.ChoiceField(label="Sort", required=False, choices=Sort.choices)
+    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data: Mapping[str, Any] | None, *, choices: ListChoices) -> None:
+        super().__init__(data)
+        fields = self.fields
+        fields["stage"].choices = [("", "Any stage"), *((s.id, s.name) for s in choices.stages)]  # type: ignore[attr-defined]
+        fields["tag"].choices = [("", "Any tag"), *((t.id, t.name) for t in choices.tags)]  # type: ignore[attr-defined]
+        fields["assignee"].choices = [  # type: ignore[attr-defined]
+            ("", "Anyone"),
+            (ASSIGNEE_MINE, "Me"),
+            (ASSIGNEE_UNASSIGNED, "Unassigned"),
+            *((str(u.id), member_label(u)) for u in choices.members),
+        ]
+        for name in ("stage", "source", "tag", "assignee", "stale", "follow_up", "sort"):
+            fields[name].widget.attrs["class"] = "js-filter"
+
+    def to_query(self) -> ContactListQuery:
+        """The valid parameters; an invalid one (a stale link, another workspace's stage) is
+        left out and its error shown next to the filter."""
+        self.is_valid()
+        data = self.cleaned_data
+        sort = data.get("sort") or Sort.NEWEST
+        return ContactListQuery(
+            q=" ".join((data.get("q") or "").split()),
+            stage=data.get("stage"),
+            source=data.get("source") or "",
+            tag=data.get("tag"),
+            assignee=data.get("assignee") or "",
+            stale_days=data.get("stale"),
+            follow_up_due=bool(data.get("follow_up")),
+            sort=sort,
+            cursor=cursor_decode(data.get("cursor") or "", sort),
+        )
+
+
+# --- the queryset and its pages ------------------------------------------------------------------
+def contacts_filtered(
+    workspace: Workspace, query: ContactListQuery, *, user: User
+) -> ContactQuerySet:
+    """The workspace's live contacts matching `query`, in its sort order (no cursor applied)."""
+    qs = contacts_of(workspace).live()
+    if query.q:
+        qs = qs.search(query.q)
+    if query.stage:
+        qs = qs.filter(stage_id=query.stage)
+    if query.source:
+        qs = qs.filter(source=query.source)
+    if query.tag:
+        qs = qs.filter(tags__id=query.tag)
+    if query.assignee == ASSIGNEE_MINE:
+        qs = qs.filter(assigned_to=user)
+    elif query.assignee == ASSIGNEE_UNASSIGNED:
+        qs = qs.filter(assigned_to=None)
+    elif query.assignee:
+        qs = qs.filter(assigned_to_id=int(query.assignee))
+    if query.stale_days:
+        qs = qs.stale(query.stale_days)
+    if query.follow_up_due:
+        qs = qs.follow_up_due()
+    return qs.order_by(*_ordering(query.sort))
+
+
+def _ordering(sort: str) -> list[Any]:
+    order: list[Any] = []
+    for name, descending in SORT_KEYS[sort]:
+        column = F(name)
+        order.append(column.desc() if descending else column.asc(nulls_last=True))
+    return order
+
+
+def _after(keys: tuple[tuple[str, bool], ...], values: tuple[Any, ...]) -> Q:
+    """Rows after `values` in the order `keys`: (a, b, id) > (x, y, z) spelled out, plus a
+    redundant `a >= x` so PostgreSQL can start the index scan at the cursor."""
+
+    def strictly_after(i: int) -> Q:
+        name, descending = keys[i]
+        beyond = Q(**{f"{name}__{'lt' if descending else 'gt'}": values[i]})
+        if i == len(keys) - 1:
+            return beyond
+        return beyond | (Q(**{name: values[i]}) & strictly_after(i + 1))
+
+    name, descending = keys[0]
+    return Q(**{f"{name}__{'lte' if descending else 'gte'}": values[0]}) & strictly_after(0)
+
+
+def _after_cursor(sort: str, cursor: tuple[Any, ...]) -> Q:
+    keys = SORT_KEYS[sort]
+    if sort != Sort.FOLLOW_UP:
+        return _after(keys, cursor)
+    follow_up_on, last_id = cursor
+    if follow_up_on is None:  # already among the dateless contacts, which come last
+        return Q(next_follow_up_on=None, id__gt=last_id)
+    return _after(keys, cursor) | Q(next_follow_up_on=None)
+
+
+@dataclass
+class ContactPage:
+    contacts: list[Contact]
+    next_cursor: str  # "" on the last page
+
+
+def contacts_page(
+    workspace: Workspace, query: ContactListQuery, *, user: User, size: int = PAGE_SIZE
+) -> ContactPage:
+    """One page of the list: one query for the rows (stage and assignee joined) and one for all
+    their tags, whatever the page size or the workspace's size."""
+    qs = contacts_filtered(workspace, query, user=user)
+    if query.cursor is not None:
+        qs = qs.filter(_after_cursor(query.sort, query.cursor))
+    qs = qs.select_related("stage", "assigned_to").prefetch_related("tags")
+    rows = list(qs[: size + 1])
+    next_cursor = cursor_encode(rows[size - 1], query.sort) if len(rows) > size else ""
+    return ContactPage(contacts=rows[:size], next_cursor=next_cursor)
+
+
+def cursor_encode(contact: Contact, sort: str) -> str:
+    values: list[Any] = [sort]
+    for name, _descending in SORT_KEYS[sort]:
+        value = getattr(contact, name)
+        values.append(value.isoformat() if isinstance(value, date) else value)
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor_decode(token: str, sort: str) -> tuple[Any, ...] | None:
+    """The sort-key values a cursor carries, or None for a cursor that is malformed or belongs
+    to another sort (the list then starts at the first page)."""
+    if not token or len(token) > 400:
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(raw, list) or raw[:1] != [sort]:
+            return None
+        keys = SORT_KEYS[sort]
+        if len(raw) != len(keys) + 1:
+            return None
+        return tuple(
+            _cursor_value(name, value) for (name, _), value in zip(keys, raw[1:], strict=True)
+        )
+    except (ValueError, TypeError, binascii.Error, OverflowError):
+        return None
+
+
+def _cursor_value(name: str, value: Any) -> Any:
+    if name == "id":
+        if type(value) is not int or not 0 < value < 2**63:
+            raise ValueError(name)
+        return value
+    if name in _DATETIME_KEYS:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError(name)
+        return moment
+    if name == "next_follow_up_on":
+        return None if value is None else date.fromisoformat(value)
+    if not isinstance(value, str):
+        raise ValueError(name)
+    return value
+
+
+# --- saved smart lists ---------------------------------------------------------------------------
+def saved_lists_for(workspace: Workspace) -> list[SavedList]:
+    """The workspace's saved lists, shared by the team, by name."""
+    return list(
+        SavedList.objects.for_workspace(workspace).select_related("owner").order_by("name", "id")
+    )
+
+
+def access_saved_list(workspace: Workspace, saved_list_id: int | str) -> SavedList:
+    """The workspace's saved list with this id, or Http404 (also for another workspace's id)."""
+    saved = (
+        SavedList.objects.for_workspace(workspace).filter(id=saved_list_id).first()
+        if str(saved_list_id).isdigit()
+        else None
+    )
+    if saved is None:
+        raise Http404("No such list")
+    return saved
+
+
+def saved_list_create(
+    *, workspace: Workspace, owner: User, name: str, query: ContactListQuery
+) -> SavedList:
+    """Save `query` (its validated parameters, never raw GET data) under `name`."""
+    return SavedList.objects.create(
+        workspace=workspace, owner=owner, name=name.strip()[:60], query=query.params()
+    )
+
+
+def saved_list_delete(*, saved_list: SavedList) -> None:
+    """Delete a saved list; the contacts it showed are untouched."""
+    SavedList.objects.for_workspace(saved_list.workspace).filter(id=saved_list.id).delete()
+
+
+# --- CSV export ----------------------------------------------------------------------------------
+EXPORT_COLUMNS = [
+    "first_name", "last_name", "emails", "phones", "stage", "source", "tags", "assigned_to",
+    "role", "budget_min", "budget_max", "timeframe", "next_follow_up_on", "created_at",
+]  # fmt: skip
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A cell that a spreadsheet will not run: text starting like a formula gets a leading
+    apostrophe (=HYPERLINK(...) -> '=HYPERLINK(...))."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_rows(
+    workspace: Workspace, query: ContactListQuery, *, user: User
+) -> Iterator[list[str]]:
+    """The header, then one row per contact of the list (all pages), read 2,000 contacts at a
+    time with their emails, phones and tags prefetched per batch. Every cell goes through
+    csv_cell."""
+    qs = (
+        contacts_filtered(workspace, query, user=user)
+        .select_related("stage", "assigned_to")
+        .prefetch_related(
+            # Scoped like every query; the models' Meta ordering puts the primary one first.
+            Prefetch("emails", queryset=ContactEmail.objects.for_workspace(workspace)),
+            Prefetch("phones", queryset=ContactPhone.objects.for_workspace(workspace)),
+            "tags",
+        )
+    )
+    yield EXPORT_COLUMNS
+    for contact in qs.iterator(chunk_size=2000):
+        row = [
+            contact.first_name,
+            contact.last_name,
+            "; ".join(e.email for e in contact.emails.all()),
+            "; ".join(phone_display(p.e164) for p in contact.phones.all()),
+            contact.stage.name,
+            contact.get_source_display(),
+            "; ".join(t.name for t in contact.tags.all()),
+            contact.assigned_to.email if contact.assigned_to else "",
+            contact.role,
+            contact.budget_min,
+            contact.budget_max,
+            contact.timeframe,
+            contact.next_follow_up_on.isoformat() if contact.next_follow_up_on else "",
+            contact.created_at.isoformat(timespec="seconds"),
+        ]
+        yield [csv_cell(value) for value in row]

@@ -1,0 +1,513 @@
+"""The CRM's core records: contacts and their emails/phones, pipeline stages, tags, custom fields,
+properties, notes, tasks, the activity timeline, saved lists, duplicates, merges and imports.
+
+Every model is a TenantModel: it carries `workspace` and is queried through
+`Model.objects.for_workspace(ws)` (alt.lib.tenancy).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from alt.lib.tenancy import TenantManager, TenantModel, TenantQuerySet
+
+if TYPE_CHECKING:
+    from alt.accounts.models import Workspace
+
+
+class PipelineStage(TenantModel):
+    """One column of a workspace's lead pipeline. Editable per workspace."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    DEFAULTS: ClassVar[list[tuple[str, str]]] = [
+        ("New", "open"),
+        ("Contacted", "open"),
+        ("Qualified", "open"),
+        ("Showing", "open"),
+        ("Under contract", "open"),
+        ("Closed", "won"),
+        ("Lost", "lost"),
+    ]
+
+    name = models.CharField(max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.OPEN)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "workspace", Lower("name"), name="stage_name_unique_per_workspace"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(TenantModel):
+    name = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "workspace", Lower("name"), name="tag_name_unique_per_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomField(TenantModel):
+    """A workspace's own contact field, from a small typed set."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        YES_NO = "yes_no", "Yes / no"
+        CHOICE = "choice", "Choice"
+
+    key = models.SlugField(max_length=40)
+    label = models.CharField(max_length=60)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.JSONField(default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="custom_field_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ContactQuerySet(TenantQuerySet["Contact"]):
+    def live(self) -> ContactQuerySet:
+        return self.filter(deleted_at=None, merged_into=None)
+
+    def search(self, query: str) -> ContactQuerySet:
+        """Name, email or phone in any format. Every word must match (trigram index on
+        search_text); a query that reads as a phone number matches its E.164 form exactly."""
+        from contacts.services import search_terms
+
+        words, e164 = search_terms(query)
+        qs = self
+        if e164:
+            # search_text holds every phone's E.164 form; the trigram index serves this too.
+            qs = qs.filter(search_text__contains=e164.lower())
+        for word in words:
+            qs = qs.filter(search_text__contains=word)
+        return qs
+
+    def stale(self, days: int) -> ContactQuerySet:
+        """No timeline activity for `days` days."""
+        return self.filter(last_activity_at__lt=timezone.now() - timedelta(days=days))
+
+    def follow_up_due(self) -> ContactQuerySet:
+        return self.filter(next_follow_up_on__lte=timezone.localdate())
+
+
+class ContactManager(TenantManager["Contact"]):
+    """Scoped like every tenant manager; `for_workspace` hands back the contact queryset."""
+
+    _queryset_class = ContactQuerySet  # type: ignore[assignment]
+
+    def for_workspace(self, workspace: Workspace) -> ContactQuerySet:
+        return cast(ContactQuerySet, super().for_workspace(workspace))
+
+
+class Source(models.TextChoices):
+    INSTAGRAM = "instagram", "Instagram"
+    SMS = "sms", "SMS"
+    WEBSITE = "website", "Website"
+    REFERRAL = "referral", "Referral"
+    OPEN_HOUSE = "open_house", "Open house"
+    MANUAL = "manual", "Manual"
+    IMPORT = "import", "Import"
+
+
+class Contact(TenantModel):
+    class Role(models.TextChoices):
+        BUYER = "buyer", "Buyer"
+        SELLER = "seller", "Seller"
+        BOTH = "both", "Buyer & seller"
+        OTHER = "", "—"
+
+    class Timeframe(models.TextChoices):
+        NOW = "now", "Now (0–3 months)"  # noqa: RUF001
+        SOON = "soon", "3–6 months"  # noqa: RUF001
+        LATER = "later", "6–12 months"  # noqa: RUF001
+        SOMEDAY = "someday", "12+ months"
+        UNKNOWN = "", "Unknown"
+
+    first_name = models.CharField(max_length=80, blank=True)
+    last_name = models.CharField(max_length=80, blank=True)
+    stage = models.ForeignKey(PipelineStage, on_delete=models.PROTECT, related_name="contacts")
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.OTHER, blank=True)
+    budget_min = models.PositiveIntegerField(null=True, blank=True)
+    budget_max = models.PositiveIntegerField(null=True, blank=True)
+    timeframe = models.CharField(max_length=8, choices=Timeframe.choices, default="", blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    last_contacted_at = models.DateTimeField(null=True, blank=True)
+    next_follow_up_on = models.DateField(null=True, blank=True)
+    consent_email = models.BooleanField(default=False)
+    consent_sms = models.BooleanField(default=False)
+    consent_instagram = models.BooleanField(default=False)
+
+    # Denormalised for the list page (one query per page) and search (one trigram index):
+    # maintained by contacts.services whenever names, emails or phones change.
+    primary_email = models.CharField(max_length=254, blank=True)
+    primary_phone = models.CharField(max_length=20, blank=True)
+    search_text = models.TextField(blank=True, editable=False)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Soft states that can be undone; a periodic job purges deleted contacts after the undo window.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ContactManager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "created_at", "id"], name="contact_ws_created"),
+            models.Index(
+                fields=["workspace", "last_name", "first_name", "id"], name="contact_ws_name"
+            ),
+            models.Index(
+                fields=["workspace", "last_activity_at", "id"], name="contact_ws_activity"
+            ),
+            models.Index(fields=["workspace", "stage", "id"], name="contact_ws_stage"),
+            models.Index(fields=["workspace", "assigned_to", "id"], name="contact_ws_assignee"),
+            models.Index(fields=["workspace", "next_follow_up_on"], name="contact_ws_follow_up"),
+            # btree_gin lets the trigram index start with the workspace.
+            GinIndex(
+                fields=["workspace", "search_text"],
+                name="contact_search_trgm",
+                opclasses=["int8_ops", "gin_trgm_ops"],
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(budget_min__isnull=True)
+                | Q(budget_max__isnull=True)
+                | Q(budget_max__gte=models.F("budget_min")),
+                name="contact_budget_range_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        return full or self.primary_email or self.primary_phone or "Unnamed contact"
+
+    @property
+    def initials(self) -> str:
+        letters = (self.first_name[:1] + self.last_name[:1]) or self.name[:1]
+        return letters.upper()
+
+
+class ContactEmail(TenantModel):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    email = models.EmailField()  # stored lower-cased by contacts.services
+    label = models.CharField(max_length=20, blank=True)
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+        indexes = [models.Index(fields=["workspace", "email"], name="contact_email_ws_email")]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "email"], name="contact_email_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class ContactPhone(TenantModel):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
+    e164 = models.CharField(max_length=20)  # +14155550123, normalised with phonenumbers
+    label = models.CharField(max_length=20, blank=True)
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+        indexes = [models.Index(fields=["workspace", "e164"], name="contact_phone_ws_e164")]
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "e164"], name="contact_phone_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+class Property(TenantModel):
+    class Status(models.TextChoices):
+        COMING_SOON = "coming_soon", "Coming soon"
+        ACTIVE = "active", "Active"
+        PENDING = "pending", "Pending"
+        SOLD = "sold", "Sold"
+        OFF_MARKET = "off_market", "Off market"
+
+    street = models.CharField(max_length=120)
+    unit = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=80)
+    state = models.CharField(max_length=2)
+    zip_code = models.CharField(max_length=10)
+    price = models.PositiveIntegerField(null=True, blank=True)
+    beds = models.PositiveSmallIntegerField(null=True, blank=True)
+    baths = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    sqft = models.PositiveIntegerField(null=True, blank=True)
+    mls_number = models.CharField(max_length=30, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "properties"
+        indexes = [
+            models.Index(fields=["workspace", "created_at", "id"], name="property_ws_created"),
+            models.Index(fields=["workspace", "mls_number"], name="property_ws_mls"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(baths__gte=Decimal("0")) | Q(baths__isnull=True),
+                name="property_baths_nonneg",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.street}{unit}, {self.city}, {self.state} {self.zip_code}"
+
+
+class PropertyLink(TenantModel):
+    class Role(models.TextChoices):
+        INTERESTED = "interested", "Interested"
+        OWNER = "owner", "Owner"
+        BUYER = "buyer", "Buyer"
+
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="links")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="property_links")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.INTERESTED)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["property", "contact", "role"], name="property_link_unique"
+            ),
+        ]
+
+
+class Note(TenantModel):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+
+class Task(TenantModel):
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    due_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the reminder email went out; the sweeper claims rows by a conditional UPDATE on it.
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["workspace", "assigned_to", "due_at"], name="task_ws_assignee_due"
+            ),
+            models.Index(
+                fields=["due_at"],
+                name="task_reminder_due",
+                condition=Q(reminded_at=None, completed_at=None),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.completed_at is None and self.due_at < timezone.now()
+
+
+class Activity(TenantModel):
+    """One entry of a contact's timeline. Every kind lives in this one table, so a timeline page is
+    one indexed query whatever mix of notes, tasks, messages and appointments it shows."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Contact created"
+        NOTE = "note", "Note"
+        TASK_CREATED = "task_created", "Task added"
+        TASK_COMPLETED = "task_completed", "Task completed"
+        MESSAGE_IN = "message_in", "Message received"
+        MESSAGE_OUT = "message_out", "Message sent"
+        APPOINTMENT = "appointment", "Appointment"
+        STAGE_CHANGED = "stage_changed", "Stage changed"
+        AI_ACTION = "ai_action", "AI"
+        UPDATED = "updated", "Details edited"
+        MERGED = "merged", "Merged"
+        IMPORTED = "imported", "Imported"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    # Links to the record behind the entry (note id, task id, ...) and small facts to render.
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["contact", "-occurred_at", "-id"], name="activity_timeline")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.summary}"
+
+
+class SavedList(TenantModel):
+    """A named filter of the contact list ("smart list"), shown in the sidebar."""
+
+    name = models.CharField(max_length=60)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    query = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DuplicateFlag(TenantModel):
+    """Two contacts that share an email or phone. `contact_a_id < contact_b_id` keeps pairs unique."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Not a duplicate"
+        MERGED = "merged", "Merged"
+
+    contact_a = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    contact_b = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=120)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_a", "contact_b"], name="duplicate_pair_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(contact_a__lt=models.F("contact_b")), name="duplicate_pair_ordered"
+            ),
+        ]
+
+
+class Merge(TenantModel):
+    """A merge of `merged` into `survivor`, with what is needed to undo it."""
+
+    survivor = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    merged = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The survivor's field values before the merge, and the ids of every row moved across.
+    survivor_before = models.JSONField(default=dict)
+    moved = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+
+class ImportJob(TenantModel):
+    """A CSV upload, from mapping to done. All-or-nothing: every row is validated before any row is
+    written, and the writes happen in one transaction."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Waiting for column mapping"
+        QUEUED = "queued", "Queued"
+        VALIDATING = "validating", "Checking rows"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Dedupe(models.TextChoices):
+        SKIP = "skip", "Skip rows that match an existing contact"
+        UPDATE = "update", "Update the matching contact"
+        CREATE = "create", "Create a new contact anyway"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=200)
+    # The upload itself, so any worker host can read it (no shared disk needed). Cleared when done.
+    content = models.BinaryField()
+    encoding = models.CharField(max_length=20, default="utf-8")
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)
+    dedupe = models.CharField(max_length=8, choices=Dedupe.choices, default=Dedupe.SKIP)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list)
+    error_count = models.PositiveIntegerField(default=0)
+    failure = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 0 if self.status not in (self.Status.DONE,) else 100
+        return min(100, round(100 * self.processed_rows / self.total_rows))

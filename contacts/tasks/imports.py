@@ -1,0 +1,15 @@
+"""Background work of the CSV import."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from contacts.importer import import_run
+
+__all__ = ["contacts_import_run"]
+
+
+@shared_task
+def contacts_import_run(import_id: int, workspace_id: int) -> None:
+    # Claim by conditional UPDATE (queued → validating) in import_run: a redelivery does nothing.
+    import_run(workspace_id=workspace_id, import_id=import_id)

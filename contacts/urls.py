@@ -1,0 +1,65 @@
+from django.urls import path
+
+from contacts.views import dashboard, detail, imports, listing, merge, properties, setup
+
+app_name = "contacts"
+
+urlpatterns = [
+    # listing.py: the contact list, search, filters, bulk actions, saved lists, export
+    path("contacts/", listing.contact_list, name="list"),
+    path("contacts/export.csv", listing.contact_export, name="export"),
+    path("contacts/bulk/", listing.contact_bulk, name="bulk"),
+    path("contacts/bulk/undo/", listing.contact_bulk_undo, name="bulk_undo"),
+    path("contacts/lists/", listing.saved_list_create, name="saved_list_create"),
+    path(
+        "contacts/lists/<int:saved_list_id>/delete/",
+        listing.saved_list_delete,
+        name="saved_list_delete",
+    ),
+    # detail.py: create, the contact page, in-place edits, timeline, notes, tasks
+    path("contacts/new/", detail.contact_create, name="create"),
+    path("contacts/<int:contact_id>/", detail.contact_detail, name="detail"),
+    path(
+        "contacts/<int:contact_id>/edit/<slug:section>/",
+        detail.contact_edit_section,
+        name="edit_section",
+    ),
+    path("contacts/<int:contact_id>/timeline/", detail.contact_timeline, name="timeline"),
+    path("contacts/<int:contact_id>/notes/", detail.note_create, name="note_create"),
+    path("contacts/<int:contact_id>/tasks/", detail.task_create, name="task_create"),
+    path("contacts/<int:contact_id>/delete/", detail.contact_delete, name="delete"),
+    path("contacts/<int:contact_id>/restore/", detail.contact_restore, name="restore"),
+    path("tasks/", detail.task_list, name="tasks"),
+    path("tasks/<int:task_id>/complete/", detail.task_complete_view, name="task_complete"),
+    # merge.py: duplicates and merging
+    path("contacts/duplicates/", merge.duplicate_list, name="duplicates"),
+    path(
+        "contacts/duplicates/<int:flag_id>/dismiss/",
+        merge.duplicate_dismiss,
+        name="duplicate_dismiss",
+    ),
+    path("contacts/<int:contact_id>/merge/<int:other_id>/", merge.contact_merge_view, name="merge"),
+    path("contacts/merges/<int:merge_id>/undo/", merge.merge_undo_view, name="merge_undo"),
+    # imports.py: CSV import
+    path("contacts/import/", imports.import_upload, name="import_upload"),
+    path("contacts/import/<int:import_id>/", imports.import_detail, name="import_detail"),
+    path(
+        "contacts/import/<int:import_id>/progress/", imports.import_progress, name="import_progress"
+    ),
+    # properties.py
+    path("properties/", properties.property_list, name="property_list"),
+    path("properties/new/", properties.property_create, name="property_create"),
+    path("properties/<int:property_id>/", properties.property_detail, name="property_detail"),
+    path("properties/<int:property_id>/edit/", properties.property_edit, name="property_edit"),
+    path(
+        "properties/<int:property_id>/links/",
+        properties.property_link_create,
+        name="property_link_create",
+    ),
+    # setup.py: pipeline stages and custom fields (Settings)
+    path("settings/pipeline/", setup.pipeline_edit, name="pipeline"),
+    path("settings/custom-fields/", setup.custom_fields_edit, name="custom_fields"),
+    # later issues
+    path("appointments/", dashboard.coming_soon, {"section": "Appointments"}, name="appointments"),
+    path("inbox/", dashboard.coming_soon, {"section": "Inbox"}, name="inbox"),
+]

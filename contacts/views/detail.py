@@ -1,0 +1,361 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Q
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from alt.accounts.decorators import WorkspaceRequest, workspace_required
+from contacts import services
+from contacts.forms import (
+    SECTIONS,
+    ContactCreateForm,
+    ContactForm,
+    NoteForm,
+    TaskForm,
+    custom_field_display,
+)
+from contacts.models import (
+    Activity,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    CustomField,
+    DuplicateFlag,
+    Tag,
+    Task,
+)
+
+TIMELINE_PAGE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@workspace_required
+def contact_create(request: WorkspaceRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    form = ContactCreateForm(data, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        contact = services.contact_create(
+            workspace=request.workspace, actor=request.user, data=form.to_input()
+        )
+        if _is_flagged(contact):
+            messages.warning(request, format_html(
+                "Added {}. It looks like a contact you already have: "
+                '<a href="{}">review possible duplicates</a>.',
+                contact.name, reverse("contacts:duplicates"),
+            ))  # fmt: skip
+        else:
+            messages.success(request, f"Added {contact.name}.")
+        return redirect("contacts:detail", contact_id=contact.id)
+    status = 400 if form.errors else 200
+    return _render(request, "contacts/create.html", {"form": form}, status=status)
+
+
+@workspace_required
+def contact_detail(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
+    contact = services.access_contact(request.workspace, contact_id)
+    return _render(request, "contacts/detail.html", _detail_context(request, contact))
+
+
+@workspace_required
+def contact_edit_section(request: WorkspaceRequest, contact_id: int, section: str) -> HttpResponse:
+    contact = services.access_contact(request.workspace, contact_id)
+    if section not in SECTIONS:
+        raise Http404("No such section")
+    data = request.POST if request.method == "POST" else None
+    form = ContactForm(data, workspace=request.workspace, contact=contact, section=section)
+    if request.method == "POST" and form.is_valid():
+        services.contact_update(contact=contact, actor=request.user, **form.update_kwargs())
+        if not request.htmx:
+            messages.success(request, f"Saved {contact.name}.")
+            return redirect("contacts:detail", contact_id=contact.id)
+        context = _detail_context(request, contact, timeline=False)
+        response = _render(
+            request, "contacts/detail.html#section_saved", _with_section(context, section)
+        )
+        return trigger_client_event(response, "timeline-changed")
+    context = {"contact": contact, "form": form, "section": SECTIONS[section]}
+    if request.htmx:
+        return _render(request, "contacts/detail.html#section_form", context)
+    status = 400 if form.errors else 200
+    return _render(request, "contacts/section_edit.html", context, status=status)
+
+
+@workspace_required
+def contact_timeline(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
+    contact = services.access_contact(request.workspace, contact_id)
+    before = request.GET.get("before", "")
+    if not request.htmx:
+        url = reverse("contacts:detail", args=[contact.id])
+        return redirect(f"{url}?before={before}#timeline" if before else f"{url}#timeline")
+    entries, older = _timeline(request, contact, _parse_cursor(before))
+    partial = "timeline_page" if before else "timeline"
+    context = {"contact": contact, "entries": entries, "older_cursor": older}
+    return _render(request, f"contacts/detail.html#{partial}", context)
+
+
+@require_POST
+@workspace_required
+def note_create(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
+    contact = services.access_contact(request.workspace, contact_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, contact, "note_form", note_form=form)
+    note = services.note_add(contact=contact, author=request.user, body=form.cleaned_data["body"])
+    if not request.htmx:
+        messages.success(request, "Note added.")
+        return redirect("contacts:detail", contact_id=contact.id)
+    entry = _entry_for(request, contact, Q(kind=Activity.Kind.NOTE, data__note_id=note.id))
+    context = {"contact": contact, "entry": entry, "note_form": NoteForm()}
+    return _render(request, "contacts/detail.html#note_added", context)
+
+
+@require_POST
+@workspace_required
+def task_create(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
+    contact = services.access_contact(request.workspace, contact_id)
+    form = TaskForm(request.POST, time_zone=request.user.timezone)
+    if not form.is_valid():
+        return _invalid(request, contact, "task_form", task_form=form)
+    task = services.task_add(
+        workspace=request.workspace, contact=contact, actor=request.user,
+        title=form.cleaned_data["title"], due_at=form.due_at(),
+    )  # fmt: skip
+    if not request.htmx:
+        messages.success(request, f"Task added: {task.title}.")
+        return redirect("contacts:detail", contact_id=contact.id)
+    entry = _entry_for(request, contact, Q(kind=Activity.Kind.TASK_CREATED, data__task_id=task.id))
+    task_form = TaskForm(time_zone=request.user.timezone)
+    back = reverse("contacts:detail", args=[contact.id])
+    context = {
+        "contact": contact,
+        "entry": entry,
+        "task": task,
+        "task_form": task_form,
+        "back": back,
+    }
+    return _render(request, "contacts/detail.html#task_added", context)
+
+
+@require_POST
+@workspace_required
+def contact_delete(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
+    contact = services.access_contact(request.workspace, contact_id)
+    services.contacts_delete(workspace=request.workspace, ids=[contact.id], actor=request.user)
+    messages.success(request, format_html(
+        '{} moved to the trash. <form method="post" action="{}" class="flash-action">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<button type="submit" class="link">Undo</button></form>',
+        contact.name, reverse("contacts:restore", args=[contact.id]), get_token(request),
+    ))  # fmt: skip
+    return redirect("contacts:list")
+
+
+@require_POST
+@workspace_required
+def contact_restore(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
+    contact = services.access_contact(request.workspace, contact_id, include_deleted=True)
+    if contact.deleted_at is None:
+        return redirect("contacts:detail", contact_id=contact.id)
+    if not services.contacts_restore(workspace=request.workspace, ids=[contact.id]):
+        messages.error(request, f"{contact.name} was deleted too long ago to be restored.")
+        return redirect("contacts:list")
+    messages.success(request, f"Restored {contact.name}.")
+    return redirect("contacts:detail", contact_id=contact.id)
+
+
+@workspace_required
+def task_list(request: WorkspaceRequest) -> HttpResponse:
+    tasks = (
+        Task.objects.for_workspace(request.workspace)
+        .filter(assigned_to=request.user, completed_at=None)
+        .filter(Q(contact=None) | Q(contact__deleted_at=None, contact__merged_into=None))
+        .select_related("contact")
+        .order_by("due_at", "id")[:500]
+    )
+    groups = tasks_by_day(list(tasks), ZoneInfo(request.user.timezone))
+    context = {
+        "groups": groups,
+        "has_tasks": any(items for _key, _label, items in groups),
+        "back": reverse("contacts:tasks"),
+    }
+    return _render(request, "contacts/tasks.html", context)
+
+
+@require_POST
+@workspace_required
+def task_complete_view(request: WorkspaceRequest, task_id: int) -> HttpResponse:
+    task = services.access_task(request.workspace, task_id)
+    services.task_complete(task=task, actor=request.user)
+    if request.htmx:
+        return _render(request, "contacts/tasks.html#task_row", {"task": task})
+    messages.success(request, f"Done: {task.title}.")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=False):
+        return redirect(back)
+    return redirect("contacts:tasks")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _render(
+    request: WorkspaceRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    context.setdefault("just_now", timezone.now() - timedelta(minutes=1))
+    # Dates and times on these pages read in the agent's own time zone.
+    with timezone.override(ZoneInfo(request.user.timezone)):
+        return render(request, template, context, status=status)
+
+
+def _is_flagged(contact: Contact) -> bool:
+    return (
+        DuplicateFlag.objects.for_workspace(contact.workspace)
+        .filter(Q(contact_a=contact) | Q(contact_b=contact), status=DuplicateFlag.Status.OPEN)
+        .exists()
+    )
+
+
+def tasks_by_day(tasks: list[Task], tz: ZoneInfo) -> list[tuple[str, str, list[Task]]]:
+    """Open tasks split into overdue, due today and upcoming, by the agent's local day."""
+    now = timezone.now()
+    today = timezone.localdate(now, tz)
+    groups: dict[str, list[Task]] = {"overdue": [], "today": [], "upcoming": []}
+    for task in tasks:
+        if task.due_at < now:
+            groups["overdue"].append(task)
+        elif timezone.localdate(task.due_at, tz) == today:
+            groups["today"].append(task)
+        else:
+            groups["upcoming"].append(task)
+    labels = {"overdue": "Overdue", "today": "Today", "upcoming": "Upcoming"}
+    return [(key, labels[key], items) for key, items in groups.items()]
+
+
+def _timeline(
+    request: WorkspaceRequest, contact: Contact, before: tuple[datetime, int] | None
+) -> tuple[list[Activity], str]:
+    """One page of the timeline, newest first, in one query; and the cursor of the next page."""
+    qs = Activity.objects.for_workspace(request.workspace).filter(contact=contact)
+    if before is not None:
+        occurred_at, last_id = before
+        qs = qs.filter(Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, id__lt=last_id))
+    rows = list(qs.select_related("actor").order_by("-occurred_at", "-id")[: TIMELINE_PAGE + 1])
+    entries = rows[:TIMELINE_PAGE]
+    older = _cursor(entries[-1]) if len(rows) > TIMELINE_PAGE else ""
+    return entries, older
+
+
+def _entry_for(request: WorkspaceRequest, contact: Contact, which: Q) -> Activity | None:
+    return (
+        Activity.objects.for_workspace(request.workspace)
+        .filter(which, contact=contact)
+        .select_related("actor")
+        .order_by("-id")
+        .first()
+    )
+
+
+def _cursor(activity: Activity) -> str:
+    micros = (activity.occurred_at - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{activity.id}"
+
+
+def _parse_cursor(raw: str) -> tuple[datetime, int] | None:
+    micros, _, last_id = raw.partition(".")
+    if not (micros.isdigit() and last_id.isdigit()):
+        return None
+    try:
+        return EPOCH + timedelta(microseconds=int(micros)), int(last_id)
+    except OverflowError:
+        return None
+
+
+def _detail_context(
+    request: WorkspaceRequest, contact: Contact, *, timeline: bool = True, **forms: Any
+) -> dict[str, Any]:
+    emails, phones, tags = _emails_phones_tags(request, contact)
+    custom_fields = list(CustomField.objects.for_workspace(request.workspace))
+    context: dict[str, Any] = {
+        "contact": contact,
+        "sections": list(SECTIONS.values()),
+        "emails": emails,
+        "phones": [(e164, services.phone_display(e164)) for e164 in phones],
+        "tags": tags,
+        "primary_phone": services.phone_display(contact.primary_phone),
+        "custom_values": [
+            (f.label, custom_field_display(f, contact.custom_fields.get(f.key)))
+            for f in custom_fields
+        ],
+        "has_custom_fields": bool(custom_fields),
+        "undo_hours": settings.CONTACT_UNDO_HOURS,
+        "back": reverse("contacts:detail", args=[contact.id]),
+        "today": timezone.localdate(timezone.now(), ZoneInfo(request.user.timezone)),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "task_form": forms.get("task_form") or TaskForm(time_zone=request.user.timezone),
+    }
+    if timeline:
+        before = _parse_cursor(request.GET.get("before", ""))
+        context["entries"], context["older_cursor"] = _timeline(request, contact, before)
+        context["open_tasks"] = list(
+            Task.objects.for_workspace(request.workspace)
+            .filter(contact=contact, completed_at=None)
+            .order_by("due_at", "id")[:20]
+        )
+    return context
+
+
+def _emails_phones_tags(
+    request: WorkspaceRequest, contact: Contact
+) -> tuple[list[str], list[str], list[str]]:
+    """The contact's emails and phones (main one first) and tag names, in one query."""
+    ws = request.workspace
+    mine = {"contact": OuterRef("pk")}
+    row = (
+        Contact.objects.for_workspace(ws)
+        .filter(id=contact.id)
+        .values_list(
+            ArraySubquery(
+                ContactEmail.objects.for_workspace(ws).filter(**mine)
+                .order_by("-is_primary", "id").values("email")
+            ),
+            ArraySubquery(
+                ContactPhone.objects.for_workspace(ws).filter(**mine)
+                .order_by("-is_primary", "id").values("e164")
+            ),
+            ArraySubquery(
+                Tag.objects.for_workspace(ws).filter(contacts=OuterRef("pk"))
+                .order_by("name").values("name")
+            ),
+        )
+        .get()
+    )  # fmt: skip
+    return row[0], row[1], row[2]
+
+
+def _with_section(context: dict[str, Any], key: str) -> dict[str, Any]:
+    return {**context, "section": SECTIONS[key]}
+
+
+def _invalid(
+    request: WorkspaceRequest, contact: Contact, partial: str, **forms: Any
+) -> HttpResponse:
+    """A note or task form with errors: the form alone for htmx (swapped in place of the form),
+    else the whole contact page with the form's errors."""
+    if request.htmx:
+        context = {"contact": contact, **forms}
+        response = _render(request, f"contacts/detail.html#{partial}", context)
+        return reswap(retarget(response, f"#{partial.replace('_', '-')}"), "outerHTML")
+    context = _detail_context(request, contact, **forms)
+    return _render(request, "contacts/detail.html", context, status=400)

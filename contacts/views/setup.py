@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+
+from alt.accounts.decorators import WorkspaceRequest, workspace_required
+from contacts import services
+from contacts.forms_properties import CustomFieldForm, StageForm
+from contacts.models import Contact, CustomField, PipelineStage
+
+ONLY_OWNERS = "Only the workspace owner can change this."
+
+
+@workspace_required
+def pipeline_edit(request: WorkspaceRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _pipeline_page(request)
+    if not request.membership.is_owner:
+        raise PermissionDenied(ONLY_OWNERS)
+    handler = _STAGE_ACTIONS.get(request.POST.get("action", ""))
+    if handler is None:
+        return HttpResponseBadRequest("Unknown action.")
+    try:
+        return handler(request)
+    except services.SetupError as exc:
+        messages.error(request, str(exc))
+        return redirect("contacts:pipeline")
+
+
+@workspace_required
+def custom_fields_edit(request: WorkspaceRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _fields_page(request)
+    if not request.membership.is_owner:
+        raise PermissionDenied(ONLY_OWNERS)
+    handler = _FIELD_ACTIONS.get(request.POST.get("action", ""))
+    if handler is None:
+        return HttpResponseBadRequest("Unknown action.")
+    try:
+        return handler(request)
+    except services.SetupError as exc:
+        messages.error(request, str(exc))
+        return redirect("contacts:custom_fields")
+
+
+# --- pipeline actions: each parses its form, calls one service, and redirects --------------------
+def _stage_add(request: WorkspaceRequest) -> HttpResponse:
+    form = StageForm(request.POST, prefix="new", workspace=request.workspace)
+    if not form.is_valid():
+        return _pipeline_page(request, add_form=form, status=400)
+    stage = services.stage_add(workspace=request.workspace, **form.cleaned_data)
+    messages.success(request, f"Added the stage {stage.name}.")
+    return redirect("contacts:pipeline")
+
+
+def _stage_save(request: WorkspaceRequest) -> HttpResponse:
+    stage = services.access_stage(request.workspace, request.POST.get("stage_id", ""))
+    form = StageForm(request.POST, prefix=f"s{stage.id}", workspace=request.workspace, stage=stage)
+    if not form.is_valid():
+        return _pipeline_page(request, bound={stage.id: form}, status=400)
+    services.stage_update(stage=stage, **form.cleaned_data)
+    messages.success(request, f"Saved the stage {stage.name}.")
+    return redirect("contacts:pipeline")
+
+
+def _stage_move(offset: int) -> Callable[[WorkspaceRequest], HttpResponse]:
+    def move(request: WorkspaceRequest) -> HttpResponse:
+        stage = services.access_stage(request.workspace, request.POST.get("stage_id", ""))
+        services.stage_move(stage=stage, offset=offset)
+        return redirect("contacts:pipeline")
+
+    return move
+
+
+def _stage_delete(request: WorkspaceRequest) -> HttpResponse:
+    stage = services.access_stage(request.workspace, request.POST.get("stage_id", ""))
+    services.stage_delete(stage=stage)
+    messages.success(request, f"Deleted the stage {stage.name}.")
+    return redirect("contacts:pipeline")
+
+
+_STAGE_ACTIONS: dict[str, Callable[[WorkspaceRequest], HttpResponse]] = {
+    "add": _stage_add,
+    "save": _stage_save,
+    "up": _stage_move(-1),
+    "down": _stage_move(+1),
+    "delete": _stage_delete,
+}
+
+
+def _pipeline_page(
+    request: WorkspaceRequest,
+    *,
+    add_form: StageForm | None = None,
+    bound: dict[int, StageForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    ws = request.workspace
+    counts = dict(
+        Contact.objects.for_workspace(ws)
+        .live()
+        .order_by()
+        .values_list("stage_id")
+        .annotate(n=Count("id"))
+    )
+    stages = list(PipelineStage.objects.for_workspace(ws).order_by("position", "id"))
+    rows = [
+        {
+            "stage": stage,
+            "contact_count": counts.get(stage.id, 0),
+            "form": (bound or {}).get(stage.id)
+            or StageForm(prefix=f"s{stage.id}", workspace=ws, stage=stage),
+        }
+        for stage in stages
+    ]
+    context = {
+        "rows": rows,
+        "add_form": add_form or StageForm(prefix="new", workspace=ws),
+        "can_edit": request.membership.is_owner,
+        "max_stages": services.MAX_STAGES,
+    }
+    return render(request, "contacts/pipeline.html", context, status=status)
+
+
+# --- custom field actions ------------------------------------------------------------------------
+def _field_add(request: WorkspaceRequest) -> HttpResponse:
+    form = CustomFieldForm(request.POST, prefix="new", workspace=request.workspace)
+    if not form.is_valid():
+        return _fields_page(request, add_form=form, status=400)
+    field = services.custom_field_create(workspace=request.workspace, **form.cleaned_data)
+    messages.success(request, f"Added the field {field.label}.")
+    return redirect("contacts:custom_fields")
+
+
+def _field_save(request: WorkspaceRequest) -> HttpResponse:
+    field = services.access_custom_field(request.workspace, request.POST.get("field_id", ""))
+    form = CustomFieldForm(
+        request.POST, prefix=f"f{field.id}", workspace=request.workspace, field=field
+    )
+    if not form.is_valid():
+        return _fields_page(request, bound={field.id: form}, status=400)
+    services.custom_field_update(field=field, **form.cleaned_data)
+    messages.success(request, f"Saved the field {field.label}.")
+    return redirect("contacts:custom_fields")
+
+
+def _field_delete(request: WorkspaceRequest) -> HttpResponse:
+    field = services.access_custom_field(request.workspace, request.POST.get("field_id", ""))
+    cleared = services.custom_field_delete(field=field)
+    suffix = f" and its values on {cleared} contact{'s' if cleared != 1 else ''}" if cleared else ""
+    messages.success(request, f"Deleted the field {field.label}{suffix}.")
+    return redirect("contacts:custom_fields")
+
+
+_FIELD_ACTIONS: dict[str, Callable[[WorkspaceRequest], HttpResponse]] = {
+    "add": _field_add,
+    "save": _field_save,
+    "delete": _field_delete,
+}
+
+
+def _fields_page(
+    request: WorkspaceRequest,
+    *,
+    add_form: CustomFieldForm | None = None,
+    bound: dict[int, CustomFieldForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    ws = request.workspace
+    fields = list(CustomField.objects.for_workspace(ws).order_by("position", "id"))
+    rows = [
+        {
+            "field": field,
+            "form": (bound or {}).get(field.id)
+            or CustomFieldForm(prefix=f"f{field.id}", workspace=ws, field=field),
+        }
+        for field in fields
+    ]
+    context = {
+        "rows": rows,
+        "add_form": add_form or CustomFieldForm(prefix="new", workspace=ws),
+        "can_edit": request.membership.is_owner,
+    }
+    return render(request, "contacts/custom_fields.html", context, status=status)
