@@ -1,0 +1,50 @@
+// The contact list: select all on this page, the selection count, and the sidebar drawer that is
+// open on wide screens. The page works without this file (rows are still selectable one by one).
+(function () {
+  "use strict";
+
+  function rowChecks() {
+    return Array.prototype.slice.call(document.querySelectorAll(".js-row-check"));
+  }
+
+  function refresh() {
+    var checks = rowChecks();
+    var chosen = checks.filter(function (box) { return box.checked; }).length;
+    document.querySelectorAll(".js-selected-count").forEach(function (el) {
+      el.textContent = chosen ? "(" + chosen + " selected)" : "";
+    });
+    document.querySelectorAll(".js-select-all").forEach(function (all) {
+      all.checked = checks.length > 0 && chosen === checks.length;
+      all.indeterminate = chosen > 0 && chosen < checks.length;
+    });
+    var bar = document.getElementById("bulk-form");
+    if (bar) {
+      bar.classList.toggle("has-selection", chosen > 0);
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target.classList) {
+      return;
+    }
+    if (target.classList.contains("js-select-all")) {
+      rowChecks().forEach(function (box) { box.checked = target.checked; });
+      refresh();
+    } else if (target.classList.contains("js-row-check")) {
+      refresh();
+    }
+  });
+
+  // New results or "Load more" rows: recount.
+  document.addEventListener("htmx:afterSwap", refresh);
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.matchMedia("(min-width: 900px)").matches) {
+      document.querySelectorAll("details[data-open-wide]").forEach(function (el) {
+        el.open = true;
+      });
+    }
+    refresh();
+  });
+})();
