@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import Page, expect
+
+from alt.accounts.models import Invite
+
+SETTINGS_PAGES = [
+    ("settings", "/settings/", "Settings"),
+    ("profile", "/settings/account/", "Profile"),
+    ("workspace", "/settings/workspace/", "Workspace & team"),
+    ("email", "/accounts/email/", "Email Address"),
+    ("password", "/accounts/password/change/", "Change Password"),
+    ("two-factor", "/accounts/2fa/", "Two-Factor Authentication"),
+]
+
+# Measured in the page: how wide the document is, and on a phone whether the fixed tab bar
+# hides the end of the page once scrolled to the bottom.
+LAYOUT = """() => {
+  window.scrollTo(0, document.documentElement.scrollHeight);
+  const tabs = document.querySelector(".mainnav");
+  const last = document.querySelector(".footer > :last-child");
+  return {
+    width: document.documentElement.scrollWidth,
+    tabsFixed: getComputedStyle(tabs).position === "fixed",
+    tabsTop: tabs.getBoundingClientRect().top,
+    lastBottom: last.getBoundingClientRect().bottom,
+  };
+}"""
+
+
+def _sign_in(page: Page, user: Any, live_server_url: str) -> None:
+    client = Client()
+    client.force_login(user)
+    session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session_id, "url": live_server_url}]
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_every_settings_page_fits_the_screen_and_nothing_hides_under_the_tab_bar(
+    width: int,
+    live_server: Any,
+    alice: Any,
+    bob: Any,
+    workspace_of: Any,
+    page: Page,
+    screenshot: Callable[[str], Path],
+) -> None:
+    _token, token_hash = Invite.new_token()
+    Invite.objects.create(
+        workspace=workspace_of(alice),
+        email="dana.new.hire@example.com",
+        token_hash=token_hash,
+        invited_by=alice,
+        expires_at=Invite.default_expiry(),
+    )
+    _sign_in(page, alice, live_server.url)
+    page.set_viewport_size({"width": width, "height": 844})
+
+    for name, path, heading in SETTINGS_PAGES:
+        page.goto(live_server.url + path)
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        screenshot(f"{name}-{width}")
+        layout = page.evaluate(LAYOUT)
+        assert layout["width"] <= width, f"{path} scrolls sideways at {width} px"
+        assert layout["tabsFixed"] == (width < 760)
+        if layout["tabsFixed"]:
+            assert layout["lastBottom"] <= layout["tabsTop"], f"the tab bar hides {path}"
+
+
+@pytest.mark.browser
+def test_a_pending_email_change_shows_both_addresses_within_the_security_policy(
+    live_server: Any, alice: Any, page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    _sign_in(page, alice, live_server.url)
+    page.goto(f"{live_server.url}/accounts/email/")
+    page.get_by_label("New email address").fill("alice@newbrokerage.example.com")
+    page.get_by_role("button", name="Change Email").click()
+
+    expect(page.get_by_label("Changing to")).to_have_value("alice@newbrokerage.example.com")
+    expect(page.get_by_label("Current email")).to_have_value("alice@example.com")
+    expect(page.get_by_role("button", name="Re-send Verification")).to_be_visible()
+    screenshot("email-change-pending")

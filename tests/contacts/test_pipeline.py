@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from contacts.models import Contact, PipelineStage
+from contacts.services import (
+    ContactInput,
+    SetupError,
+    contact_create,
+    pipeline_create_defaults,
+    stage_delete,
+)
+
+pytestmark = pytest.mark.django_db
+
+DEFAULT_NAMES = ["New", "Contacted", "Qualified", "Showing", "Under contract", "Closed", "Lost"]
+
+
+@pytest.fixture(autouse=True)
+def default_pipelines(alice: Any, charlie: Any, workspace_of: Any) -> None:
+    # Sign-up creates the default pipeline; the persona factories do not.
+    for user in (alice, charlie):
+        pipeline_create_defaults(workspace=workspace_of(user))
+
+
+def _stages(workspace: Any) -> list[PipelineStage]:
+    return list(PipelineStage.objects.for_workspace(workspace).order_by("position", "id"))
+
+
+def _stage(workspace: Any, name: str) -> PipelineStage:
+    return PipelineStage.objects.for_workspace(workspace).get(name=name)
+
+
+def _contacts_in(workspace: Any, user: Any, stage: PipelineStage, count: int) -> list[Contact]:
+    return [
+        contact_create(
+            workspace=workspace,
+            actor=user,
+            data=ContactInput(first_name=f"Lead{i}", stage=stage),
+            flag_duplicates=False,
+        )
+        for i in range(count)
+    ]
+
+
+def test_the_owner_sees_the_stages_in_order_with_how_many_contacts_each_holds(
+    alice_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    _contacts_in(ws, alice, _stage(ws, "Showing"), 3)
+
+    response = alice_client.get("/settings/pipeline/")
+
+    rows = response.context["rows"]
+    assert [r["stage"].name for r in rows] == DEFAULT_NAMES
+    assert {r["stage"].name: r["contact_count"] for r in rows}["Showing"] == 3
+    assert 'value="save"' in response.content.decode()
+
+
+def test_the_settings_page_links_to_the_pipeline(alice_client: Client) -> None:
+    body = alice_client.get("/settings/").content.decode()
+
+    assert "Pipeline &amp; fields" in body
+    assert 'href="/settings/pipeline/"' in body
+
+
+def test_the_owner_renames_a_stage_and_sets_its_outcome(
+    alice_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    stage = _stage(ws, "Under contract")
+
+    response = alice_client.post(
+        "/settings/pipeline/",
+        {"action": "save", "stage_id": stage.id, f"s{stage.id}-name": "In escrow",
+         f"s{stage.id}-outcome": "open"},
+    )  # fmt: skip
+
+    stage.refresh_from_db()
+    assert response.status_code == 302
+    assert stage.name == "In escrow"
+    closed = _stage(ws, "Closed")
+    alice_client.post(
+        "/settings/pipeline/",
+        {"action": "save", "stage_id": closed.id, f"s{closed.id}-name": "Closed",
+         f"s{closed.id}-outcome": "lost"},
+    )  # fmt: skip
+    closed.refresh_from_db()
+    assert closed.outcome == "lost"
+
+
+def test_a_name_already_in_the_pipeline_is_refused_and_explained(
+    alice_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    stage = _stage(ws, "Qualified")
+
+    renamed = alice_client.post(
+        "/settings/pipeline/",
+        {"action": "save", "stage_id": stage.id, f"s{stage.id}-name": "showing",
+         f"s{stage.id}-outcome": "open"},
+    )  # fmt: skip
+    added = alice_client.post(
+        "/settings/pipeline/", {"action": "add", "new-name": "  New ", "new-outcome": "open"}
+    )
+    blank = alice_client.post(
+        "/settings/pipeline/", {"action": "add", "new-name": "", "new-outcome": "open"}
+    )
+
+    assert renamed.status_code == 400
+    assert "There is already a stage called “showing”." in renamed.content.decode()
+    assert added.status_code == 400
+    assert "There is already a stage called “New”." in added.content.decode()
+    assert "Give the stage a name." in blank.content.decode()
+    assert [s.name for s in _stages(ws)] == DEFAULT_NAMES
+
+
+def test_the_owner_adds_a_stage_at_the_end(
+    alice_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+
+    response = alice_client.post(
+        "/settings/pipeline/", {"action": "add", "new-name": "Nurture", "new-outcome": "open"}
+    )
+
+    assert response.status_code == 302
+    assert [s.name for s in _stages(ws)] == [*DEFAULT_NAMES, "Nurture"]
+
+
+def test_the_owner_reorders_stages_with_up_and_down(
+    alice_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    showing, new = _stage(ws, "Showing"), _stage(ws, "New")
+
+    alice_client.post("/settings/pipeline/", {"action": "up", "stage_id": showing.id})
+    alice_client.post("/settings/pipeline/", {"action": "down", "stage_id": new.id})
+    alice_client.post(
+        "/settings/pipeline/", {"action": "up", "stage_id": _stage(ws, "Contacted").id}
+    )
+    alice_client.post("/settings/pipeline/", {"action": "down", "stage_id": _stage(ws, "Lost").id})
+
+    stages = _stages(ws)
+    assert [s.name for s in stages] == [
+        "Contacted", "New", "Showing", "Qualified", "Under contract", "Closed", "Lost",
+    ]  # fmt: skip
+    assert [s.position for s in stages] == list(range(7))
+
+
+@pytest.mark.parametrize(("count", "noun"), [(1, "contact"), (12, "contacts")])
+def test_a_stage_that_contacts_are_in_cannot_be_deleted_and_the_owner_is_told_why(
+    alice_client: Client, alice: Any, workspace_of: Any, count: int, noun: str
+) -> None:
+    ws = workspace_of(alice)
+    showing = _stage(ws, "Showing")
+    _contacts_in(ws, alice, showing, count)
+
+    response = alice_client.post(
+        "/settings/pipeline/", {"action": "delete", "stage_id": showing.id}, follow=True
+    )
+
+    message = f"Move the {count} {noun} in Showing to another stage first."
+    assert message in response.content.decode()
+    assert PipelineStage.objects.for_workspace(ws).filter(id=showing.id).exists()
+
+
+def test_an_unused_stage_is_deleted_and_contacts_in_the_trash_move_to_the_first_stage(
+    alice_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    showing = _stage(ws, "Showing")
+    (trashed,) = _contacts_in(ws, alice, showing, 1)
+    trashed.deleted_at = timezone.now()
+    trashed.save()
+
+    response = alice_client.post(
+        "/settings/pipeline/", {"action": "delete", "stage_id": showing.id}
+    )
+
+    assert response.status_code == 302
+    assert "Showing" not in [s.name for s in _stages(ws)]
+    trashed.refresh_from_db()
+    assert trashed.stage.name == "New"
+
+
+def test_the_last_stage_cannot_be_deleted(alice: Any, workspace_of: Any) -> None:
+    ws = workspace_of(alice)
+    *others, last = _stages(ws)
+    for stage in others:
+        stage_delete(stage=stage)
+
+    with pytest.raises(SetupError, match=r"A pipeline needs at least one stage\."):
+        stage_delete(stage=last)
+
+
+def test_an_agent_sees_the_pipeline_read_only_and_cannot_change_it(
+    bob_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    lost = _stage(ws, "Lost")
+
+    page = bob_client.get("/settings/pipeline/")
+    attempts = [
+        bob_client.post("/settings/pipeline/", {"action": "delete", "stage_id": lost.id}),
+        bob_client.post("/settings/pipeline/", {"action": "add", "new-name": "X", "new-outcome": "open"}),
+        bob_client.post(
+            "/settings/pipeline/",
+            {"action": "save", "stage_id": lost.id, f"s{lost.id}-name": "Dead", f"s{lost.id}-outcome": "lost"},
+        ),
+    ]  # fmt: skip
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Only the workspace owner can change the pipeline." in body
+    assert "Under contract" in body
+    assert 'value="save"' not in body
+    assert [r.status_code for r in attempts] == [403, 403, 403]
+    assert [s.name for s in _stages(ws)] == DEFAULT_NAMES
+
+
+@pytest.mark.promise("SEC-3")
+def test_another_workspaces_stage_is_not_found(
+    charlie_client: Client, alice: Any, charlie: Any, workspace_of: Any
+) -> None:
+    alices = _stage(workspace_of(alice), "Lost")
+
+    responses = [
+        charlie_client.post("/settings/pipeline/", {"action": action, "stage_id": alices.id})
+        for action in ("delete", "up", "save")
+    ]
+
+    assert [r.status_code for r in responses] == [404, 404, 404]
+    assert [s.name for s in _stages(workspace_of(alice))] == DEFAULT_NAMES
+    assert "Lost" in charlie_client.get("/settings/pipeline/").content.decode()

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _production_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "ALT_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="alt.settings",
+        DJANGO_DEBUG="0",
+        SECRET_KEY="a-long-production-like-secret-key-for-this-check-0123456789",
+        FIELD_ENCRYPTION_KEYS="k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        ALLOWED_HOSTS="alt.example.com",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.mark.promise("SEC-1")
+def test_production_settings_pass_the_deploy_checks() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=_production_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.promise("SEC-1")
+def test_production_is_the_default_and_debug_needs_to_be_asked_for() -> None:
+    code = "from django.conf import settings; print(settings.DEBUG, settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS)"
+    env = _production_env()
+    del env["DJANGO_DEBUG"]
+
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.stdout.split() == ["False", "True", "True", "True", "31536000"]
+
+
+@pytest.mark.promise("SEC-1")
+def test_plain_http_is_redirected_to_https_and_https_gets_hsts(
+    settings: Any, client: Client
+) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+
+    assert client.get("/accounts/login/").status_code == 301
+    response = client.get("/accounts/login/", secure=True)
+    assert response.status_code == 200
+    assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+@pytest.mark.promise("SEC-4")
+def test_every_page_carries_a_content_security_policy_without_inline_script(client: Client) -> None:
+    response = client.get("/accounts/login/")
+
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.promise("SEC-4")
+def test_no_template_has_inline_script_styles_or_event_handlers() -> None:
+    offenders = []
+    inline_script = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
+    handler = re.compile(r"\son[a-z]+\s*=", re.I)
+    style_attr = re.compile(r"\sstyle\s*=", re.I)
+    for template in (ROOT / "templates").rglob("*.html"):
+        text = template.read_text()
+        for pattern in (inline_script, handler, style_attr):
+            if pattern.search(text):
+                offenders.append(f"{template.relative_to(ROOT)}: {pattern.pattern}")
+
+    assert offenders == []
+
+
+@pytest.mark.promise("SEC-4")
+def test_forms_are_protected_against_cross_site_requests(alice: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+
+    response = client.post("/settings/account/", {"full_name": "Mallory", "timezone": "UTC"})
+
+    assert response.status_code == 403
+    alice.refresh_from_db()
+    assert alice.full_name == "Alice Agent"
+
+
+@pytest.mark.promise("SEC-5")
+def test_security_txt_names_the_reporting_address(client: Client) -> None:
+    response = client.get("/.well-known/security.txt")
+
+    assert response.status_code == 200
+    assert "Contact: mailto:support@agentleadtracker.com" in response.content.decode()
+
+
+def test_env_helpers_refuse_malformed_values(monkeypatch: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from alt.lib.env import database_from_url, env_bool, env_int
+
+    monkeypatch.setenv("X_BOOL", "maybe")
+    monkeypatch.setenv("X_INT", "ten")
+    with pytest.raises(ImproperlyConfigured):
+        env_bool("X_BOOL", False)
+    with pytest.raises(ImproperlyConfigured):
+        env_int("X_INT", 1)
+    with pytest.raises(ImproperlyConfigured):
+        database_from_url("mysql://root@localhost/alt")
+    assert database_from_url("postgresql://postgres:@/alt?host=/var/pg")["HOST"] == "/var/pg"
