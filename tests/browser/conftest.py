@@ -112,6 +112,20 @@ def screenshot(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Pa
     return take
 
 
+def sign_in(page: Page, user: Any, live_server_url: str) -> None:
+    """Give the page a session for `user` without walking through the sign-in form (the sign-up
+    journey test covers the form itself)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session_id, "url": live_server_url}]
+    )
+
+
 def _artifact_dir(item: pytest.Item) -> Path:
     return ARTIFACTS / re.sub(r"[^\w.-]+", "_", item.name)
 

@@ -8,23 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from contacts.models import Contact
+from tests.browser.conftest import sign_in
 from tests.contacts.list_helpers import add_contact, stage_named
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Page, user: Any, live_server_url: str) -> None:
-    client = Client()
-    client.force_login(user)
-    session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session_id, "url": live_server_url}]
-    )
 
 
 @pytest.mark.parametrize("width", [390, 1280])
@@ -47,7 +37,7 @@ def test_search_filters_in_place_and_a_bulk_tag_reaches_every_selected_row(
     for i in range(6):
         add_contact(ws, f"Lead{i}", "Person", emails=[f"lead{i}@example.com"], tags=["Open house"])
     page.set_viewport_size({"width": width, "height": 844})
-    _sign_in(page, alice, live_server.url)
+    sign_in(page, alice, live_server.url)
 
     page.goto(f"{live_server.url}/contacts/")
 

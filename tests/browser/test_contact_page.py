@@ -9,24 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from contacts.models import Activity, Contact, Note, Task
 from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Page, user: Any, live_server_url: str) -> None:
-    client = Client()
-    client.force_login(user)
-    session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session_id, "url": live_server_url}]
-    )
 
 
 def _page_width(page: Page) -> int:
@@ -42,7 +32,7 @@ def test_an_agent_edits_a_contact_in_place_and_logs_a_note_and_a_task(
         workspace=ws, actor=alice,
         data=ContactInput(first_name="Maria", last_name="Lopez", phones=["+14155550123"]),
     )  # fmt: skip
-    _sign_in(page, alice, live_server.url)
+    sign_in(page, alice, live_server.url)
 
     page.goto(f"{live_server.url}/contacts/{maria.id}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Maria Lopez")
@@ -108,7 +98,7 @@ def test_show_older_appends_the_next_page_of_the_timeline(
         )
         for i in range(70)
     )  # fmt: skip
-    _sign_in(page, alice, live_server.url)
+    sign_in(page, alice, live_server.url)
 
     page.goto(f"{live_server.url}/contacts/{maria.id}/")
     expect(page.locator("#timeline-list .tl-entry")).to_have_count(50)

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from contacts.models import Contact, ImportJob, Note, Task
 from contacts.services import pipeline_create_defaults
+from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -38,15 +37,6 @@ def _csv() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _sign_in(page: Page, user: Any, live_server_url: str) -> None:
-    client = Client()
-    client.force_login(user)
-    session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session_id, "url": live_server_url}]
-    )
-
-
 def test_an_agent_imports_a_csv_finds_a_lead_by_phone_and_works_the_lead(
     live_server: Any,
     celery_worker: Any,
@@ -57,7 +47,7 @@ def test_an_agent_imports_a_csv_finds_a_lead_by_phone_and_works_the_lead(
 ) -> None:
     ws = workspace_of(alice)
     pipeline_create_defaults(workspace=ws)
-    _sign_in(page, alice, live_server.url)
+    sign_in(page, alice, live_server.url)
 
     page.goto(f"{live_server.url}/contacts/import/")
     page.get_by_label("CSV file").set_input_files(
@@ -74,7 +64,8 @@ def test_an_agent_imports_a_csv_finds_a_lead_by_phone_and_works_the_lead(
     expect(page.get_by_role("heading", name="Import finished")).to_be_visible(timeout=30_000)
     expect(page.locator(".import-counts")).to_contain_text(str(ROWS))
     job = ImportJob.objects.for_workspace(ws).get()
-    assert job.status == ImportJob.Status.DONE and job.created_count == ROWS
+    assert job.status == ImportJob.Status.DONE
+    assert job.created_count == ROWS
     assert Contact.objects.for_workspace(ws).live().count() == ROWS
     screenshot("import-finished")
 

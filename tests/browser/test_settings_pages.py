@@ -5,11 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from alt.accounts.models import Invite
+from tests.browser.conftest import sign_in
 
 SETTINGS_PAGES = [
     ("settings", "/settings/", "Settings"),
@@ -35,15 +34,6 @@ LAYOUT = """() => {
 }"""
 
 
-def _sign_in(page: Page, user: Any, live_server_url: str) -> None:
-    client = Client()
-    client.force_login(user)
-    session_id = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session_id, "url": live_server_url}]
-    )
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [390, 1280])
 def test_every_settings_page_fits_the_screen_and_nothing_hides_under_the_tab_bar(
@@ -63,7 +53,7 @@ def test_every_settings_page_fits_the_screen_and_nothing_hides_under_the_tab_bar
         invited_by=alice,
         expires_at=Invite.default_expiry(),
     )
-    _sign_in(page, alice, live_server.url)
+    sign_in(page, alice, live_server.url)
     page.set_viewport_size({"width": width, "height": 844})
 
     for name, path, heading in SETTINGS_PAGES:
@@ -81,7 +71,7 @@ def test_every_settings_page_fits_the_screen_and_nothing_hides_under_the_tab_bar
 def test_a_pending_email_change_shows_both_addresses_within_the_security_policy(
     live_server: Any, alice: Any, page: Page, screenshot: Callable[[str], Path]
 ) -> None:
-    _sign_in(page, alice, live_server.url)
+    sign_in(page, alice, live_server.url)
     page.goto(f"{live_server.url}/accounts/email/")
     page.get_by_label("New email address").fill("alice@newbrokerage.example.com")
     page.get_by_role("button", name="Change Email").click()
