@@ -204,6 +204,13 @@ class Contact(TenantModel):
                 fields=["workspace", "last_activity_at", "id"], name="contact_ws_activity"
             ),
             models.Index(fields=["workspace", "stage", "id"], name="contact_ws_stage"),
+            # Stage counts in the list sidebar, stage and quiet-lead counts on the dashboard:
+            # index-only scans over live rows.
+            models.Index(
+                fields=["workspace", "stage", "last_activity_at"],
+                condition=Q(deleted_at=None, merged_into=None),
+                name="contact_ws_stage_live",
+            ),
             models.Index(fields=["workspace", "assigned_to", "id"], name="contact_ws_assignee"),
             models.Index(fields=["workspace", "next_follow_up_on"], name="contact_ws_follow_up"),
             # btree_gin lets the trigram index start with the workspace.

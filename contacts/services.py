@@ -6,6 +6,7 @@ and never takes `request`. Views call `access_*` first for any id that came from
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -65,7 +66,10 @@ def phone_to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=4096)
 def phone_display(e164: str) -> str:
+    """'+14155550134' -> '(415) 555-0134'. Cached: a list page formats 50 numbers per request and
+    phonenumbers' parse + format is the costliest thing in a row."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -22,8 +22,8 @@ TASKS_SHOWN = 10
 def dashboard(request: WorkspaceRequest) -> HttpResponse:
     tz = ZoneInfo(request.user.timezone)
     now = timezone.now()
-    stages = _leads_per_stage(request)
-    counts = _contact_counts(request, now, tz)
+    stages = _leads_per_stage(request, now)
+    counts = _contact_counts(request, stages, now, tz)
     context: dict[str, Any] = {
         "stages": stages,
         "most": max((s["leads"] for s in stages), default=0) or 1,
@@ -46,27 +46,46 @@ def coming_soon(request: WorkspaceRequest, section: str) -> HttpResponse:
     return render(request, "coming_soon.html", {"section": section})
 
 
-def _leads_per_stage(request: WorkspaceRequest) -> list[dict[str, Any]]:
-    # One GROUP BY over the (workspace, stage) index; stages without leads still show, with 0.
-    live = Q(contacts__deleted_at=None, contacts__merged_into=None)
-    return list(
-        PipelineStage.objects.for_workspace(request.workspace)
-        .values("id", "name", "outcome")
-        .annotate(leads=Count("contacts", filter=live))
-        .order_by("position", "id")
-    )
-
-
-def _contact_counts(request: WorkspaceRequest, now: datetime, tz: ZoneInfo) -> dict[str, int]:
-    today = timezone.localdate(now, tz)
-    week_start = datetime.combine(today - timedelta(days=today.weekday()), time.min, tzinfo=tz)
+def _leads_per_stage(request: WorkspaceRequest, now: datetime) -> list[dict[str, Any]]:
+    """Live leads per stage, with how many of them went quiet for STALE_DAYS: one GROUP BY, an
+    index-only scan of contact_ws_stage_live. Stages without leads still show, with 0."""
     stale_before = now - timedelta(days=STALE_DAYS)
     contacts = cast(ContactQuerySet, Contact.objects.for_workspace(request.workspace))
-    return contacts.live().aggregate(
-        total=Count("id"),
-        new_this_week=Count("id", filter=Q(created_at__gte=week_start)),
-        stale=Count("id", filter=Q(last_activity_at__lt=stale_before)),
-    )
+    per_stage = {
+        row["stage"]: row
+        for row in contacts.live()
+        .order_by()
+        .values("stage")
+        .annotate(
+            leads=Count("*"),
+            stale=Count("last_activity_at", filter=Q(last_activity_at__lt=stale_before)),
+        )
+    }
+    stages = PipelineStage.objects.for_workspace(request.workspace).order_by("position", "id")
+    return [
+        {
+            "id": stage.id,
+            "name": stage.name,
+            "outcome": stage.outcome,
+            "leads": per_stage.get(stage.id, {}).get("leads", 0),
+            "stale": per_stage.get(stage.id, {}).get("stale", 0),
+        }
+        for stage in stages.only("id", "name", "outcome")
+    ]
+
+
+def _contact_counts(
+    request: WorkspaceRequest, stages: list[dict[str, Any]], now: datetime, tz: ZoneInfo
+) -> dict[str, int]:
+    today = timezone.localdate(now, tz)
+    week_start = datetime.combine(today - timedelta(days=today.weekday()), time.min, tzinfo=tz)
+    contacts = cast(ContactQuerySet, Contact.objects.for_workspace(request.workspace))
+    return {
+        "total": sum(stage["leads"] for stage in stages),
+        "stale": sum(stage["stale"] for stage in stages),
+        # A range of the (workspace, created_at) index: only this week's rows are read.
+        "new_this_week": contacts.live().filter(created_at__gte=week_start).count(),
+    }
 
 
 def _my_tasks_due(request: WorkspaceRequest, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
