@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -111,8 +111,10 @@ class ContactQuerySet(TenantQuerySet["Contact"]):
         words, e164 = search_terms(query)
         qs = self
         if e164:
-            # search_text holds every phone's E.164 form; the trigram index serves this too.
-            qs = qs.filter(search_text__contains=e164.lower())
+            # An exact match on the (workspace, e164) index of phones: a lookup, where a trigram
+            # scan of search_text for the number took ~10 ms at 50k contacts. Naming the phone's
+            # workspace lets PostgreSQL use that index (it equals the contact's, already scoped).
+            qs = qs.filter(phones__e164=e164, phones__workspace_id=F("workspace_id"))
         for word in words:
             qs = qs.filter(search_text__contains=word)
         return qs
