@@ -51,15 +51,16 @@ def _leads_per_stage(request: WorkspaceRequest, now: datetime) -> list[dict[str,
     index-only scan of contact_ws_stage_live. Stages without leads still show, with 0."""
     stale_before = now - timedelta(days=STALE_DAYS)
     contacts = cast(ContactQuerySet, Contact.objects.for_workspace(request.workspace))
-    per_stage = {
-        row["stage"]: row
-        for row in contacts.live()
+    per_stage: dict[int, tuple[int, int]] = {
+        stage_id: (leads, stale)
+        for stage_id, leads, stale in contacts.live()
         .order_by()
-        .values("stage")
+        .values_list("stage")
         .annotate(
             leads=Count("*"),
             stale=Count("last_activity_at", filter=Q(last_activity_at__lt=stale_before)),
         )
+        .values_list("stage", "leads", "stale")
     }
     stages = PipelineStage.objects.for_workspace(request.workspace).order_by("position", "id")
     return [
@@ -67,8 +68,8 @@ def _leads_per_stage(request: WorkspaceRequest, now: datetime) -> list[dict[str,
             "id": stage.id,
             "name": stage.name,
             "outcome": stage.outcome,
-            "leads": per_stage.get(stage.id, {}).get("leads", 0),
-            "stale": per_stage.get(stage.id, {}).get("stale", 0),
+            "leads": per_stage.get(stage.id, (0, 0))[0],
+            "stale": per_stage.get(stage.id, (0, 0))[1],
         }
         for stage in stages.only("id", "name", "outcome")
     ]
