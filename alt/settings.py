@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "appointments",
     "integrations",
     "integrations.resend_email",
+    "integrations.google_calendar",
     "ai",
     "privacy",
 ]
@@ -89,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "alt.accounts.context_processors.shell",
+                "integrations.google_calendar.context_processors.calendar_banner",
             ],
         },
     },
@@ -133,6 +135,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "contacts-purge-deleted": {
         "task": "contacts.tasks.purge.contacts_purge_deleted",
         "schedule": 3600.0,
+    },
+    # Re-send Google Calendar pushes still pending after a minute (a lost broker message delays
+    # a sync, never loses it).
+    "google-calendar-sync-sweep": {
+        "task": "integrations.google_calendar.tasks.calendar_sync_sweep",
+        "schedule": 60.0,
     },
 }
 # How long a deleted contact can be restored before it is erased for good.
@@ -206,6 +214,27 @@ EMAIL_BACKEND = env_str(
     if RESEND_API_KEY
     else "django.core.mail.backends.console.EmailBackend",
 )
+
+# ---------------------------------------------------------------------------------------------
+# Google Calendar sync (GC-1..GC-10): one-way push of appointments. Empty GOOGLE_CLIENT_ID turns
+# the feature off; `make run` points every URL at the sandbox GoogleEmulator.
+# ---------------------------------------------------------------------------------------------
+GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID", "")
+GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET", "")
+GOOGLE_OAUTH_AUTH_URL = env_str(
+    "GOOGLE_OAUTH_AUTH_URL", "https://accounts.google.com/o/oauth2/auth"
+)
+GOOGLE_OAUTH_TOKEN_URL = env_str("GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")
+GOOGLE_OAUTH_REVOKE_URL = env_str("GOOGLE_OAUTH_REVOKE_URL", "https://oauth2.googleapis.com/revoke")
+GOOGLE_CALENDAR_API_URL = (
+    env_str("GOOGLE_CALENDAR_API_URL", "https://www.googleapis.com/calendar/v3/").rstrip("/") + "/"
+)
+# Must match an authorised redirect URI of the OAuth client in Google Cloud Console.
+GOOGLE_OAUTH_REDIRECT_URL = env_str(
+    "GOOGLE_OAUTH_REDIRECT_URL", f"{SITE_URL}/settings/calendar/callback/"
+)
+# Seconds a single Google call may take before it counts as a transient failure.
+GOOGLE_HTTP_TIMEOUT_SECONDS = env_int("GOOGLE_HTTP_TIMEOUT_SECONDS", 15)
 
 # ---------------------------------------------------------------------------------------------
 # Encrypted secrets (SEC-2): "keyid:base64-32-bytes" pairs, comma-separated, newest first.

@@ -24,7 +24,10 @@ urlpatterns = [
     path(".well-known/security.txt", account_views.security_txt, name="security_txt"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("accounts/", include("allauth.urls")),
+    path("settings/calendar/", include("integrations.google_calendar.urls")),
     path("", include("alt.accounts.urls")),
     path("", include("contacts.urls")),
+    path("appointments/", include("appointments.urls")),
+    path("", include("privacy.urls")),
     path("staff/", admin.site.urls),
 ]

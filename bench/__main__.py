@@ -1,4 +1,4 @@
-"""python -m bench [contacts] [--rebuild]"""
+"""python -m bench [contacts] [calendar] [--rebuild]"""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ def main() -> int:
             from bench import contacts
 
             contacts.run(rebuild="--rebuild" in args)
+        elif suite == "calendar":
+            from bench import calendar
+
+            calendar.run()
         else:
             print(f"unknown suite {suite!r}")  # noqa: T201
             return 2

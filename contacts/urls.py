@@ -60,6 +60,5 @@ urlpatterns = [
     path("settings/pipeline/", setup.pipeline_edit, name="pipeline"),
     path("settings/custom-fields/", setup.custom_fields_edit, name="custom_fields"),
     # later issues
-    path("appointments/", dashboard.coming_soon, {"section": "Appointments"}, name="appointments"),
     path("inbox/", dashboard.coming_soon, {"section": "Inbox"}, name="inbox"),
 ]

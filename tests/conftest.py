@@ -13,12 +13,16 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import redis
 from django.test import Client
 
+from integrations.sandbox.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleEmulator
 from integrations.sandbox.resend import ResendEmulator
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+# The `outbox` fixture (Celery jobs held in-process) for the calendar sync tests.
+pytest_plugins = ["tests.integrations.google_calendar_support"]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
 
 # --- no network: only loopback and unix sockets -------------------------------------------------
@@ -49,6 +53,18 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign, as
 
 
 # --- personas -----------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings: Any) -> None:
+    """Every test starts with an empty cache: allauth's rate limits (every test request comes from
+    127.0.0.1), import progress and the calendar banner flag are keyed by ids a later test reuses.
+    Only this run's keys go (KEY_PREFIX is per process); the broker's keys are left alone."""
+    client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 @pytest.fixture
 def alice(db: None) -> Any:
     """An agent who owns her workspace."""
@@ -127,6 +143,54 @@ def resend(resend_server: ResendEmulator, settings: Any) -> ResendEmulator:
     return resend_server
 
 
+def google_settings(base_url: str) -> dict[str, str]:
+    """The GOOGLE_* settings that point ALT at a GoogleEmulator."""
+    return {
+        "GOOGLE_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "GOOGLE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        "GOOGLE_OAUTH_AUTH_URL": f"{base_url}/o/oauth2/auth",
+        "GOOGLE_OAUTH_TOKEN_URL": f"{base_url}/token",
+        "GOOGLE_OAUTH_REVOKE_URL": f"{base_url}/revoke",
+        "GOOGLE_CALENDAR_API_URL": f"{base_url}/calendar/v3/",
+    }
+
+
+@pytest.fixture(scope="session")
+def google_server() -> Iterator[GoogleEmulator]:
+    """One Google emulator for the session (the worker subprocess is pointed at it too).
+
+    GC-5, session-wide: every Calendar request that is not an events insert/patch/delete on
+    "primary" (event get, events list, calendarList, another calendar) is collected before each
+    reset, and the session fails if there was any.
+    """
+    emulator = GoogleEmulator()
+    emulator.start()
+    violations: list[str] = []
+    reset = emulator.reset
+
+    def reset_keeping_watch() -> None:
+        violations.extend(f"{r.method} {r.path}" for r in emulator.calendar_calls_beyond_sync())
+        reset()
+
+    emulator.reset = reset_keeping_watch  # type: ignore[method-assign]
+    yield emulator
+    emulator.reset()
+    emulator.stop()
+    assert violations == [], (
+        f"GC-5: ALT made calendar calls beyond insert/patch/delete: {violations}"
+    )
+
+
+@pytest.fixture
+def google(google_server: GoogleEmulator, settings: Any) -> Iterator[GoogleEmulator]:
+    """ALT's Google settings point at the emulator, which starts the test empty."""
+    google_server.reset()
+    for name, value in google_settings(google_server.base_url).items():
+        setattr(settings, name, value)
+    yield google_server
+    assert google_server.calendar_calls_beyond_sync() == []  # GC-5, checked after every test
+
+
 # --- a real Celery worker -----------------------------------------------------------------------
 def _database_url(settings_dict: dict[str, Any]) -> str:
     user = quote(settings_dict["USER"] or "")
@@ -141,7 +205,10 @@ def _database_url(settings_dict: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="session")
 def celery_worker_process(
-    django_db_setup: None, django_db_blocker: Any, resend_server: ResendEmulator
+    django_db_setup: None,
+    django_db_blocker: Any,
+    resend_server: ResendEmulator,
+    google_server: GoogleEmulator,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A `celery worker` subprocess on the test database and this session's private queue."""
     from django.conf import settings
@@ -152,9 +219,11 @@ def celery_worker_process(
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": _database_url(connection.settings_dict),
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "EMAIL_BACKEND": "integrations.resend_email.backend.ResendEmailBackend",
         "RESEND_API_KEY": "re_test_key_123",
         "RESEND_API_URL": resend_server.base_url,
+        **google_settings(google_server.base_url),
         "LOG_PLAIN": "1",
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,9 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 # The outbox by default; the worker subprocess is pointed at the Resend emulator instead.
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 os.environ.setdefault("CELERY_QUEUE", f"alt-test-{os.getpid()}")
+# The run's own cache namespace; the Celery worker subprocess inherits it, so what the worker
+# writes (import progress) or forgets (the calendar banner flag) is what the test process reads.
+os.environ.setdefault("CACHE_KEY_PREFIX", f"alt-test-{os.getpid()}")
 
 from alt.settings import *  # noqa: F403
 
@@ -20,7 +23,6 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405  (test-only mo
 
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
-CACHES["default"]["KEY_PREFIX"] = f"alt-test-{os.getpid()}"  # noqa: F405
 
 # WhiteNoise warns at start-up when STATIC_ROOT is missing; tests serve from static/ via finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

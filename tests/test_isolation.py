@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ MARKERS = (
     "ALICE-LIST",
     "742 Evergreen Terrace",
     "alice-import.csv",
+    "ALICE-APPOINTMENT",
 )
 
 
@@ -141,6 +143,19 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     )
     stage = PipelineStage.objects.for_workspace(workspace).first()
     assert Contact.objects.for_workspace(workspace).count() == 2
+    from appointments.services import appointment_create
+
+    appointment = appointment_create(
+        workspace=workspace, actor=alice, contact=zelda, kind="tour", title="ALICE-APPOINTMENT",
+        starts_at=zelda.created_at, ends_at=zelda.created_at + timedelta(hours=1),
+        location="742 Evergreen Terrace",
+    )  # fmt: skip
+    from integrations.google_calendar.models import CalendarConnection
+
+    # Alice's calendar grant: no request of Charlie's may disconnect or change it.
+    CalendarConnection.objects.create(
+        workspace=workspace, user=alice, access_token="ya29.alice", refresh_token="1//alice"
+    )
     return {
         "contact_id": str(zelda.id),
         "other_id": str(twin.id),
@@ -153,18 +168,22 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
         "field_id": str(field.id),
         "stage_id": str(stage.id if stage else 0),
         "section": "details",
+        "appointment_id": str(appointment.id),
     }
 
 
 def crm_snapshot(workspace: Any) -> Any:
     """Everything of Alice's CRM a POST could change."""
+    from appointments.models import Appointment
     from contacts import models as m
+    from integrations.google_calendar.models import CalendarConnection
 
     return [
         sorted(map(repr, model.objects.for_workspace(workspace).values()))
         for model in (
             m.Contact, m.ContactEmail, m.ContactPhone, m.Note, m.Task, m.Activity, m.SavedList, m.DuplicateFlag,
             m.Merge, m.ImportJob, m.Property, m.PropertyLink, m.CustomField, m.PipelineStage, m.Tag,
+            Appointment, CalendarConnection,
         )
     ]  # fmt: skip
 

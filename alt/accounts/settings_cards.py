@@ -38,11 +38,7 @@ def settings_cards(request: HttpRequest) -> list[Card]:
             "Your lead stages, in order, and your own fields on every contact.",
             reverse("contacts:pipeline"),
         ),
-        Card(
-            "Calendar Sync",
-            "Push appointments one-way to your Google Calendar.",
-            badge="Coming soon",
-        ),
+        _calendar_card(request),
         Card(
             "Social",
             "Connect your Instagram business account to answer DMs and comments.",
@@ -56,3 +52,23 @@ def settings_cards(request: HttpRequest) -> list[Card]:
             badge="Coming soon",
         ),
     ]
+
+
+def _calendar_card(request: HttpRequest) -> Card:
+    from integrations.google_calendar.services import connection_for
+
+    workspace = getattr(request, "workspace", None)
+    connection = connection_for(workspace=workspace, user=request.user) if workspace else None  # type: ignore[arg-type]
+    if connection is None:
+        badge, link = "", "Connect"
+    elif connection.is_connected:
+        badge, link = "Connected", "Manage"
+    else:
+        badge, link = "Needs reconnect", "Reconnect"
+    return Card(
+        "Calendar Sync",
+        "Push appointments one-way to your primary Google Calendar.",
+        reverse("google_calendar:settings"),
+        link_text=link,
+        badge=badge,
+    )

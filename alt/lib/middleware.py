@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -32,8 +33,25 @@ class RequestIdMiddleware:
         return response
 
 
+def csp_allow_form_redirect(response: HttpResponse, url: str) -> HttpResponse:
+    """Let this page's forms end up at `url`'s origin.
+
+    Browsers apply form-action to every redirect that follows a form POST, so a "Connect" button
+    that POSTs to our view, which redirects to a provider's consent page, is blocked by
+    form-action 'self'. Only the page carrying such a button widens its own policy, and only by
+    that one origin (read per request: tests point providers at loopback emulators).
+    """
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {origin}"
+    )
+    return response
+
+
 class ContentSecurityPolicyMiddleware:
-    """Django 5.2 has no CSP support; one fixed policy with no inline script is all ALT needs."""
+    """Django 5.2 has no CSP support; one fixed policy with no inline script is all ALT needs.
+    A view may widen its own page's policy first (csp_allow_form_redirect)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
+from appointments.services import appointments_for
+from appointments.views import calendar_settings_url
 from contacts import services
 from contacts.forms import (
     SECTIONS,
@@ -40,6 +42,7 @@ from contacts.models import (
 )
 
 TIMELINE_PAGE = 50
+APPOINTMENTS_SHOWN = 5
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -313,6 +316,12 @@ def _detail_context(
             .filter(contact=contact, completed_at=None)
             .order_by("due_at", "id")[:20]
         )
+        upcoming = appointments_for(request.workspace).filter(
+            contact=contact, ends_at__gt=timezone.now()
+        )
+        context["appointments"] = list(upcoming[:APPOINTMENTS_SHOWN])
+        context["now"] = timezone.now()
+        context["calendar_settings_url"] = calendar_settings_url()
     return context
 
 

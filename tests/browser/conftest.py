@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
@@ -58,18 +57,6 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield chromium
         chromium.close()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings: Any) -> None:
-    # allauth counts sign-ups, failed logins and confirmation emails per IP and per address in the
-    # cache, and every test's requests come from 127.0.0.1: an earlier test's five failed logins
-    # would refuse this test's sign-in. Only this run's keys go (KEY_PREFIX is per process).
-    client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
-    keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture

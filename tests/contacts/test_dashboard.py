@@ -138,7 +138,6 @@ def test_the_placeholders_say_what_will_fill_them(
 
     page = alice_client.get("/dashboard/").content.decode()
 
-    assert "Appointments arrive with calendar sync" in page
     assert "Speed-to-lead appears once messages are connected" in page
 
 

@@ -126,3 +126,16 @@ def test_env_helpers_refuse_malformed_values(monkeypatch: Any) -> None:
     with pytest.raises(ImproperlyConfigured):
         database_from_url("mysql://root@localhost/alt")
     assert database_from_url("postgresql://postgres:@/alt?host=/var/pg")["HOST"] == "/var/pg"
+
+
+def test_only_the_calendar_page_lets_its_form_redirect_to_google(
+    alice_client: Client, settings: Any
+) -> None:
+    # Connect POSTs to ALT, which redirects to Google: browsers check form-action on that redirect.
+    settings.GOOGLE_OAUTH_AUTH_URL = "https://accounts.google.com/o/oauth2/auth"
+    calendar = alice_client.get("/settings/calendar/")["Content-Security-Policy"]
+    elsewhere = alice_client.get("/settings/")["Content-Security-Policy"]
+
+    assert "form-action 'self' https://accounts.google.com;" in calendar
+    assert "form-action 'self';" in elsewhere
+    assert calendar.replace(" https://accounts.google.com", "") == elsewhere
