@@ -204,8 +204,8 @@ def calendar_needs_reconnect(*, workspace: Workspace, connection_id: int, reason
         )
         if claimed:
             calendar_reconnect_email_send.delay_on_commit(workspace.id, connection_id)
-        for user_id in connections.values_list("user_id", flat=True):
-            _forget_banner(workspace.id, user_id)
+        for banner_user_id in connections.values_list("user_id", flat=True):
+            _forget_banner(workspace.id, banner_user_id)
     # Separate transaction: never hold the connection row while waiting for appointment rows.
     user_id = connections.values_list("user_id", flat=True).first()
     if user_id is not None:
