@@ -20,32 +20,33 @@ ONLY_OWNERS = "Only the workspace owner can change this."
 def pipeline_edit(request: WorkspaceRequest) -> HttpResponse:
     if request.method != "POST":
         return _pipeline_page(request)
-    if not request.membership.is_owner:
-        raise PermissionDenied(ONLY_OWNERS)
-    handler = _STAGE_ACTIONS.get(request.POST.get("action", ""))
-    if handler is None:
-        return HttpResponseBadRequest("Unknown action.")
-    try:
-        return handler(request)
-    except services.SetupError as exc:
-        messages.error(request, str(exc))
-        return redirect("contacts:pipeline")
+    return _owner_action(request, _STAGE_ACTIONS, "contacts:pipeline")
 
 
 @workspace_required
 def custom_fields_edit(request: WorkspaceRequest) -> HttpResponse:
     if request.method != "POST":
         return _fields_page(request)
+    return _owner_action(request, _FIELD_ACTIONS, "contacts:custom_fields")
+
+
+def _owner_action(
+    request: WorkspaceRequest,
+    actions: dict[str, Callable[[WorkspaceRequest], HttpResponse]],
+    page: str,
+) -> HttpResponse:
+    """Run the POSTed `action` of a setup page: owners only; a refused change goes back to the
+    page with the service's explanation."""
     if not request.membership.is_owner:
         raise PermissionDenied(ONLY_OWNERS)
-    handler = _FIELD_ACTIONS.get(request.POST.get("action", ""))
+    handler = actions.get(request.POST.get("action", ""))
     if handler is None:
         return HttpResponseBadRequest("Unknown action.")
     try:
         return handler(request)
     except services.SetupError as exc:
         messages.error(request, str(exc))
-        return redirect("contacts:custom_fields")
+        return redirect(page)
 
 
 # --- pipeline actions: each parses its form, calls one service, and redirects --------------------
