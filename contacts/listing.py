@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -110,8 +110,7 @@ class ContactListQuery:
 
 
 def contacts_of(workspace: Workspace) -> ContactQuerySet:
-    # Contact.objects comes from from_queryset(), whose methods mypy cannot see.
-    return cast(ContactQuerySet, Contact.objects.for_workspace(workspace))
+    return Contact.objects.for_workspace(workspace)
 
 
 # --- choices: what the filters offer ------------------------------------------------------------

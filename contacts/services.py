@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import phonenumbers
 from django.conf import settings
@@ -29,7 +29,6 @@ from contacts.models import (
     Contact,
     ContactEmail,
     ContactPhone,
-    ContactQuerySet,
     CustomField,
     DuplicateFlag,
     Note,
@@ -761,7 +760,7 @@ def contacts_delete(*, workspace: Workspace, ids: list[int], actor: User | None)
     ignored): they leave every list at once and can be restored for CONTACT_UNDO_HOURS, after
     which the hourly purge erases them. Returns the ids deleted. No external side effects."""
     with transaction.atomic():
-        contacts = cast(ContactQuerySet, Contact.objects.for_workspace(workspace))
+        contacts = Contact.objects.for_workspace(workspace)
         live = contacts.live().filter(id__in=ids)
         deleted = list(live.select_for_update().values_list("id", flat=True))
         Contact.objects.for_workspace(workspace).filter(id__in=deleted).update(
@@ -785,7 +784,7 @@ def contacts_restore(*, workspace: Workspace, ids: list[int]) -> int:
 def _live_contact_ids(workspace: Workspace, ids: Iterable[int]) -> list[int]:
     """The ids among `ids` of the workspace's live contacts: every bulk action starts here, so an
     id of another workspace, or of a deleted or merged contact, does nothing."""
-    contacts = cast(ContactQuerySet, Contact.objects.for_workspace(workspace))
+    contacts = Contact.objects.for_workspace(workspace)
     return list(contacts.live().filter(id__in=list(ids)).values_list("id", flat=True))
 
 
@@ -835,7 +834,7 @@ def contacts_bulk_set_stage(
         raise ValueError("The stage belongs to another workspace.")
     with transaction.atomic():
         moving = list(
-            cast(ContactQuerySet, Contact.objects.for_workspace(workspace))
+            Contact.objects.for_workspace(workspace)
             .live()
             .filter(id__in=list(ids))
             .exclude(stage=stage)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q
@@ -15,7 +15,7 @@ from alt.accounts.models import Membership
 from appointments.models import Appointment
 from appointments.services import appointments_for
 from appointments.views import calendar_settings_url
-from contacts.models import Contact, ContactQuerySet, PipelineStage, Task
+from contacts.models import Contact, PipelineStage, Task
 
 STALE_DAYS = 14
 TASKS_SHOWN = 10
@@ -55,7 +55,7 @@ def _leads_per_stage(request: WorkspaceRequest, now: datetime) -> list[dict[str,
     """Live leads per stage, with how many of them went quiet for STALE_DAYS: one GROUP BY, an
     index-only scan of contact_ws_stage_live. Stages without leads still show, with 0."""
     stale_before = now - timedelta(days=STALE_DAYS)
-    contacts = cast(ContactQuerySet, Contact.objects.for_workspace(request.workspace))
+    contacts = Contact.objects.for_workspace(request.workspace)
     per_stage: dict[int, tuple[int, int]] = {
         stage_id: (leads, stale)
         for stage_id, leads, stale in contacts.live()
@@ -85,7 +85,7 @@ def _contact_counts(
 ) -> dict[str, int]:
     today = timezone.localdate(now, tz)
     week_start = datetime.combine(today - timedelta(days=today.weekday()), time.min, tzinfo=tz)
-    contacts = cast(ContactQuerySet, Contact.objects.for_workspace(request.workspace))
+    contacts = Contact.objects.for_workspace(request.workspace)
     return {
         "total": sum(stage["leads"] for stage in stages),
         "stale": sum(stage["stale"] for stage in stages),

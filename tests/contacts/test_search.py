@@ -3,7 +3,7 @@ words; never another workspace's contacts; and only conditions the trigram index
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def contacts_of(workspace: Any) -> ContactQuerySet:
-    return cast(ContactQuerySet, Contact.objects.for_workspace(workspace))
+    return Contact.objects.for_workspace(workspace)
 
 
 URL = "/contacts/"
