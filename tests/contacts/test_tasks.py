@@ -324,3 +324,19 @@ def test_a_real_worker_emails_the_reminder_through_resend(
     assert f"/contacts/{contact.id}/" in email["text"]
     task.refresh_from_db()
     assert task.reminded_at is not None
+
+
+def test_a_reminder_is_not_emailed_to_an_assignee_who_has_left_the_workspace(
+    alice: Any, bob: Any, maria: Contact
+) -> None:
+    due_at = timezone.now() - timedelta(minutes=1)
+    task_add(
+        workspace=maria.workspace, contact=maria, actor=alice, title="Bob calls back",
+        due_at=due_at, assigned_to=bob,
+    )  # fmt: skip
+    new_task(maria, alice, "Alice calls back", due_at)
+    bob.memberships.filter(workspace=maria.workspace).delete()
+
+    task_reminders_deliver()
+
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
