@@ -27,7 +27,10 @@ def use_bench_database() -> None:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
             conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + BENCH_DB))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    # Assigned, not defaulted: `make bench` runs under the devstack, whose process imported
+    # `alt` (alt.celery sets DJANGO_SETTINGS_MODULE=alt.settings), and production settings
+    # rightly refuse to start without SECRET_KEY.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     os.environ.setdefault("LOG_LEVEL", "ERROR")
 
 
