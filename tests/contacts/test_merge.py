@@ -202,6 +202,43 @@ def test_a_contact_cannot_be_merged_with_itself_or_twice(
         merging.contact_merge(survivor=survivor, merged=merged, choices={}, actor=alice)
 
 
+@pytest.mark.promise("ACC-2")
+def test_the_merge_service_itself_refuses_a_contact_of_another_workspace(
+    ws: Any, alice: Any, charlie: Any, workspace_of: Any, pair: tuple[Contact, Contact]
+) -> None:
+    survivor, _ = pair
+    theirs = make(workspace_of(charlie), charlie, first_name="Maria", last_name="Lopez")
+    before = snapshot(ws)
+
+    for one, other in ((survivor, theirs), (theirs, survivor)):
+        with pytest.raises(merging.MergeError, match="different workspaces"):
+            merging.contact_merge(survivor=one, merged=other, choices={}, actor=alice)
+
+    assert snapshot(ws) == before
+    theirs.refresh_from_db()
+    assert theirs.merged_into_id is None
+
+
+def test_a_merge_moves_appointments_to_the_survivor_and_undo_brings_them_back(
+    ws: Any, alice: Any, pair: tuple[Contact, Contact]
+) -> None:
+    from appointments.models import Appointment
+    from appointments.services import appointment_create
+
+    survivor, merged = pair
+    starts_at = timezone.now() + timedelta(days=2)
+    tour = appointment_create(
+        workspace=ws, actor=alice, contact=merged, kind="tour", title="Tour 1 Main St",
+        starts_at=starts_at, ends_at=starts_at + timedelta(hours=1), location="1 Main St",
+    )  # fmt: skip
+
+    merge = merging.contact_merge(survivor=survivor, merged=merged, choices={}, actor=alice)
+
+    assert Appointment.objects.for_workspace(ws).get(id=tour.id).contact_id == survivor.id
+    assert merging.merge_undo(merge=merge, actor=alice)
+    assert Appointment.objects.for_workspace(ws).get(id=tour.id).contact_id == merged.id
+
+
 def test_the_merge_page_shows_both_contacts_and_the_differing_fields(
     alice_client: Client, pair: tuple[Contact, Contact]
 ) -> None:
