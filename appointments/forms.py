@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
+from alt.lib.dates import DayField, check_schedule, local_or_utc, schedule_range
 from alt.lib.tenancy import WorkspaceFormMixin
 from appointments.models import Appointment
 from contacts.models import Contact, Property
@@ -84,9 +85,8 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
         label="Type", choices=Appointment.Kind.choices, initial=Appointment.Kind.TOUR
     )
     title = forms.CharField(label="Title", max_length=200, required=False)
-    day = forms.DateField(
+    day = DayField(
         label="Date",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "Pick the date.", "invalid": "Enter the date like 2025-03-14."},
     )
     start_time = forms.TimeField(
@@ -139,6 +139,9 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
         super().__init__(*args, workspace=workspace, **kwargs)
         zone = time_zone.replace("_", " ")
         self.fields["start_time"].help_text = f"In your time zone, {zone}."
+        if appointment is None:
+            first, last = schedule_range(self.today())
+            self.fields["day"].widget.attrs.update(min=first.isoformat(), max=last.isoformat())
         example = (
             default_title(Appointment.Kind.TOUR, contact) if contact else "Property tour with …"
         )
@@ -155,7 +158,8 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
         self._scope_properties(workspace)
 
     def _initial_from(self, appointment: Appointment) -> dict[str, Any]:
-        starts = appointment.starts_at.astimezone(self.tz)
+        # A row stored outside the range (never through this form) still opens, in UTC if need be.
+        starts = local_or_utc(appointment.starts_at, self.tz)
         minutes = int((appointment.ends_at - appointment.starts_at) / timedelta(minutes=1))
         return {
             "contact": appointment.contact_id,
@@ -164,7 +168,7 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
             "day": starts.date(),
             "start_time": starts.time().replace(second=0, microsecond=0),
             "length": str(minutes),
-            "end_time": appointment.ends_at.astimezone(self.tz).time(),
+            "end_time": local_or_utc(appointment.ends_at, self.tz).time(),
             "location": appointment.location,
             "property": appointment.property_id,
             "notes": appointment.notes,
@@ -206,6 +210,16 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
             shown.extend(properties.filter(id=chosen_id))
         field.widget.choices = [("", "None"), *((p.id, str(p)) for p in shown)]
         self.has_properties = bool(shown)
+
+    def today(self) -> date:
+        return timezone.localdate(timezone.now(), self.tz)
+
+    def clean_day(self) -> date:
+        day: date = self.cleaned_data["day"]
+        # Rescheduling keeps to the window; an old appointment can still be edited otherwise.
+        if self.appointment is None or day != self.initial.get("day"):
+            check_schedule(day, self.today())
+        return day
 
     def clean_title(self) -> str:
         return str(self.cleaned_data["title"]).strip()

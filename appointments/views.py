@@ -10,12 +10,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.models import Membership
+from alt.lib.dates import EARLIEST, LATEST, format_when, local_day, parse_day, week_start
 from appointments import services
 from appointments.forms import AppointmentForm
 from appointments.models import Appointment
@@ -55,8 +55,11 @@ def appointment_list(request: WorkspaceRequest) -> HttpResponse:
 def appointment_week(request: WorkspaceRequest) -> HttpResponse:
     tz, now = ZoneInfo(request.user.timezone), timezone.now()
     today = timezone.localdate(now, tz)
-    anchor = _parse_day(request.GET.get("week", "")) or today
-    monday = anchor - timedelta(days=anchor.weekday())
+    raw_week = request.GET.get("week", "")
+    # A week out of EARLIEST..LATEST or no date at all (a hand-edited link) shows this week.
+    picked = parse_day(raw_week)
+    anchor = picked or today
+    monday = week_start(anchor)
     sunday = monday + timedelta(days=6)
     who, is_team = _who(request)
     rows = _appointments(request, who).filter(
@@ -67,8 +70,11 @@ def appointment_week(request: WorkspaceRequest) -> HttpResponse:
         "days": [(monday + timedelta(i), by_day.get(monday + timedelta(i), [])) for i in range(7)],
         "monday": monday,
         "sunday": sunday,
-        "previous_url": _week_url(monday - timedelta(days=7), who),
-        "next_url": _week_url(monday + timedelta(days=7), who),
+        "previous_url": _week_url_within(monday - timedelta(days=7), who),
+        "next_url": _week_url_within(monday + timedelta(days=7), who),
+        "unreadable_week": bool(raw_week) and picked is None,
+        "earliest": EARLIEST,
+        "latest": LATEST,
         "this_week_url": _week_url(None, who),
         "week_param": "" if monday <= today <= sunday else monday.isoformat(),
         "is_this_week": monday <= today <= sunday,
@@ -196,6 +202,14 @@ def _week_url(monday: date | None, who: str) -> str:
     )
 
 
+def _week_url_within(monday: date, who: str) -> str:
+    """The link to the week of `monday`, or "" when that week ends before EARLIEST or starts
+    after LATEST (the page hides the button)."""
+    if monday + timedelta(days=6) < EARLIEST or monday > LATEST:
+        return ""
+    return _week_url(monday, who)
+
+
 def _appointments(request: WorkspaceRequest, who: str) -> Any:
     qs = (
         services.appointments_for(request.workspace)
@@ -213,15 +227,8 @@ def _by_day(rows: list[Appointment], tz: ZoneInfo) -> list[tuple[date, list[Appo
     """Appointments (sorted by start) grouped by the local day they start on, in order."""
     days: dict[date, list[Appointment]] = {}
     for appointment in rows:
-        days.setdefault(timezone.localdate(appointment.starts_at, tz), []).append(appointment)
+        days.setdefault(local_day(appointment.starts_at, tz), []).append(appointment)
     return list(days.items())
-
-
-def _parse_day(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        return None
 
 
 def _next_url(request: WorkspaceRequest, default: str, exclude: int | None = None) -> str:
@@ -235,8 +242,8 @@ def _next_url(request: WorkspaceRequest, default: str, exclude: int | None = Non
 
 
 def _booked_message(request: WorkspaceRequest, appointment: Appointment) -> str:
-    when = timezone.localtime(appointment.starts_at, ZoneInfo(request.user.timezone))
-    text = f"Booked “{appointment.title}” for {date_format(when, 'D, M j, g:i A')}."
+    when = format_when(appointment.starts_at, tz=ZoneInfo(request.user.timezone))
+    text = f"Booked “{appointment.title}” for {when}."
     if appointment.sync_state == Appointment.Sync.PENDING:
         text += " Adding it to your Google Calendar…"
     elif appointment.sync_state == Appointment.Sync.WAITING:

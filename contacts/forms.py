@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from alt.accounts.models import User
+from alt.lib.dates import DayField, check_schedule, format_when, schedule_range
 from alt.lib.tenancy import WorkspaceFormMixin
 from contacts.models import Contact, CustomField, PipelineStage, Source
 from contacts.services import (
@@ -77,15 +79,16 @@ def _dollars(raw: str) -> int | None:
     return int(value)
 
 
-def custom_field_display(field: CustomField, value: Any) -> str:
-    """How a stored custom value reads on the contact page ('' when there is none)."""
+def custom_field_display(field: CustomField, value: Any, *, tz: tzinfo | None = None) -> str:
+    """How a stored custom value reads on the contact page ('' when there is none); a date has
+    its year unless it is this year in `tz`."""
     if value is None or value == "":
         return ""
     if field.kind == CustomField.Kind.YES_NO:
         return "Yes" if value else "No"
     if field.kind == CustomField.Kind.DATE:
         try:
-            return date.fromisoformat(str(value)).strftime("%b %-d, %Y")
+            return format_when(date.fromisoformat(str(value)), "short", tz=tz)
         except ValueError:
             return str(value)
     if field.kind == CustomField.Kind.NUMBER and isinstance(value, int | float):
@@ -102,10 +105,9 @@ def _custom_form_field(field: CustomField) -> forms.Field:
             widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         )
     if field.kind == CustomField.Kind.DATE:
-        return forms.DateField(
+        return DayField(
             label=label,
             required=False,
-            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             error_messages={"invalid": f"Enter {label} as a date, like 2025-03-14."},
         )
     if field.kind == CustomField.Kind.YES_NO:
@@ -183,10 +185,9 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "$650,000"}),
     )
     timeframe = forms.ChoiceField(choices=Contact.Timeframe.choices, required=False)
-    next_follow_up_on = forms.DateField(
+    next_follow_up_on = DayField(
         label="Next follow-up",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": "Enter the follow-up date like 2025-03-14."},
     )
     consent_email = forms.BooleanField(label="Agreed to email", required=False)
@@ -283,6 +284,13 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
         if len(phones) > MAX_VALUES:
             raise ValidationError(f"A contact can have up to {MAX_VALUES} phone numbers.")
         return phones
+
+    def clean_next_follow_up_on(self) -> date | None:
+        day: date | None = self.cleaned_data["next_follow_up_on"]
+        # A follow-up is planned like a task; one kept from an import or an old edit may stay.
+        if day is not None and "next_follow_up_on" in self.changed_data:
+            check_schedule(day, timezone.localdate())
+        return day
 
     def clean_tags(self) -> list[str]:
         tags = list(dict.fromkeys(t for t in _split(self.cleaned_data["tags"])))
@@ -419,9 +427,8 @@ class TaskForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "Call back about the offer"}),
         error_messages={"required": "Say what needs doing, like “Call back about the offer”."},
     )
-    due_date = forms.DateField(
+    due_date = DayField(
         label="Due date",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={
             "required": "Pick a due date.",
             "invalid": "Enter the due date like 2025-03-14.",
@@ -440,6 +447,8 @@ class TaskForm(forms.Form):
     def __init__(self, *args: Any, time_zone: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.time_zone = ZoneInfo(time_zone)
+        first, last = schedule_range(self.today())
+        self.fields["due_date"].widget.attrs.update(min=first.isoformat(), max=last.isoformat())
         self.fields[
             "due_time"
         ].help_text = f"Your reminder email goes out at this time ({time_zone.replace('_', ' ')})."
@@ -449,6 +458,14 @@ class TaskForm(forms.Form):
         if not title:
             raise ValidationError("Say what needs doing, like “Call back about the offer”.")
         return title
+
+    def today(self) -> date:
+        return timezone.localdate(timezone.now(), self.time_zone)
+
+    def clean_due_date(self) -> date:
+        day: date = self.cleaned_data["due_date"]
+        check_schedule(day, self.today())
+        return day
 
     def due_at(self) -> datetime:
         """The due moment, aware (stored in UTC by Django)."""

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
+from alt.lib.dates import local_day
 from appointments.services import appointments_for
 from appointments.views import calendar_settings_url
 from contacts import services
@@ -238,7 +239,7 @@ def tasks_by_day(tasks: list[Task], tz: ZoneInfo) -> list[tuple[str, str, list[T
     for task in tasks:
         if task.due_at < now:
             groups["overdue"].append(task)
-        elif timezone.localdate(task.due_at, tz) == today:
+        elif local_day(task.due_at, tz) == today:
             groups["today"].append(task)
         else:
             groups["upcoming"].append(task)
@@ -289,6 +290,7 @@ def _detail_context(
     request: WorkspaceRequest, contact: Contact, *, timeline: bool = True, **forms: Any
 ) -> dict[str, Any]:
     emails, phones, tags = _emails_phones_tags(request, contact)
+    tz = ZoneInfo(request.user.timezone)
     custom_fields = list(CustomField.objects.for_workspace(request.workspace))
     context: dict[str, Any] = {
         "contact": contact,
@@ -298,13 +300,13 @@ def _detail_context(
         "tags": tags,
         "primary_phone": services.phone_display(contact.primary_phone),
         "custom_values": [
-            (f.label, custom_field_display(f, contact.custom_fields.get(f.key)))
+            (f.label, custom_field_display(f, contact.custom_fields.get(f.key), tz=tz))
             for f in custom_fields
         ],
         "has_custom_fields": bool(custom_fields),
         "undo_hours": settings.CONTACT_UNDO_HOURS,
         "back": reverse("contacts:detail", args=[contact.id]),
-        "today": timezone.localdate(timezone.now(), ZoneInfo(request.user.timezone)),
+        "today": timezone.localdate(timezone.now(), tz),
         "note_form": forms.get("note_form") or NoteForm(),
         "task_form": forms.get("task_form") or TaskForm(time_zone=request.user.timezone),
     }
