@@ -37,7 +37,8 @@ SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@agentleadtracker.com")
 SANDBOX = env_bool("ALT_SANDBOX", False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with a staff site that only opens after allauth login and 2FA.
+    "alt.admin_site.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "alt.lib.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -250,6 +252,8 @@ if not DEBUG and not FIELD_ENCRYPTION_KEYS:
 # ---------------------------------------------------------------------------------------------
 HTTPS = env_bool("ALT_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
+# Load balancers probe the health check over plain http, on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS

@@ -15,9 +15,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
-admin.site.site_header = "Agent Lead Tracker — staff"
-admin.site.site_title = "ALT staff"
-
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),

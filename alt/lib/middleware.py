@@ -1,4 +1,5 @@
-"""Request-wide middleware: a request id for logs, and the Content-Security-Policy header."""
+"""Request-wide middleware: a request id for logs, the Content-Security-Policy header, and
+no caching of signed-in responses."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 
 from alt.lib.logging import request_id_var
 
@@ -59,4 +61,23 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
+
+
+class PrivateCacheMiddleware:
+    """A response to a signed-in request (a page, a CSV export) is never stored by a browser or a
+    shared cache: `Cache-Control: private, no-store`, merged into what the view set. A response
+    the view explicitly marked public (a static asset) keeps its own caching. Static files served
+    by WhiteNoise answer before this middleware runs and are not touched either."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            directives = response.get("Cache-Control", "").lower().split(",")
+            if "public" not in {directive.split("=")[0].strip() for directive in directives}:
+                patch_cache_control(response, private=True, no_store=True)
         return response
