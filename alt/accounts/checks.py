@@ -26,7 +26,8 @@ def encryption_keys_configured(app_configs: Any, **kwargs: Any) -> list[Error]:
 
 @register(Tags.admin, Tags.security)
 def admin_shows_no_secrets(app_configs: Any, **kwargs: Any) -> list[Error]:
-    """SEC-2: no ModelAdmin of the staff site can display an EncryptedTextField."""
+    """SEC-2: no ModelAdmin of the staff site can display an EncryptedTextField, nor allauth's
+    Authenticator.data (TOTP secret, recovery seed)."""
     from django.contrib import admin
 
     return admin_secret_errors(admin.site)
@@ -44,15 +45,22 @@ def admin_secret_errors(site: AdminSite) -> list[Error]:
     return errors
 
 
+# Columns of other apps' models that hold secrets encrypted by our code rather than by an
+# EncryptedTextField: allauth keeps the TOTP secret and recovery seed in Authenticator.data
+# (encrypted by alt.accounts.mfa).
+SECRET_FIELDS_OF_OTHER_APPS = {"mfa.Authenticator": {"data"}}
+
+
 def _secrets_shown_by(options: BaseModelAdmin[Any]) -> list[Error]:
     from django.contrib.admin.utils import flatten, flatten_fieldsets
 
     from alt.lib.fields import EncryptedTextField
 
+    other_secrets = SECRET_FIELDS_OF_OTHER_APPS.get(options.model._meta.label, set())
     secrets = {
         field.name: field
         for field in options.model._meta.get_fields()
-        if isinstance(field, EncryptedTextField)
+        if isinstance(field, EncryptedTextField) or field.name in other_secrets
     }
     if not secrets:
         return []

@@ -523,9 +523,9 @@ def test_rotation_re_encrypts_mfa_secrets_under_the_current_key(
 
 @pytest.mark.promise("SEC-2")
 def test_rotation_encrypts_a_totp_secret_left_in_plain_text() -> None:
-    legacy = Authenticator.objects.create(
-        user=create_user(), type="totp", data={"secret": "JBSWY3DPEHPK3PXP"}
-    )
+    legacy = Authenticator.objects.create(user=create_user(), type="totp", data={})
+    # A row written before secrets were encrypted (update() bypasses the encrypt-on-save hook).
+    Authenticator.objects.filter(pk=legacy.pk).update(data={"secret": "JBSWY3DPEHPK3PXP"})
 
     output = _rotate()
 
