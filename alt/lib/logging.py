@@ -15,8 +15,14 @@ REDACTED = "[REDACTED]"
 
 _CREDENTIAL_NAMES = (
     r"(?:access_token|refresh_token|id_token|client_secret|api_key|apikey|password|"
-    r"secret|auth_token|authorization|code_verifier|token)"
+    r"secret|auth_token|authorization|code_verifier|token|"
+    # An OAuth authorization code (`?code=...` on a callback URL, a "code" key) is as good as a
+    # token until it is exchanged; only a word of its own, so `status_code=500` stays readable.
+    r"(?<![\w-])code)"
 )
+# An unquoted "code" of up to five digits is an HTTP or provider error code (`"code": 401`),
+# not a credential; one-time codes are six digits or more.
+_ERROR_CODE = r"(?<![\w-])code[\"']?\s*[:=]\s*\d{1,5}(?![\w/.-])"
 # Values that look like credentials wherever they appear in a message.
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
@@ -32,7 +38,7 @@ _SECRET_PATTERNS = [
     # its closing quote, so a passphrase with spaces does not leak after its first word.
     re.compile(rf"""(?i)({_CREDENTIAL_NAMES}["']?\s*[:=]\s*")(?:[^"\\]|\\.)*"""),
     re.compile(rf"""(?i)({_CREDENTIAL_NAMES}["']?\s*[:=]\s*')(?:[^'\\]|\\.)*"""),
-    re.compile(rf"""(?i)({_CREDENTIAL_NAMES}["']?\s*[:=]\s*)[^"'&\s,}}]+"""),
+    re.compile(rf"""(?i)(?!{_ERROR_CODE})({_CREDENTIAL_NAMES}["']?\s*[:=]\s*)[^"'&\s,}}]+"""),
 ]
 
 

@@ -74,11 +74,17 @@ def test_the_console_handler_redacts_and_tags_every_line_with_the_request_id() -
         ("form data %s", ({"client_secret": "opaque vault 789"},), "opaque vault 789"),
         ('login payload {"password": "correct horse battery staple"}', (), "correct horse battery staple"),
         ("login payload password=hunter2hunter2", (), "hunter2hunter2"),
+        ("verifying token=opaqueBareToken321 for the webhook", (), "opaqueBareToken321"),
+        ("GET /settings/calendar/callback/?state=s1&code=4/0AeanS0Zx-authcode_123&scope=x", (), "4/0AeanS0Zx-authcode_123"),
+        ("callback params %s", ({"state": "s1", "code": "4/0AeanS0Zx-authcode_456"},), "4/0AeanS0Zx-authcode_456"),
+        ('token request {"code": "4/0AeanS0Zx-authcode_789", "grant_type": "authorization_code"}', (), "4/0AeanS0Zx-authcode_789"),
+        ("deletion confirmation code=483920 sent", (), "483920"),
     ],
     ids=[
         "bearer", "google-access", "google-refresh", "instagram", "stripe-live", "webhook-secret",
         "resend", "anthropic", "access_token=", "refresh_token-json", "client_secret=",
-        "client_secret-repr", "password-json-with-spaces", "password=",
+        "client_secret-repr", "password-json-with-spaces", "password=", "token=", "code=-in-url",
+        "code-in-dict", "code-json", "one-time-code=",
     ],
 )  # fmt: skip
 def test_a_credential_in_a_log_message_is_redacted(
@@ -109,6 +115,17 @@ def test_a_credential_in_an_exception_traceback_is_redacted(
     assert "RuntimeError: invalid_grant for refresh_token=[REDACTED]" in line["exc"]
     assert REFRESH_TOKEN not in json.dumps(line)
     assert BEARER_TOKEN not in json.dumps(line)
+
+
+def test_an_error_code_or_a_status_code_is_not_taken_for_a_credential(
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    message = 'google said {"error": {"code": 401, "status": "UNAUTHENTICATED"}}, status_code=500'
+
+    logger.warning(message)
+
+    [line] = log_lines()
+    assert line["message"] == message
 
 
 def test_an_ordinary_log_message_passes_unchanged(
