@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from alt.lib.dates import DayField, check_schedule, local_or_utc, schedule_range
+from alt.lib.dates import DayField, check_range, check_schedule, local_or_utc, schedule_range
 from alt.lib.tenancy import WorkspaceFormMixin
 from appointments.models import Appointment
 from contacts.models import Contact, Property
@@ -87,6 +87,7 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
     title = forms.CharField(label="Title", max_length=200, required=False)
     day = DayField(
         label="Date",
+        scheduled=True,
         error_messages={"required": "Pick the date.", "invalid": "Enter the date like 2025-03-14."},
     )
     start_time = forms.TimeField(
@@ -219,6 +220,8 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
         # Rescheduling keeps to the window; an old appointment can still be edited otherwise.
         if self.appointment is None or day != self.initial.get("day"):
             check_schedule(day, self.today())
+        else:
+            check_range(day)
         return day
 
     def clean_title(self) -> str:

@@ -20,7 +20,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from alt.accounts.models import User
-from alt.lib.dates import DayField, check_schedule, format_when, schedule_range
+from alt.lib.dates import DayField, check_range, check_schedule, format_when, schedule_range
 from alt.lib.tenancy import WorkspaceFormMixin
 from contacts.models import Contact, CustomField, PipelineStage, Source
 from contacts.services import (
@@ -187,6 +187,7 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
     timeframe = forms.ChoiceField(choices=Contact.Timeframe.choices, required=False)
     next_follow_up_on = DayField(
         label="Next follow-up",
+        scheduled=True,
         required=False,
         error_messages={"invalid": "Enter the follow-up date like 2025-03-14."},
     )
@@ -287,9 +288,13 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
 
     def clean_next_follow_up_on(self) -> date | None:
         day: date | None = self.cleaned_data["next_follow_up_on"]
+        if day is None:
+            return None
         # A follow-up is planned like a task; one kept from an import or an old edit may stay.
-        if day is not None and "next_follow_up_on" in self.changed_data:
+        if self.contact is None or day != self.contact.next_follow_up_on:
             check_schedule(day, timezone.localdate())
+        else:
+            check_range(day)
         return day
 
     def clean_tags(self) -> list[str]:
@@ -429,6 +434,7 @@ class TaskForm(forms.Form):
     )
     due_date = DayField(
         label="Due date",
+        scheduled=True,
         error_messages={
             "required": "Pick a due date.",
             "invalid": "Enter the due date like 2025-03-14.",

@@ -20,7 +20,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,6 +32,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from alt.accounts.models import User, Workspace
+from alt.lib.dates import EARLIEST, LATEST, parse_typed_day, shown
 from contacts.models import (
     Activity,
     Contact,
@@ -408,7 +409,8 @@ def import_progress_get(*, job: ImportJob) -> ImportProgress:
 # --- parsing one row -----------------------------------------------------------------------------
 _email_validator = EmailValidator()
 _AMOUNT = re.compile(r"^\$?(\d+(?:\.\d+)?)([km]?)$")
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%b %d %Y", "%B %d %Y")
+# No "%m/%d/%y": a two-digit year is refused (alt.lib.dates), never guessed.
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%b %d %Y", "%B %d %Y")
 _YES = {"yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0"}
 _ROLES = {
@@ -497,13 +499,14 @@ def _parse_amount(value: str) -> int:
 
 
 def _parse_date(value: str) -> date:
-    text = value.replace(",", " ").replace("  ", " ")
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a calendar date, no time)
-        except ValueError:
-            continue
-    raise _CellError("is not a date (use YYYY-MM-DD or MM/DD/YYYY)")
+    try:
+        return parse_typed_day(value.replace(",", " "), _DATE_FORMATS)
+    except ValidationError as error:
+        if error.code == "two_digit_year":
+            raise _CellError(f"has no full year: {error.messages[0].lower()[:-1]}") from None
+        if error.code == "out_of_range":
+            raise _CellError(f"is not between {shown(EARLIEST)} and {shown(LATEST)}") from None
+        raise _CellError("is not a date (use YYYY-MM-DD or MM/DD/YYYY)") from None
 
 
 def _parse_custom(custom: CustomField, value: str) -> Any:

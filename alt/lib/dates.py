@@ -16,6 +16,7 @@ Model-free on purpose: forms, views, template tags and tasks of every app import
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -117,25 +118,29 @@ def parse_day(raw: str) -> date | None:
     return day if EARLIEST <= day <= LATEST else None
 
 
-def parse_typed_day(text: str) -> date:
+def parse_typed_day(
+    text: str, formats: Sequence[str] = FULL_YEAR_FORMATS, *, check: bool = True
+) -> date:
     """A date typed in a box or a spreadsheet cell, in one of FULL_YEAR_FORMATS and between
     EARLIEST and LATEST. Raises ValidationError: code "two_digit_year" for '12/05/26' or
     '0026-12-05' (what a browser's date box sends when "26" was typed as the year), "invalid" for
-    anything else that is not a date, "out_of_range" for a date outside the range."""
-    day = _parse(text)
+    anything else that is not a date; with `check` (the default), "out_of_range" for a date
+    outside EARLIEST..LATEST."""
+    day = _parse(text, formats)
     if day is None:
         if _DIGITS.search(text) and not _FOUR_DIGITS.search(text):
             raise ValidationError(full_year_message(), code="two_digit_year")
         raise ValidationError("Enter a date like 2026-03-14.", code="invalid")
     if day.year < 1000:
         raise ValidationError(full_year_message(), code="two_digit_year")
-    check_range(day)
+    if check:
+        check_range(day)
     return day
 
 
-def _parse(text: str) -> date | None:
+def _parse(text: str, formats: Sequence[str]) -> date | None:
     cleaned = " ".join(text.split())
-    for fmt in FULL_YEAR_FORMATS:
+    for fmt in formats:
         try:
             return datetime.strptime(cleaned, fmt).date()  # noqa: DTZ007 (a calendar date)
         except ValueError:
@@ -146,9 +151,11 @@ def _parse(text: str) -> date | None:
 class DayField(forms.DateField):
     """A date a person types: four-digit years only, between EARLIEST and LATEST, each mistake
     with its own message. The field's "invalid" message (say "Enter the due date like
-    2025-03-14.") is kept for text that is no date at all."""
+    2025-03-14.") is kept for text that is no date at all. `scheduled=True` leaves the range to
+    the form, which holds the day to the narrower check_schedule window and says so."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, scheduled: bool = False, **kwargs: Any) -> None:
+        self.scheduled = scheduled
         kwargs.setdefault(
             "widget",
             forms.DateInput(
@@ -166,7 +173,7 @@ class DayField(forms.DateField):
         if isinstance(value, date):
             return value
         try:
-            return parse_typed_day(str(value))
+            return parse_typed_day(str(value), check=not self.scheduled)
         except ValidationError as error:
             if error.code == "invalid":
                 raise ValidationError(self.error_messages["invalid"], code="invalid") from None
@@ -174,7 +181,7 @@ class DayField(forms.DateField):
 
     def validate(self, value: Any) -> None:
         super().validate(value)
-        if value is not None:
+        if value is not None and not self.scheduled:
             check_range(value)
 
 
