@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from alt.accounts.decorators import WorkspaceRequest, owner_required, workspace_required
@@ -151,6 +152,6 @@ def security_txt(request: HttpRequest) -> HttpResponse:
         f"Contact: mailto:{settings.SUPPORT_EMAIL}\n"
         "Expires: 2027-12-31T23:59:59Z\n"
         "Preferred-Languages: en\n"
-        f"Policy: {settings.SITE_URL}/legal/privacy/#security\n"
+        f"Policy: {settings.SITE_URL}{reverse('privacy:security_policy')}\n"
     )
     return HttpResponse(body, content_type="text/plain; charset=utf-8")

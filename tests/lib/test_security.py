@@ -65,6 +65,46 @@ def test_plain_http_is_redirected_to_https_and_https_gets_hsts(
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+def test_the_health_check_answers_plain_http_while_everything_else_is_redirected(
+    settings: Any, client: Client
+) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.content == b"ok"
+    assert client.get("/accounts/login/").status_code == 301
+    assert client.get("/healthz/extra").status_code == 301
+
+
+def _csp_directives(policy: str) -> dict[str, list[str]]:
+    directives = {}
+    for directive in policy.split(";"):
+        name, *sources = directive.split()
+        directives[name] = sources
+    return directives
+
+
+@pytest.mark.promise("SEC-4")
+def test_no_page_allows_a_script_source_but_self(
+    client: Client, alice_client: Client, settings: Any
+) -> None:
+    settings.GOOGLE_OAUTH_AUTH_URL = "https://accounts.google.com/o/oauth2/auth"
+    responses = [
+        client.get("/accounts/login/"),
+        alice_client.get("/dashboard/"),
+        alice_client.get("/settings/calendar/"),  # the page that widens form-action
+    ]
+
+    for response in responses:
+        directives = _csp_directives(response["Content-Security-Policy"])
+        assert directives["script-src"] == ["'self'"]
+        assert directives["default-src"] == ["'self'"]
+        assert directives["object-src"] == ["'none'"]
+        assert directives["base-uri"] == ["'self'"]
+
+
 @pytest.mark.promise("SEC-4")
 def test_every_page_carries_a_content_security_policy_without_inline_script(client: Client) -> None:
     response = client.get("/accounts/login/")
@@ -110,6 +150,22 @@ def test_security_txt_names_the_reporting_address(client: Client) -> None:
 
     assert response.status_code == 200
     assert "Contact: mailto:support@agentleadtracker.com" in response.content.decode()
+
+
+@pytest.mark.promise("SEC-5")
+def test_the_policy_link_of_security_txt_opens_a_page_that_says_how_to_report(
+    client: Client, settings: Any
+) -> None:
+    fields = dict(
+        line.split(": ", 1)
+        for line in client.get("/.well-known/security.txt").content.decode().splitlines()
+    )
+    assert fields["Policy"].startswith(f"{settings.SITE_URL}/")
+
+    response = client.get(fields["Policy"].removeprefix(settings.SITE_URL))
+
+    assert response.status_code == 200
+    assert "mailto:support@agentleadtracker.com" in response.content.decode()
 
 
 def test_env_helpers_refuse_malformed_values(monkeypatch: Any) -> None:
