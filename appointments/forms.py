@@ -75,7 +75,7 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
     # Empty placeholders: __init__ scopes both to the workspace.
     contact = forms.ModelChoiceField(
         label="With",
-        queryset=Contact.all_workspaces.none(),
+        queryset=Contact.objects.none(),
         error_messages={
             "required": "Choose who the appointment is with.",
             "invalid_choice": "That contact is not in your workspace.",
@@ -112,7 +112,7 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
     )
     property = forms.ModelChoiceField(
         label="Property",
-        queryset=Property.all_workspaces.none(),
+        queryset=Property.objects.none(),
         required=False,
         error_messages={"invalid_choice": "That property is not in your workspace."},
     )

@@ -206,7 +206,7 @@ class PropertyLinkForm(WorkspaceFormMixin, forms.Form):
 
     # An empty placeholder: WorkspaceFormMixin swaps in the workspace's contacts.
     contact = forms.ModelChoiceField(
-        queryset=Contact.all_workspaces.none(),
+        queryset=Contact.objects.none(),
         error_messages={
             "required": "Choose a contact to link.",
             "invalid_choice": "That contact is not in your workspace.",

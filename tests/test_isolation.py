@@ -9,16 +9,21 @@ fails the test until someone says which of Alice's objects it names.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pytest
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path
+from django.utils import timezone
 
 from alt.accounts.models import Invite, Membership
 from alt.accounts.services import invite_create
@@ -214,6 +219,92 @@ def concrete_url(route: str, ids: dict[str, str]) -> tuple[str, list[str]]:
     return "/" + url, names
 
 
+def body_of(response: Any) -> str:
+    """The whole body, streamed ones (CSV exports) included."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+@dataclass
+class FilledForm:
+    page: str
+    action: str
+    data: dict[str, list[str]]
+
+
+class _FormParser(HTMLParser):
+    """The POST forms of a page with every field filled as its owner's page fills it: hidden
+    ids, checked boxes, the selected (else first non-empty) option, text values."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.page = page
+        self.forms: list[FilledForm] = []
+        self._form: FilledForm | None = None
+        self._select: str | None = None
+        self._options: list[tuple[str, bool]] = []
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "get").lower() == "post":
+            action = urljoin(self.page, a.get("action") or self.page)
+            self._form = FilledForm(self.page, urlsplit(action).path, {})
+        if self._form is None or (not a.get("name") and tag != "option"):
+            return
+        data = self._form.data
+        if tag == "input" and a.get("type", "text") not in ("submit", "button", "file", "image"):
+            if a.get("type") in ("checkbox", "radio"):
+                data.setdefault(a["name"], []).append(a.get("value") or "on")
+            else:
+                data.setdefault(a["name"], []).append(a.get("value", ""))
+        elif tag == "select":
+            self._select, self._options = a["name"], []
+        elif tag == "option" and self._select is not None:
+            self._options.append((a.get("value", ""), "selected" in a))
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            data.setdefault(a["name"], []).append("")
+        elif tag == "button" and a.get("value"):
+            data.setdefault(a["name"], []).append(a["value"])
+
+    def handle_data(self, text: str) -> None:
+        if self._form is not None and self._textarea is not None:
+            self._form.data[self._textarea][-1] += text
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self._form is not None and self._select is not None:
+            chosen = [v for v, selected in self._options if selected]
+            chosen = chosen or [v for v, _ in self._options if v][:1]
+            self._form.data.setdefault(self._select, []).extend(chosen)
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form" and self._form is not None:
+            self.forms.append(self._form)
+            self._form = None
+
+
+def owners_forms(owner: Any, data: AliceData, urlpatterns: list[Any]) -> list[FilledForm]:
+    """Every POST form on every page as the owner of the data sees it, filled as she would."""
+    client = Client()
+    client.force_login(owner)
+    forms: list[FilledForm] = []
+    for route, _pattern in iter_patterns(urlpatterns):
+        try:
+            url, _names = concrete_url(route, data.ids)
+        except LookupError:
+            continue
+        response = client.get(url)
+        if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+            continue
+        parser = _FormParser(url)
+        parser.feed(body_of(response))
+        forms.extend(parser.forms)
+    return forms
+
+
 def walk_as(user: Any, data: AliceData, urlpatterns: list[Any]) -> list[str]:
     """Every problem found requesting every pattern as `user` (empty list: isolated)."""
     problems: list[str] = []
@@ -230,7 +321,7 @@ def walk_as(user: Any, data: AliceData, urlpatterns: list[Any]) -> list[str]:
             client = Client()
             client.force_login(user)
             response = getattr(client, method)(url)
-            body = response.content.decode(errors="replace") if not response.streaming else ""
+            body = body_of(response)
             leaked = [m for m in MARKERS if m in body]
             if leaked:
                 problems.append(f"{method.upper()} {url} shows {leaked}")
@@ -247,12 +338,51 @@ def walk_as(user: Any, data: AliceData, urlpatterns: list[Any]) -> list[str]:
     return problems
 
 
+def post_filled_forms_as(user: Any, forms: list[FilledForm], data: AliceData) -> list[str]:
+    """Post each of Alice's forms, filled with her ids and values, as `user`."""
+    problems: list[str] = []
+    before = data.snapshot()
+    posted = ""
+    for form in forms:
+        client = Client()
+        client.force_login(user)
+        response = client.post(form.action, form.data)
+        posted += " ".join(v for values in form.data.values() for v in values)
+        # What the user typed (here or in an earlier form: a workspace renamed "Alice Realty")
+        # may be shown back to them; anything else of Alice's is a leak.
+        body = body_of(response)
+        leaked = [m for m in MARKERS if m in body and m not in posted]
+        if leaked:
+            problems.append(f"POST {form.action} (form of {form.page}) shows {leaked}")
+        if data.snapshot() != before:
+            problems.append(f"POST {form.action} (form of {form.page}) changed Alice's data")
+            before = data.snapshot()
+    return problems
+
+
 @pytest.mark.promise("ACC-2")
 @pytest.mark.promise("SEC-3")
 def test_no_url_lets_another_workspace_see_or_change_alices_data(
     alice_data: AliceData, charlie: Any
 ) -> None:
     problems = walk_as(charlie, alice_data, get_resolver().url_patterns)
+
+    assert problems == []
+
+
+@pytest.mark.promise("ACC-2")
+@pytest.mark.promise("SEC-3")
+def test_alices_own_forms_filled_with_her_ids_change_nothing_when_another_workspace_posts_them(
+    alice: Any, alice_data: AliceData, charlie: Any
+) -> None:
+    forms = owners_forms(alice, alice_data, get_resolver().url_patterns)
+    # The walk only proves something if it found the forms that name Alice's rows.
+    actions = {form.action for form in forms}
+    assert len(forms) >= 20
+    contact_id = alice_data.ids["contact_id"]
+    assert {"/contacts/bulk/", f"/contacts/{contact_id}/notes/"} <= actions
+
+    problems = post_filled_forms_as(charlie, forms, alice_data)
 
     assert problems == []
 
@@ -295,3 +425,65 @@ def test_alices_teammate_can_see_her_workspace(alice: Any, bob_client: Client) -
 
     assert "Alice Realty" in response.content.decode()
     assert "alice@example.com" in response.content.decode()
+
+
+def _leaky_export(request: HttpRequest, invite_id: int) -> StreamingHttpResponse:
+    invite = Invite.objects.get(id=invite_id)
+    return StreamingHttpResponse(iter(["email\n", f"{invite.email}\n"]))
+
+
+@pytest.mark.promise("SEC-3")
+def test_the_walk_reads_streamed_downloads_too(
+    alice_data: AliceData, charlie: Any, settings: Any
+) -> None:
+    import alt.urls
+
+    leaky = [path("leaky-export/<int:invite_id>/", _leaky_export)]
+    settings.ROOT_URLCONF = type("urls", (), {"urlpatterns": [*alt.urls.urlpatterns, *leaky]})
+
+    problems = walk_as(charlie, alice_data, leaky)
+
+    assert any("leaky-export" in p and "dora.invited@example.com" in p for p in problems)
+
+
+def _leaky_revoke(request: HttpRequest) -> HttpResponse:
+    # A form handler that trusts a posted id: the scope is forgotten in the body, not the URL.
+    Invite.objects.filter(id=request.POST["invite_id"]).update(revoked_at=timezone.now())
+    return HttpResponse("ok")
+
+
+@pytest.mark.promise("SEC-3")
+def test_the_filled_form_walk_catches_a_handler_that_trusts_a_posted_id(
+    alice_data: AliceData, charlie: Any, settings: Any
+) -> None:
+    import alt.urls
+
+    leaky = [path("leaky-revoke/", _leaky_revoke)]
+    settings.ROOT_URLCONF = type("urls", (), {"urlpatterns": [*alt.urls.urlpatterns, *leaky]})
+    form = FilledForm(
+        "/settings/workspace/", "/leaky-revoke/", {"invite_id": [alice_data.ids["invite_id"]]}
+    )
+
+    problems = post_filled_forms_as(charlie, [form], alice_data)
+
+    assert problems == ["POST /leaky-revoke/ (form of /settings/workspace/) changed Alice's data"]
+
+
+APP_PACKAGES = ("alt", "contacts", "appointments", "integrations", "ai", "privacy")
+
+
+def test_application_code_never_names_the_unscoped_manager() -> None:
+    # alt/lib/tenancy.py defines `all_workspaces` for Django's machinery (admin, relations,
+    # deletion); a view, service, form or task that names it has stepped around the scope.
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for package in APP_PACKAGES:
+        for source in sorted((root / package).rglob("*.py")):
+            relative = source.relative_to(root).as_posix()
+            if "/migrations/" in relative or relative == "alt/lib/tenancy.py":
+                continue
+            for node in ast.walk(ast.parse(source.read_text(), relative)):
+                if isinstance(node, ast.Attribute) and node.attr == "all_workspaces":
+                    offenders.append(f"{relative}:{node.lineno}")
+
+    assert offenders == []

@@ -54,6 +54,10 @@ class TenantManager(models.Manager[M], Generic[M]):
             raise UnscopedQueryError(f"{self.model.__name__}: for_workspace(None)")
         return self._queryset().for_workspace(workspace)
 
+    def none(self) -> TenantQuerySet[M]:
+        """An empty queryset: a form field's placeholder until it is scoped (WorkspaceFormMixin)."""
+        return self._queryset().none()
+
     def create(self, **kwargs: Any) -> M:
         if kwargs.get("workspace") is None and kwargs.get("workspace_id") is None:
             raise UnscopedQueryError(f"{self.model.__name__}.objects.create needs a workspace")
