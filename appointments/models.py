@@ -58,6 +58,9 @@ class Appointment(TenantModel):
         SYNCED = "synced", "On Google Calendar"
         WAITING = "waiting", "Waiting for reconnect"  # the connection needs reconnecting (GC-8)
         FAILED = "failed", "Sync failed"  # permanent error; a person can retry
+        # The event was deleted in Google Calendar (it sits in Google's trash, or was purged).
+        # ALT leaves it deleted until the agent asks to put it back.
+        REMOVED = "removed", "Removed from Google Calendar"
 
     # Fields whose change Google must hear about (each bumps `version`): the event's summary,
     # description, location (a property's address stands in for an empty one), start and end.
@@ -97,8 +100,13 @@ class Appointment(TenantModel):
     sync_attempts = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
     synced_version = models.PositiveIntegerField(default=0)
-    # When sync_state last became pending: the sweeper re-sends rows pending for over a minute.
+    # When sync_state last became pending, or when the next try is due after a transient failure:
+    # the sweeper re-sends rows pending for over a minute past it.
     sync_requested_at = models.DateTimeField(null=True, blank=True)
+    # When Google last confirmed the event (tells a reconnect's stale ids from this connection's).
+    synced_at = models.DateTimeField(null=True, blank=True)
+    # Set when the agent asks for an event deleted in Google back; cleared once Google has it.
+    restore_requested_at = models.DateTimeField(null=True, blank=True)
 
     # Soft delete: the row stays (hidden everywhere) until Google's copy is deleted too.
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,5 @@
-"""Appointment workflows: create, edit (reschedule), delete, retry a failed sync, list.
+"""Appointment workflows: create, edit (reschedule), delete, retry a failed sync, put an event
+deleted in Google Calendar back, list.
 
 "Write, then sync" (DESIGN.md): each function changes the row in one transaction, marks its sync
 state on the row itself, and sends the push job after commit through appointments.sync (the
@@ -259,3 +260,27 @@ def appointment_sync_retry(*, appointment: Appointment, actor: User | None) -> N
         _push_on_commit(locked)
     appointment.sync_state = locked.sync_state
     appointment.sync_error = locked.sync_error
+
+
+def appointment_restore_to_calendar(*, appointment: Appointment, actor: User | None) -> None:
+    """Put back on the agent's calendar an event that was deleted there (sync state "removed").
+    The row is marked for restoring and goes back to pending; the push job, sent after commit,
+    takes the event out of Google's trash or creates it anew, and only Google's answer with a
+    live event makes it "synced" (GC-3). Does nothing for an appointment that is not removed
+    (a second press), and leaves it waiting while the calendar needs reconnecting."""
+    with transaction.atomic():
+        locked = (
+            Appointment.objects.for_workspace(appointment.workspace)
+            .select_for_update()
+            .filter(id=appointment.id, deleted_at=None)
+            .first()
+        )
+        if locked is None or locked.sync_state != Appointment.Sync.REMOVED:
+            return
+        locked.restore_requested_at = timezone.now()
+        fields = ["restore_requested_at", *_mark_for_sync(locked)]
+        locked.save(update_fields=[*fields, "updated_at"])
+        _push_on_commit(locked)
+    appointment.sync_state = locked.sync_state
+    appointment.sync_error = locked.sync_error
+    appointment.restore_requested_at = locked.restore_requested_at

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 class CalendarSync(Protocol):
     def state_for(self, appointment: Appointment) -> str:
-        """The sync state a changed appointment starts in: pending, waiting or off."""
+        """The sync state a changed appointment starts in: pending, waiting, off, or removed
+        (its event was deleted in the outside calendar and stays so until the agent asks)."""
 
     def push_on_commit(self, appointment: Appointment) -> None:
         """Send the push job for this appointment once the current transaction commits."""

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:appointment_id>/", views.appointment_edit, name="edit"),
     path("<int:appointment_id>/delete/", views.appointment_delete, name="delete"),
     path("<int:appointment_id>/retry/", views.appointment_retry, name="retry"),
+    path("<int:appointment_id>/restore/", views.appointment_restore, name="restore"),
 ]

@@ -164,6 +164,20 @@ def appointment_retry(request: WorkspaceRequest, appointment_id: int) -> HttpRes
     return redirect(_next_url(request, reverse("appointments:list")))
 
 
+@require_POST
+@workspace_required
+def appointment_restore(request: WorkspaceRequest, appointment_id: int) -> HttpResponse:
+    appointment = services.access_appointment(request.workspace, appointment_id)
+    services.appointment_restore_to_calendar(appointment=appointment, actor=request.user)
+    if appointment.sync_state == Appointment.Sync.WAITING:
+        messages.info(
+            request, f"“{appointment.title}” goes back once you reconnect Google Calendar."
+        )
+    else:
+        messages.info(request, f"Putting “{appointment.title}” back on your Google Calendar.")
+    return redirect(_next_url(request, reverse("appointments:list")))
+
+
 # --- helpers -------------------------------------------------------------------------------------
 def _render(
     request: WorkspaceRequest, template: str, context: dict[str, Any], status: int = 200

@@ -55,6 +55,15 @@ class GoogleCalendarSync:
             .values_list("status", flat=True)
             .first()
         )
+        if status is None:
+            return Appointment.Sync.OFF
+        if (
+            appointment.sync_state == Appointment.Sync.REMOVED
+            and appointment.restore_requested_at is None
+            and appointment.deleted_at is None
+        ):
+            # Deleted in Google: edits wait in ALT until the agent asks for the event back.
+            return Appointment.Sync.REMOVED
         if status == CalendarConnection.Status.CONNECTED:
             return Appointment.Sync.PENDING
         if status == CalendarConnection.Status.NEEDS_RECONNECT:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from alt.accounts.models import Workspace
 from alt.lib.tasks import MAX_RETRIES, backoff_seconds, retry_transient
 from integrations.errors import IntegrationError
-from integrations.google_calendar.engine import appointment_push
+from integrations.google_calendar.engine import appointment_push, retry_delay_seconds
 from integrations.google_calendar.models import CalendarConnection
 from integrations.google_calendar.services import appointments_sweep_claim, pending_for
 
@@ -32,8 +32,10 @@ def calendar_event_push(self: Any, workspace_id: int, appointment_id: int) -> No
         final_attempt=self.request.retries >= MAX_RETRIES,
         retry_in_seconds=countdown,
     )
-    if error is not None:  # transient (429, 403 rate limit, 5xx, timeout): back off, bounded
-        raise self.retry(exc=error, countdown=countdown, max_retries=MAX_RETRIES)
+    if error is not None:  # transient (429, 403 rate/quota, 5xx, timeout): back off, bounded
+        # Never sooner than Google's Retry-After; past the retries the sweeper takes over.
+        delay = retry_delay_seconds(error, countdown)
+        raise self.retry(exc=error, countdown=delay, max_retries=MAX_RETRIES)
 
 
 @shared_task

@@ -13,8 +13,17 @@ EXTERNAL_APIS.md §1 (OAuth) and §2 (Calendar), checked against the §9 diverge
   events list and users/me/calendarList answer like Google too, but only so that tests can prove
   ALT never calls them (GC-5): `calendar_reads()` lists every such request.
 
-Failure injection uses the base class: `fail_next(*RATE_LIMIT_403, when=calendar_request)`.
+Failure injection uses the base class: `fail_next(*RATE_LIMIT_403, when=calendar_request)`;
+`quota_outage(seconds)` fails every Calendar call for a stretch of time, with Retry-After.
 Every timestamp comes from `time.time()`, so time-machine moves the emulator's clock too.
+
+Harsh by default, where Google is harsh (each place names its source):
+- an event deleted in Google's UI (`delete_from_google_ui`) or by the API stays in the trash:
+  a patch answers 200 with `status: cancelled` unless it sets `status: confirmed`; an insert
+  under its id answers 409 (`deleted_event_patch_answer` can make the patch 403, 404 or 410);
+- time zones Google does not know yet are refused (`rejected_time_zones`, Europe/Kyiv);
+- a description over 8,192 characters is refused;
+- `require_reauth()` makes refresh answer invalid_grant with error_subtype invalid_rapt.
 """
 
 from __future__ import annotations
@@ -124,6 +133,34 @@ RATE_LIMIT_429 = (
     google_error(429, "rateLimitExceeded", "Rate Limit Exceeded", domain="usageLimits"),
 )
 BACKEND_ERROR_500 = (500, google_error(500, "backendError", "Backend Error"))
+# Quota answers from Google's Calendar error guide
+# (developers.google.com/workspace/calendar/api/guides/errors) and EXTERNAL_APIS.md §2.3.
+DAILY_LIMIT_403 = (
+    403,
+    google_error(403, "dailyLimitExceeded", "Daily Limit Exceeded", domain="usageLimits"),
+)
+QUOTA_EXCEEDED_403 = (
+    403,
+    google_error(403, "quotaExceeded", "Calendar usage limits exceeded.", domain="usageLimits"),
+)
+# What a patch of a deleted event can get instead of 200 "cancelled" (deleted_event_patch_answer).
+FORBIDDEN_403 = (403, google_error(403, "forbidden", "Forbidden"))
+NOT_FOUND_404 = (404, google_error(404, "notFound", "Not Found"))
+DELETED_410 = (410, google_error(410, "deleted", "Resource has been deleted"))
+_DELETED_EVENT_ANSWERS = {403: FORBIDDEN_403, 404: NOT_FOUND_404, 410: DELETED_410}
+# Google keeps its own zone list and lagged tzdata 2022b's Europe/Kyiv for months: "Invalid time
+# zone definition for start time." (github.com/phw198/OutlookGoogleCalendarSync/issues/1525).
+REJECTED_TIME_ZONES = ("Europe/Kyiv",)
+# "approximately 8,192 characters" (support.nylas.com, "Event Description Limits in Google
+# Calendar"); Google's own docs give no figure, so the emulator refuses anything longer, counted
+# in UTF-16 code units (an emoji counts twice), the stricter reading. The 400 body is [U].
+DESCRIPTION_MAX_CHARS = 8192
+# What google-auth turns into "Reauthentication is needed. Please run `gcloud ...`" (§1.5).
+REAUTH_REQUIRED = {
+    "error": "invalid_grant",
+    "error_description": "reauth related error (invalid_rapt)",
+    "error_subtype": "invalid_rapt",
+}
 
 UNAUTHENTICATED_401 = {
     "error": {
@@ -208,6 +245,7 @@ class RefreshToken:
     scope: str
     issued_at: float
     revoked: bool = False
+    reauth_required: bool = False
 
 
 @dataclass
@@ -277,6 +315,8 @@ class GoogleEmulator(Emulator):
         granted_scope_override: str | None = None,
         require_state_and_pkce: bool = True,
         calendar_time_zone: str = "UTC",
+        deleted_event_patch_answer: str | int = "cancelled",
+        rejected_time_zones: tuple[str, ...] = REJECTED_TIME_ZONES,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -296,6 +336,11 @@ class GoogleEmulator(Emulator):
             # Google only recommends state and PKCE; the emulator insists, so ALT cannot drop them.
             "require_state_and_pkce": require_state_and_pkce,
             "calendar_time_zone": calendar_time_zone,
+            # How a patch of an event in the trash is answered: "cancelled" (200, stays deleted
+            # unless the patch sets status confirmed; EXTERNAL_APIS.md §2.1, §2.2), or 403, 404
+            # (purged) or 410, which real clients also report.
+            "deleted_event_patch_answer": deleted_event_patch_answer,
+            "rejected_time_zones": tuple(rejected_time_zones),
         }
         self._apply_config()
         self.codes: dict[str, AuthCode] = {}
@@ -318,6 +363,9 @@ class GoogleEmulator(Emulator):
         self.granted_scope_override: str | None = config["granted_scope_override"]
         self.require_state_and_pkce: bool = config["require_state_and_pkce"]
         self.calendar_time_zone: str = config["calendar_time_zone"]
+        self.deleted_event_patch_answer: str | int = config["deleted_event_patch_answer"]
+        self.rejected_time_zones: tuple[str, ...] = config["rejected_time_zones"]
+        self.outages: list[tuple[float, Response]] = []  # (until, answer) for quota_outage
 
     def reset_state(self) -> None:
         with self.lock:
@@ -327,6 +375,7 @@ class GoogleEmulator(Emulator):
             self.access_tokens.clear()
             self.grants.clear()
             self.calendars.clear()
+            self.outages.clear()
 
     # == OAuth: authorization =====================================================================
     def _parse_authorization(self, params: dict[str, str]) -> _AuthRequest:
@@ -727,6 +776,8 @@ class GoogleEmulator(Emulator):
         age = time.time() - stored.issued_at
         if stored.revoked or (max_age is not None and age >= max_age):
             return _token_error(400, "invalid_grant", "Token has been expired or revoked.")
+        if stored.reauth_required:  # e.g. a Workspace admin's reauthentication policy
+            return Response(400, json=dict(REAUTH_REQUIRED), headers={"Cache-Control": "no-store"})
         requested = form.get("scope", "").split()
         if requested and not set(requested) <= set(stored.scope.split()):
             return _token_error(400, "invalid_scope", "Bad Request")
@@ -807,6 +858,8 @@ class GoogleEmulator(Emulator):
 
     def _time_zone(self, name: str, which: str) -> tzinfo:
         try:
+            if name in self.rejected_time_zones:
+                raise ValueError(name)
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             raise _EventError(
@@ -869,6 +922,11 @@ class GoogleEmulator(Emulator):
                 )
             )
         event["start"], event["end"] = start, end
+        description = event.get("description")
+        if isinstance(description, str) and (
+            len(description.encode("utf-16-le")) // 2 > DESCRIPTION_MAX_CHARS
+        ):
+            raise _EventError(_api_error(400, "invalid", "The description is too long."))
         if event.get("status", "confirmed") not in ("confirmed", "tentative", "cancelled"):
             raise _EventError(_api_error(400, "invalid", "Invalid value for: status"))
         reminders = event.get("reminders")
@@ -960,6 +1018,10 @@ class GoogleEmulator(Emulator):
             stored = events.get(unquote(match["event_id"]))
             if stored is None:
                 return _not_found()
+            setting = self.deleted_event_patch_answer
+            answer = _DELETED_EVENT_ANSWERS.get(setting) if isinstance(setting, int) else None
+            if stored["status"] == "cancelled" and answer is not None:
+                return Response(answer[0], json=copy.deepcopy(answer[1]))
             try:
                 patch = {
                     k: v for k, v in self._json_body(request).items() if k in _WRITABLE_EVENT_FIELDS
@@ -1090,6 +1152,44 @@ class GoogleEmulator(Emulator):
     def token_request(request: RecordedRequest) -> bool:
         """`when=` predicate for fail_next/fault_rate: only the token endpoint."""
         return request.path == "/token"
+
+    def quota_outage(
+        self,
+        seconds: float,
+        fault: tuple[int, Any] = QUOTA_EXCEEDED_403,
+        *,
+        retry_after_seconds: int | None = None,
+    ) -> None:
+        """Answer every Calendar call with `fault` for the next `seconds` (by `time.time()`, so
+        time-machine ends it), with a Retry-After header when `retry_after_seconds` is given."""
+        headers = {"Retry-After": str(retry_after_seconds)} if retry_after_seconds else {}
+        response = Response(fault[0], json=fault[1], headers=headers)
+        with self.lock:
+            self.outages.append((time.time() + seconds, response))
+
+    def _injected_fault(self, request: RecordedRequest) -> Response | None:
+        if self.calendar_request(request):
+            with self.lock:
+                now = time.time()
+                self.outages = [(until, r) for until, r in self.outages if until > now]
+                if self.outages:
+                    return copy.deepcopy(self.outages[0][1])
+        return super()._injected_fault(request)
+
+    def delete_from_google_ui(self, email: str, event_id: str) -> None:
+        """The owner deletes the event in Google Calendar: it goes to the trash (status cancelled),
+        keeps its id, and ALT is not told."""
+        with self.lock:
+            stored = self.calendars[email.lower()][event_id]
+            stored["status"] = "cancelled"
+            stored["updated"] = _rfc3339_millis(time.time())
+            stored["etag"] = self._next_etag()
+
+    def require_reauth(self) -> None:
+        """Make every refresh token answer invalid_grant / invalid_rapt (reauthentication)."""
+        with self.lock:
+            for stored in self.refresh_tokens.values():
+                stored.reauth_required = True
 
     def fail_calendar_next(self, fault: tuple[int, Any], *, times: int = 1) -> None:
         """Answer the next `times` Calendar calls with one of the (status, body) constants."""

@@ -12,7 +12,6 @@ from django.test import Client
 from appointments.models import Appointment
 from appointments.services import (
     appointment_delete,
-    appointment_sync_retry,
     appointment_update,
 )
 from integrations.google_calendar import engine
@@ -250,10 +249,13 @@ def test_rate_limits_and_server_errors_are_retried_with_backoff(
     assert all(0 <= c <= 2.0 * 2**i for i, c in enumerate(countdowns))
 
 
-def test_a_fault_that_never_ends_fails_readably_and_a_person_can_retry(
+def test_a_fault_that_outlasts_the_retries_goes_back_to_the_sweeper_not_to_a_person(
     connected: Any, google: GoogleEmulator, outbox: Outbox, django_capture_on_commit_callbacks: Any
 ) -> None:
+    from django.utils import timezone
+
     from alt.lib.tasks import MAX_RETRIES
+    from integrations.google_calendar.tasks import calendar_sync_sweep
 
     contact = new_contact(connected)
     google.fail_calendar_next(BACKEND_ERROR_500, times=MAX_RETRIES + 1)
@@ -264,14 +266,21 @@ def test_a_fault_that_never_ends_fails_readably_and_a_person_can_retry(
 
     stored = reload(appointment)
     assert stored is not None
-    assert stored.sync_state == Appointment.Sync.FAILED
-    assert "Google Calendar kept failing" in stored.sync_error
+    assert stored.sync_state == Appointment.Sync.PENDING  # transient: never "failed"
+    assert stored.sync_error == "Google Calendar is busy. ALT will try again by itself."
     assert stored.sync_attempts == MAX_RETRIES + 1
     assert len(google.requests_to("POST", r"/events$")) == MAX_RETRIES + 1  # bounded
     assert live_events(google, DEFAULT_USER_EMAIL) == []
+    assert stored.sync_requested_at is not None
+    assert stored.sync_requested_at > timezone.now() + timedelta(minutes=4)
+    calendar_sync_sweep.apply()
+    assert outbox.sent == []  # not before its window
 
-    with django_capture_on_commit_callbacks(execute=True):
-        appointment_sync_retry(appointment=stored, actor=connected)
+    # The window passes.
+    Appointment.objects.for_workspace(stored.workspace).filter(id=stored.id).update(
+        sync_requested_at=timezone.now() - timedelta(minutes=2)
+    )
+    calendar_sync_sweep.apply()
     outbox.drain()
 
     retried = reload(appointment)
@@ -332,8 +341,8 @@ def test_a_delete_racing_an_unfinished_insert_leaves_no_orphan(
         appointment = book(connected, contact)
     real_upsert = engine._upsert
 
-    def insert_while_the_agent_deletes(client: Any, locked: Appointment) -> str:
-        event_id = real_upsert(client, locked)
+    def insert_while_the_agent_deletes(client: Any, locked: Appointment, *args: Any) -> str:
+        event_id = real_upsert(client, locked, *args)
         # The agent deletes while Google is answering the insert. The push holds the row lock, so
         # in production the delete waits for this round; here it lands right after it.
         monkeypatch.setattr(engine, "_upsert", real_upsert)
@@ -359,8 +368,8 @@ def test_an_edit_racing_an_unfinished_insert_is_pushed_too(
         appointment = book(connected, contact, title="Old title")
     real_upsert = engine._upsert
 
-    def insert_while_the_agent_edits(client: Any, locked: Appointment) -> str:
-        event_id = real_upsert(client, locked)
+    def insert_while_the_agent_edits(client: Any, locked: Appointment, *args: Any) -> str:
+        event_id = real_upsert(client, locked, *args)
         monkeypatch.setattr(engine, "_upsert", real_upsert)
         Appointment.objects.for_workspace(locked.workspace).filter(id=locked.id).update(
             title="New title", version=locked.version + 1, sync_state=Appointment.Sync.PENDING
