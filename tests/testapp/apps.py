@@ -7,3 +7,6 @@ class TestAppConfig(AppConfig):
     name = "tests.testapp"
     label = "testapp"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tests.testapp import webhooks  # noqa: F401  (registers the test webhook provider)

@@ -1,0 +1,221 @@
+"""The webhook recipe (integrations/webhooks.py), proven with the test-only provider of
+tests/testapp before Instagram, Twilio, Stripe and Resend use it: verify the signature on the raw
+body, store once, answer 200 at once, process once in the worker."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from integrations import webhooks
+from integrations.errors import IntegrationError
+from integrations.models import InboundEvent
+from integrations.sandbox.webhooks import deliver
+from tests.conftest import wait_for
+from tests.testapp import webhooks as provider
+from tests.testapp.models import WebhookDelivery
+
+URL = "/webhooks/test/"
+
+
+@pytest.fixture(autouse=True)
+def _test_provider_urls(settings: Any) -> None:
+    settings.ROOT_URLCONF = "tests.testapp.urls"
+
+
+def body(**payload: Any) -> bytes:
+    return json.dumps({"id": "evt_1", "text": "Hi, is this available?", **payload}).encode()
+
+
+def post(raw: bytes, signer: Any = None) -> Any:
+    headers = (signer or provider.signer())(raw, "http://testserver" + URL)
+    return Client().post(URL, raw, content_type="application/json", headers=headers)
+
+
+def process_all() -> None:
+    for event_id in InboundEvent.objects.values_list("id", flat=True):
+        webhooks.inbound_event_process(event_id=event_id)
+
+
+@pytest.mark.django_db
+@pytest.mark.promise("SEC-4")
+def test_a_signed_delivery_is_stored_once_and_its_processing_sent_on_commit(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = post(body())
+
+    assert response.status_code == 200
+    event = InboundEvent.objects.get()
+    assert (event.provider, event.external_id, event.status) == (
+        "testprovider",
+        "evt_1",
+        "received",
+    )
+    assert bytes(event.body) == body()
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_processing_runs_once_and_a_replay_is_a_no_op(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        post(body())
+        process_all()
+        replay = post(body())
+        process_all()
+
+    assert replay.status_code == 200
+    assert InboundEvent.objects.count() == 1
+    assert len(callbacks) == 1  # the replay sent no second job
+    event = InboundEvent.objects.get()
+    assert (event.status, event.attempts) == ("processed", 1)
+    assert event.processed_at is not None
+    assert WebhookDelivery.objects.get().times_processed == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.promise("SEC-4")
+@pytest.mark.parametrize(
+    "signer",
+    [provider.signer("someone-elses-secret"), lambda raw, url: {}],
+    ids=["wrong secret", "no signature"],
+)
+def test_a_forged_delivery_is_403_and_stored_nowhere(signer: Any) -> None:
+    before = webhooks.signature_failures("testprovider")
+
+    response = post(body(), signer)
+
+    assert response.status_code == 403
+    assert not InboundEvent.objects.exists()
+    assert not WebhookDelivery.objects.exists()
+    assert webhooks.signature_failures("testprovider") == before + 1
+
+
+@pytest.mark.django_db
+@pytest.mark.promise("SEC-4")
+def test_a_body_changed_after_signing_is_403() -> None:
+    headers = provider.signer()(body(), URL)
+
+    response = Client().post(
+        URL, body(text="tampered"), content_type="application/json", headers=headers
+    )
+
+    assert response.status_code == 403
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'{"text": "no id"}', b'{"id": ""}'])
+def test_a_malformed_signed_delivery_is_400_and_stored_nowhere(raw: bytes) -> None:
+    response = post(raw)
+
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_delivery_the_provider_says_to_drop_is_200_and_stored_nowhere() -> None:
+    response = post(body(account="disconnected"))
+
+    assert response.status_code == 200
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_endpoint_only_takes_post() -> None:
+    assert Client().get(URL).status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_transient_failure_is_retried_then_given_up_for_a_person(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        post(body(fail="transient"))
+    event = InboundEvent.objects.get()
+
+    with pytest.raises(IntegrationError):
+        webhooks.inbound_event_process(event_id=event.id)
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("received", 1)
+    assert "provider busy" in event.last_error
+    # The provider's own writes of the failed attempt were rolled back with it.
+    assert not WebhookDelivery.objects.exists()
+
+    for _ in range(webhooks.MAX_ATTEMPTS - 1):
+        with contextlib.suppress(IntegrationError):
+            webhooks.inbound_event_process(event_id=event.id)
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("failed", webhooks.MAX_ATTEMPTS)
+    webhooks.inbound_event_process(event_id=event.id)  # failed: left alone
+    event.refresh_from_db()
+    assert event.attempts == webhooks.MAX_ATTEMPTS
+
+
+@pytest.mark.django_db
+def test_a_permanent_failure_is_visible_and_can_be_sent_back(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        post(body(fail="permanent"))
+    event = InboundEvent.objects.get()
+
+    webhooks.inbound_event_process(event_id=event.id)
+    event.refresh_from_db()
+    assert event.status == "failed"
+    assert "unknown account" in event.last_error
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert webhooks.inbound_event_retry(event_id=event.id)
+        assert not webhooks.inbound_event_retry(event_id=event.id)  # already back in line
+    event.refresh_from_db()
+    assert event.status == "received"
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_the_sweeper_finds_deliveries_whose_job_was_lost(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        post(body(id="evt_old"))
+        post(body(id="evt_new"))
+    InboundEvent.objects.filter(external_id="evt_old").update(
+        received_at=timezone.now() - timedelta(minutes=10)
+    )
+
+    waiting = webhooks.inbound_events_waiting()
+
+    assert waiting == [InboundEvent.objects.get(external_id="evt_old").id]
+
+
+@pytest.mark.worker
+def test_over_http_a_real_worker_processes_each_delivery_once(
+    celery_worker: Any, live_server: Any
+) -> None:
+    url = live_server.url + URL
+    raws = [body(id=f"evt_{n}", text=f"message {n}") for n in range(5)]
+
+    answers = [deliver(url, raw, provider.signer()).status_code for raw in raws + raws[:2]]
+    forged = deliver(url, body(id="evt_forged"), None)
+
+    assert answers == [200] * 7
+    assert forged.status_code == 403
+    wait_for(
+        lambda: (
+            WebhookDelivery.objects.count() == 5
+            and not InboundEvent.objects.filter(status="received").exists()
+        )
+    )
+    assert sorted(WebhookDelivery.objects.values_list("external_id", "times_processed")) == [
+        (f"evt_{n}", 1) for n in range(5)
+    ]
+    assert InboundEvent.objects.filter(status="processed").count() == 5
