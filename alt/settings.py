@@ -200,6 +200,9 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
 MFA_ADAPTER = "alt.accounts.mfa.MFAAdapter"  # TOTP secrets encrypted at rest (SEC-2)
 INVITE_EXPIRY_DAYS = env_int("INVITE_EXPIRY_DAYS", 7)
+# Invites are email sent in our name: at most this many per sender per hour, per workspace per day.
+INVITE_LIMIT_PER_SENDER_PER_HOUR = env_int("INVITE_LIMIT_PER_SENDER_PER_HOUR", 20)
+INVITE_LIMIT_PER_WORKSPACE_PER_DAY = env_int("INVITE_LIMIT_PER_WORKSPACE_PER_DAY", 50)
 
 # ---------------------------------------------------------------------------------------------
 # Email (transactional only, ACC-3): Resend when a key is set, the console otherwise

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest
 
 from alt.accounts.models import Membership, User, Workspace
+from alt.lib.throttle import throttle_hit
 
 
 class SignupForm(forms.Form):
@@ -37,17 +40,59 @@ class WorkspaceForm(forms.ModelForm):
         fields = ["name"]
         labels = {"name": "Workspace name"}
 
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        # The name goes into invite email subjects, where a line break would end the header.
+        if any(_is_control(character) for character in name):
+            raise forms.ValidationError(
+                "Use one line of plain text: no line breaks, tabs or other control characters."
+            )
+        return name
+
+
+def _is_control(character: str) -> bool:
+    """A line break, tab or other control character, or a bidirectional override that would
+    make the name read differently from what it is."""
+    return unicodedata.category(character) in ("Cc", "Zl", "Zp") or (
+        "\u202a" <= character <= "\u202e" or "\u2066" <= character <= "\u2069"
+    )
+
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label="Teammate's email")
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.AGENT)
 
-    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, workspace: Workspace, sender: User | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.workspace = workspace
+        self.sender = sender
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].lower()
         if Membership.objects.filter(workspace=self.workspace, user__email__iexact=email).exists():
             raise forms.ValidationError("This person is already in your workspace.")
         return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean() or {}
+        # Counted last, so that an invite refused for another reason does not use up the limit.
+        if self.sender is not None and not self.errors:
+            per_sender = settings.INVITE_LIMIT_PER_SENDER_PER_HOUR
+            if not throttle_hit(
+                f"invite:sender:{self.sender.pk}", limit=per_sender, window_seconds=3600
+            ):
+                raise forms.ValidationError(
+                    f"You have sent {per_sender} invites in the last hour. "
+                    "Please wait an hour before inviting more people."
+                )
+            per_workspace = settings.INVITE_LIMIT_PER_WORKSPACE_PER_DAY
+            if not throttle_hit(
+                f"invite:workspace:{self.workspace.pk}", limit=per_workspace, window_seconds=86400
+            ):
+                raise forms.ValidationError(
+                    f"This workspace has sent {per_workspace} invites today. "
+                    "Please try again tomorrow."
+                )
+        return cleaned_data

@@ -68,7 +68,7 @@ def workspace(request: WorkspaceRequest) -> HttpResponse:
 @owner_required
 def invite_new(request: WorkspaceRequest) -> HttpResponse:
     ws = request.workspace
-    form = InviteForm(request.POST, workspace=ws)
+    form = InviteForm(request.POST, workspace=ws, sender=request.user)
     if not form.is_valid():
         for error in form.errors.values():
             messages.error(request, str(error[0]))
