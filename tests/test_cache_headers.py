@@ -8,8 +8,6 @@ from django.test import Client
 from django.urls import path
 from django.views.decorators.cache import cache_control
 
-from tests.factories import MembershipFactory
-
 pytestmark = pytest.mark.django_db
 
 
@@ -61,10 +59,7 @@ def test_a_static_file_keeps_its_public_caching_for_a_signed_in_user(
 
 
 @pytest.mark.urls("tests.test_cache_headers")
-def test_a_response_the_view_marked_public_is_left_alone(db: None) -> None:
-    client = Client()
-    client.force_login(MembershipFactory().user)
-
-    response = client.get("/public-asset.css")
+def test_a_response_the_view_marked_public_is_left_alone(alice_client: Client) -> None:
+    response = alice_client.get("/public-asset.css")
 
     assert _directives(response) == {"public", "max-age=3600"}

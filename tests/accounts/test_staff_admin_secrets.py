@@ -55,7 +55,7 @@ def staff_client(staff: Any) -> Client:
 def secrets(staff: Any) -> set[str]:
     """A row of every model the admin registers, holding every kind of secret ALT stores, and
     each of those secrets as plaintext and as the ciphertext in the database."""
-    alice = MembershipFactory(user__email="alice@example.com").user
+    alice: Any = MembershipFactory(user__email="alice@example.com").user
     workspace = alice.memberships.get().workspace
     totp_secret = generate_totp_secret()
     TOTP.activate(alice, totp_secret)
@@ -81,7 +81,7 @@ def secrets(staff: Any) -> set[str]:
         values.update(v for v in authenticator.data.values() if isinstance(v, str))
     for _model, field in encrypted_fields():
         # field.model: an inherited field's column lives in the parent's table
-        values.update(_raw_values(field.model._meta.db_table, field.column))
+        values.update(_raw_values(field.model._meta.db_table, str(field.column)))
     for user in (alice, staff):
         _algorithm, _iterations, salt, hash_ = user.password.split("$")
         values.update({user.password, salt, hash_})
