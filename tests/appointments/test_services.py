@@ -16,6 +16,7 @@ from appointments.services import (
     access_appointment,
     appointment_create,
     appointment_delete,
+    appointment_restore_to_calendar,
     appointment_sync_retry,
     appointment_update,
     appointments_for,
@@ -252,6 +253,84 @@ def test_retrying_a_failed_sync_makes_it_pending_again(
         0,
     )
     assert outbox.names() == ["calendar_event_push"]
+
+
+def removed(user: Any, status: str = CalendarConnection.Status.CONNECTED) -> Appointment:
+    connect_directly(user, status)
+    appointment = book(user, new_contact(user))
+    Appointment.objects.for_workspace(appointment.workspace).filter(id=appointment.id).update(
+        sync_state=Appointment.Sync.REMOVED,
+        sync_error="This event was deleted in Google Calendar.",
+        google_event_id="altabc123",
+        synced_version=1,
+    )
+    stored = reload(appointment)
+    assert stored is not None
+    return stored
+
+
+@pytest.mark.promise("GC-3")
+def test_an_edit_of_a_removed_appointment_stays_removed_and_sends_nothing(
+    alice: Any, outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    appointment = removed(alice)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_update(appointment=appointment, actor=alice, title="Moved")
+
+    stored = reload(appointment)
+    assert stored is not None
+    assert stored.sync_state == Appointment.Sync.REMOVED
+    assert stored.version == 2  # kept for when the agent puts it back
+    assert outbox.sent == []
+
+
+@pytest.mark.promise("GC-3")
+def test_putting_a_removed_event_back_marks_it_and_sends_the_push_after_commit(
+    alice: Any, outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    appointment = removed(alice)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        appointment_restore_to_calendar(appointment=appointment, actor=alice)
+    assert outbox.sent == []
+    for callback in callbacks:
+        callback()
+
+    stored = reload(appointment)
+    assert stored is not None
+    assert stored.sync_state == Appointment.Sync.PENDING
+    assert stored.restore_requested_at is not None
+    assert outbox.names() == ["calendar_event_push"]
+
+
+def test_putting_back_while_the_calendar_needs_reconnecting_waits(
+    alice: Any, outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    appointment = removed(alice, CalendarConnection.Status.NEEDS_RECONNECT)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_restore_to_calendar(appointment=appointment, actor=alice)
+
+    assert appointment.sync_state == Appointment.Sync.WAITING
+    assert reload(appointment).restore_requested_at is not None  # type: ignore[union-attr]
+    assert outbox.sent == []
+
+
+def test_putting_back_an_appointment_that_is_not_removed_does_nothing(
+    alice: Any, outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    connect_directly(alice)
+    appointment = book(alice, new_contact(alice))
+    Appointment.objects.for_workspace(appointment.workspace).filter(id=appointment.id).update(
+        sync_state=Appointment.Sync.SYNCED, synced_version=1
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_restore_to_calendar(appointment=reload(appointment), actor=alice)  # type: ignore[arg-type]
+
+    assert reload(appointment).restore_requested_at is None  # type: ignore[union-attr]
+    assert outbox.sent == []
 
 
 def test_appointments_are_scoped_to_their_workspace(alice: Any, charlie: Any) -> None:

@@ -362,6 +362,28 @@ def test_a_failed_sync_offers_a_retry_that_calls_the_service(
     assert [c["appointment"].id for c in calls] == [tour.id]
 
 
+def test_a_removed_event_offers_one_action_that_puts_it_back(
+    alice_client: Client, ws: Any, book: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tour = book("Tour deleted in Google", utc(15, 17))
+    Appointment.objects.for_workspace(ws).filter(id=tour.id).update(sync_state="removed")
+    item = section(alice_client.get("/appointments/").content.decode(), "day-2030-07-15")
+    assert '<span class="sync-chip">Removed from Google Calendar</span>' in item
+    assert f'action="/appointments/{tour.id}/restore/"' in item
+    assert "Put it back on my calendar" in item
+    assert "/retry/" not in item
+    edit = alice_client.get(f"/appointments/{tour.id}/").content.decode()
+    assert "This event was deleted in Google Calendar" in edit
+    calls = spy(monkeypatch, "appointment_restore_to_calendar")
+
+    response = alice_client.post(f"/appointments/{tour.id}/restore/", {"next": "/appointments/"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/appointments/"
+    assert [c["appointment"].id for c in calls] == [tour.id]
+    assert alice_client.get(f"/appointments/{tour.id}/restore/").status_code == 405
+
+
 @pytest.mark.parametrize(
     ("state", "label"),
     [
@@ -589,6 +611,13 @@ def test_the_calendar_help_is_public_and_names_the_one_scope(client: Client) -> 
     assert f'<code class="scope">{SCOPE}</code>' in page
     for promise in ("one way, from ALT to Google", "never reads, lists or searches", "stay there"):
         assert promise in page
+    # calendar.events is not the narrowest scope: Google also has calendar.events.owned.
+    assert "is the narrowest" not in page
+    assert "It is not the narrowest permission Google offers" in page
+    assert "<code>calendar.events.owned</code>" in page
+    assert "Removed from Google Calendar" in page  # every state an appointment can show
+    for _value, label in Appointment.Sync.choices[1:]:
+        assert f'<span class="sync-chip">{label}</span>' in page
 
 
 def test_an_empty_agenda_says_so_and_offers_to_book(alice_client: Client, ws: Any) -> None:

@@ -32,11 +32,13 @@ from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from integrations.sandbox.google import (
     BACKEND_ERROR_500,
     CALENDAR_EVENTS_SCOPE,
+    DAILY_LIMIT_403,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_USER_EMAIL,
     RATE_LIMIT_403,
     RATE_LIMIT_429,
+    REAUTH_REQUIRED,
     AuthorizationError,
     GoogleEmulator,
 )
@@ -992,6 +994,122 @@ def test_the_validator_rejects_fields_the_schema_lacks() -> None:
         check_against_schema(
             {"start": {"dateTime": "2026-05-02T10:00:00"}}, {"$ref": "Event"}, "E", schemas
         )
+
+
+# == Google's harsher answers ======================================================================
+def patch(service: Any, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    event: dict[str, Any] = (
+        service.events().patch(calendarId="primary", eventId=event_id, body=body).execute()
+    )
+    return event
+
+
+def test_an_event_deleted_in_googles_ui_stays_in_the_trash_until_confirmed(
+    google: GoogleEmulator,
+) -> None:
+    service = calendar(google, connect(google))
+    body = event_body()
+    insert(service, body)
+
+    google.delete_from_google_ui(DEFAULT_USER_EMAIL, body["id"])
+
+    assert google.deleted_event_patch_answer == "cancelled"  # the default
+    edited = patch(service, body["id"], {"summary": "Edited in the CRM"})
+    assert edited["status"] == "cancelled"  # 200, and still deleted
+    with pytest.raises(HttpError) as duplicate:
+        insert(service, body)
+    assert duplicate.value.status_code == 409
+    restored = patch(service, body["id"], {"status": "confirmed"})
+    assert restored["status"] == "confirmed"
+    assert google.events_for(DEFAULT_USER_EMAIL)[0]["status"] == "confirmed"
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"), [(403, "forbidden"), (404, "notFound"), (410, "deleted")]
+)
+def test_a_patch_of_a_deleted_event_can_answer_403_404_or_410_instead(
+    google: GoogleEmulator, answer: int, reason: str
+) -> None:
+    google.deleted_event_patch_answer = answer
+    service = calendar(google, connect(google))
+    body = event_body()
+    insert(service, body)
+    google.delete_from_google_ui(DEFAULT_USER_EMAIL, body["id"])
+
+    for change in ({"summary": "Edited"}, {"status": "confirmed"}):
+        with pytest.raises(HttpError) as refused:
+            patch(service, body["id"], change)
+        assert refused.value.status_code == answer
+        assert refused.value.error_details[0]["reason"] == reason
+    with pytest.raises(HttpError) as duplicate:
+        insert(service, body)
+    assert duplicate.value.status_code == 409  # the id stays taken
+    google.reset()
+    assert google.deleted_event_patch_answer == "cancelled"
+
+
+def test_a_quota_outage_lasts_its_time_with_retry_after(google: GoogleEmulator) -> None:
+    service = calendar(google, connect(google))
+    start = datetime.now(UTC)
+
+    with time_machine.travel(start, tick=False) as clock:
+        google.quota_outage(3600, DAILY_LIMIT_403, retry_after_seconds=900)
+        for _ in range(3):  # not the next N calls: every call, for the whole hour
+            with pytest.raises(HttpError) as refused:
+                insert(service, event_body())
+            assert refused.value.status_code == 403
+            assert refused.value.error_details[0]["reason"] == "dailyLimitExceeded"
+            assert refused.value.resp["retry-after"] == "900"
+        clock.move_to(start + timedelta(minutes=59))
+        with pytest.raises(HttpError):
+            insert(service, event_body())
+        clock.move_to(start + timedelta(hours=1, seconds=1))
+        assert insert(service, event_body())["status"] == "confirmed"
+
+
+def test_a_reauthentication_demand_answers_invalid_rapt(google: GoogleEmulator) -> None:
+    credentials = connect(google)
+    google.require_reauth()
+
+    reply = raw_token(
+        google,
+        grant_type="refresh_token",
+        refresh_token=str(credentials.refresh_token),
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=DEFAULT_CLIENT_SECRET,
+    )
+    assert (reply.status_code, reply.json()) == (400, REAUTH_REQUIRED)
+    assert REAUTH_REQUIRED["error_subtype"] == "invalid_rapt"
+    with pytest.raises(RefreshError) as raised:  # google-auth's words are for developers
+        credentials.refresh(GoogleAuthRequest())
+    assert "gcloud" in str(raised.value)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Kyiv"])
+def test_time_zones_google_does_not_know_are_refused(google: GoogleEmulator, zone: str) -> None:
+    service = calendar(google, connect(google))
+    when = {"dateTime": "2026-05-02T10:00:00Z", "timeZone": zone}
+
+    with pytest.raises(HttpError) as refused:
+        insert(service, event_body(start=when, end=when))
+
+    assert (refused.value.status_code, refused.value.reason) == (
+        400,
+        "Invalid time zone definition for start time.",
+    )
+    assert refused.value.error_details[0]["reason"] == "invalid"
+    bare = {"dateTime": "2026-05-02T10:00:00Z"}
+    assert insert(service, event_body(start=bare, end=bare))["status"] == "confirmed"
+
+
+def test_a_description_over_the_cap_is_refused(google: GoogleEmulator) -> None:
+    service = calendar(google, connect(google))
+    insert(service, event_body(description="n" * 8192))
+
+    for too_long in ("n" * 8193, "😀" * 4097):  # an emoji counts twice
+        with pytest.raises(HttpError) as refused:
+            insert(service, event_body(description=too_long))
+        assert refused.value.status_code == 400
 
 
 # == the emulator itself ==========================================================================
