@@ -22,6 +22,7 @@ from alt.accounts.mfa import MFAAdapter
 from alt.accounts.models import Invite
 from alt.lib.fields import encrypted_fields
 from integrations.google_calendar.models import CalendarConnection
+from integrations.models import InboundEvent
 from tests.factories import MembershipFactory, create_user
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.django_db
 ACCESS_TOKEN = "ya29.admin-page-access-token"
 REFRESH_TOKEN = "1//admin-page-refresh-token"
 PLAIN_SECRET = "JBSWY3DPEHPK3PXP"
+WEBHOOK_TOKEN = "webhook-body-token-123"
 
 
 def _raw_values(table: str, column: str) -> list[str]:
@@ -73,8 +75,11 @@ def secrets(staff: Any) -> set[str]:
         workspace=workspace, user=alice, access_token=ACCESS_TOKEN, refresh_token=REFRESH_TOKEN
     )
     Group.objects.create(name="Support")
+    InboundEvent.objects.create(
+        provider="test", external_id="evt-1", body=f'{{"token": "{WEBHOOK_TOKEN}"}}'.encode()
+    )
 
-    values = {totp_secret, token, token_hash, ACCESS_TOKEN, REFRESH_TOKEN}
+    values = {totp_secret, token, token_hash, ACCESS_TOKEN, REFRESH_TOKEN, WEBHOOK_TOKEN}
     values.update(recovery.get_unused_codes())
     values.add(MFAAdapter().decrypt(recovery.instance.data["seed"]))
     for authenticator in Authenticator.objects.all():
