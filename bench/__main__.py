@@ -1,4 +1,4 @@
-"""python -m bench [contacts] [calendar] [--rebuild]"""
+"""python -m bench [contacts] [calendar] [webhooks] [--rebuild]"""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def main() -> int:
             from bench import calendar
 
             calendar.run()
+        elif suite == "webhooks":
+            from bench import webhooks
+
+            webhooks.run()
         else:
             print(f"unknown suite {suite!r}")  # noqa: T201
             return 2

@@ -39,7 +39,7 @@ def post(raw: bytes, signer: Any = None) -> Any:
 
 
 def process_all() -> None:
-    for event_id in InboundEvent.objects.values_list("id", flat=True):
+    for event_id in InboundEvent.objects.order_by("id").values_list("id", flat=True):
         webhooks.inbound_event_process(event_id=event_id)
 
 

@@ -1,0 +1,207 @@
+"""The webhook endpoint under gunicorn, beside a bare Django view on the same server (issue 8).
+
+Rounds alternate: a burst of POSTs to the bare view, then the same burst of signed deliveries to
+the webhook endpoint (verify, store, enqueue), so both see the same machine noise. Reported: each
+side's throughput and p99, and the median of the per-round throughput ratios. Then 2,000
+deliveries with 20 % replays must leave exactly the unique ones stored.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from django.core.management import call_command
+
+from bench.calendar import _database_url
+from bench.common import OUT, ROOT, Row, percentile, report
+
+WORKERS = 2  # gunicorn sync workers: one per core of this machine
+CONCURRENCY = 4  # client connections in flight
+ROUNDS = 8
+PER_ROUND = 300
+QUEUE = "alt-bench-webhooks"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_server(port: int) -> subprocess.Popen[bytes]:
+    from django.db import connection
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "CELERY_QUEUE": QUEUE,
+        "LOG_LEVEL": "ERROR",
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    log = (OUT / "webhooks-gunicorn.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "alt.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(WORKERS), "--worker-class", "sync"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if _post(port, "/bench/bare/", b"{}", {})[0] == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            raise RuntimeError((OUT / "webhooks-gunicorn.log").read_text(errors="replace"))
+    proc.kill()
+    raise RuntimeError("gunicorn did not answer in 60 s")
+
+
+def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, float]:
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(
+            "POST", path, body=body, headers={"Content-Type": "application/json", **headers}
+        )
+        status = conn.getresponse().status
+    finally:
+        conn.close()
+    return status, (time.perf_counter() - started) * 1000
+
+
+def _burst(
+    port: int, requests: list[tuple[str, bytes, dict[str, str]]]
+) -> tuple[float, list[float], list[int]]:
+    """Send all requests over CONCURRENCY connections; returns (requests/s, latencies, statuses)."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+    queue = list(reversed(requests))
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                path, body, headers = queue.pop()
+            status, ms = _post(port, path, body, headers)
+            with lock:
+                latencies.append(ms)
+                statuses.append(status)
+
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(requests) / (time.perf_counter() - started), latencies, statuses
+
+
+def _deliveries(ids: list[str]) -> list[tuple[str, bytes, dict[str, str]]]:
+    from tests.testapp.webhooks import signer
+
+    sign: Callable[[bytes, str], dict[str, str]] = signer()
+    out = []
+    for event_id in ids:
+        body = json.dumps(
+            {"id": event_id, "text": "Hi, is 12 Oak St still available? ¿Precio?"}
+        ).encode()
+        out.append(("/webhooks/test/", body, sign(body, "")))
+    return out
+
+
+def _purge_queue() -> None:
+    from alt.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(QUEUE)
+
+
+def run() -> None:
+    from integrations.models import InboundEvent
+
+    call_command("migrate", verbosity=0)
+    InboundEvent.objects.filter(provider="testprovider").delete()
+    port = _free_port()
+    server = _start_server(port)
+    try:
+        bare_rps: list[float] = []
+        hook_rps: list[float] = []
+        bare_ms: list[float] = []
+        hook_ms: list[float] = []
+        bad: list[int] = []
+        for n in range(ROUNDS):
+            rps, ms, statuses = _burst(port, [("/bench/bare/", b"{}", {})] * PER_ROUND)
+            bare_rps.append(rps)
+            bare_ms += ms
+            bad += [s for s in statuses if s != 200]
+            ids = [f"round{n}-{i}" for i in range(PER_ROUND)]
+            rps, ms, statuses = _burst(port, _deliveries(ids))
+            hook_rps.append(rps)
+            hook_ms += ms
+            bad += [s for s in statuses if s != 200]
+        ratio = statistics.median(h / b for h, b in zip(hook_rps, bare_rps, strict=True))
+
+        InboundEvent.objects.filter(provider="testprovider").delete()
+        unique = [f"dup-{i}" for i in range(1600)]
+        replays = unique[:400]
+        _, _, statuses = _burst(port, _deliveries(unique + replays))
+        stored = InboundEvent.objects.filter(provider="testprovider").count()
+    finally:
+        server.terminate()
+        server.wait(20)
+        _purge_queue()
+        InboundEvent.objects.filter(provider="testprovider").delete()
+
+    hook_p99 = percentile(hook_ms, 99)
+    rows = [
+        Row(
+            name="bare Django view (same server)",
+            p50_ms=round(statistics.median(bare_ms), 2),
+            p95_ms=round(percentile(bare_ms, 95), 2),
+            runs=len(bare_ms),
+            extra={
+                "requests_per_s": round(statistics.median(bare_rps), 1),
+                "p99_ms": round(percentile(bare_ms, 99), 2),
+            },
+        ),
+        Row(
+            name="webhook endpoint (verify, store, enqueue)",
+            p50_ms=round(statistics.median(hook_ms), 2),
+            p95_ms=round(percentile(hook_ms, 95), 2),
+            runs=len(hook_ms),
+            target="≥ 70 % of bare, p99 ≤ 50 ms",
+            ok=ratio >= 0.70 and hook_p99 <= 50 and not bad,
+            extra={
+                "requests_per_s": round(statistics.median(hook_rps), 1),
+                "p99_ms": round(hook_p99, 2),
+                "throughput_ratio_to_bare (median of rounds)": round(ratio, 3),
+                "non_200_answers": len(bad),
+            },
+        ),
+        Row(
+            name="2,000 deliveries, 20 % replayed",
+            target="stored == unique (1,600)",
+            ok=stored == len(unique) and all(s == 200 for s in statuses),
+            extra={"stored": stored},
+        ),
+    ]
+    meta = {
+        "gunicorn_workers": WORKERS,
+        "client_connections": CONCURRENCY,
+        "rounds": ROUNDS,
+        "requests_per_round_each": PER_ROUND,
+    }
+    report("webhooks", rows, meta)
