@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class AppointmentsConfig(AppConfig):
     name = "appointments"
+
+    def ready(self) -> None:
+        from alt.accounts.signals import member_removing
+        from appointments.receivers import reassign_appointments_of_leaving_member
+
+        member_removing.connect(
+            reassign_appointments_of_leaving_member, dispatch_uid="appointments.reassign"
+        )

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import unicodedata
+import zoneinfo
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest
 
-from alt.accounts.models import Membership, User, Workspace
+from alt.accounts.models import TIMEZONE_CHOICES, Membership, User, Workspace
 from alt.lib.throttle import throttle_hit
 
 
@@ -20,10 +21,29 @@ class SignupForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": "Jordan Rivera"}),
     )
 
-    field_order = ["full_name", "email", "password1"]
+    # Pre-selected from the browser by static/js/signup-timezone.js; never a silent default.
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        choices=[("", "Choose your time zone"), *TIMEZONE_CHOICES],
+        help_text="Taken from your browser. Appointments and reminders use it; "
+        "you can change it later in your profile.",
+        error_messages={
+            "required": "Choose your time zone.",
+            "invalid_choice": "Choose a time zone from the list.",
+        },
+        widget=forms.Select(attrs={"data-browser-timezone": ""}),
+    )
+
+    field_order = ["full_name", "email", "password1", "timezone"]
+
+    def clean_timezone(self) -> str:
+        name: str = self.cleaned_data["timezone"]
+        if name not in zoneinfo.available_timezones():
+            raise forms.ValidationError("Choose a time zone from the list.")
+        return name
 
     def signup(self, request: HttpRequest, user: User) -> None:
-        # The adapter already stored the name and created the workspace.
+        # The adapter already stored the name and time zone and created the workspace.
         return None
 
 
@@ -96,3 +116,31 @@ class InviteForm(forms.Form):
                     "Please try again tomorrow."
                 )
         return cleaned_data
+
+
+class TeammateChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.full_name or obj.email} ({obj.email})"
+
+
+class MemberRemoveForm(forms.Form):
+    """Confirms a removal and says who takes over the leaving member's appointments."""
+
+    reassign_to = TeammateChoiceField(
+        queryset=User.objects.none(),
+        label="Hand their appointments to",
+        empty_label=None,
+        help_text="Their appointments move to this teammate's calendar and stay editable.",
+    )
+
+    def __init__(
+        self, *args: Any, workspace: Workspace, leaving: Membership, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["reassign_to"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = (
+            User.objects.filter(memberships__workspace=workspace)
+            .exclude(id=leaving.user_id)
+            .order_by("full_name", "email")
+        )

@@ -12,10 +12,11 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+# Region/City names, and UTC (what a browser set to UTC reports), from the system's tz database.
 TIMEZONE_CHOICES = [
     (name, name.replace("_", " "))
     for name in sorted(zoneinfo.available_timezones())
-    if "/" in name and not name.startswith(("Etc/", "SystemV/"))
+    if ("/" in name and not name.startswith(("Etc/", "SystemV/"))) or name == "UTC"
 ]
 
 
@@ -167,3 +168,51 @@ class Invite(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+class WorkspaceAuditEvent(models.Model):
+    """A change to a workspace's team, and who made it; the workspace settings page lists them.
+
+    People are referenced, not copied: when an account is deleted its events stay, nameless
+    (DEL-6 erases names and emails).
+    """
+
+    class Action(models.TextChoices):
+        MEMBER_JOINED = "member_joined", "joined"
+        MEMBER_REMOVED = "member_removed", "removed"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=24, choices=Action.choices)
+    target = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-at"], name="audit_workspace_at")]
+
+    def __str__(self) -> str:
+        return f"{self.action} in workspace {self.workspace_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class KnownDevice(models.Model):
+    """A browser this user has signed in from: the hash of the token in its long-lived signed
+    device cookie. A sign-in from a browser without one is emailed to the user."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_devices")
+    token_hash = models.CharField(max_length=64)
+    user_agent = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "token_hash"], name="known_device_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Device {self.id} of user {self.user_id}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return _hash_token(token)

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from alt.accounts.models import Invite, Membership, User, Workspace
+from alt.accounts.models import (
+    Invite,
+    KnownDevice,
+    Membership,
+    User,
+    Workspace,
+    WorkspaceAuditEvent,
+)
+from alt.accounts.signals import member_removing
 from contacts.services import pipeline_create_defaults
 
 
 class InviteError(Exception):
     """An invite link that cannot be used; the message is shown to the person."""
+
+
+class MembershipError(Exception):
+    """A change to the team that cannot be made; the message is shown to the owner."""
 
 
 def workspace_create_for_user(*, user: User, name: str = "") -> Workspace:
@@ -102,20 +116,122 @@ def invite_accept(*, token: str, user: User) -> Membership:
         )
         if not claimed:
             raise InviteError("This invite has already been used.")
-        membership, _ = Membership.objects.get_or_create(
+        membership, created = Membership.objects.get_or_create(
             user=user, workspace=invite.workspace, defaults={"role": invite.role}
         )
+        if created:
+            WorkspaceAuditEvent.objects.create(
+                workspace=invite.workspace,
+                actor=user,
+                action=WorkspaceAuditEvent.Action.MEMBER_JOINED,
+                target=user,
+                data={"role": invite.role},
+            )
     return membership
 
 
-def membership_remove(*, workspace: Workspace, membership_id: int, by: User) -> None:
-    """Remove a teammate. The last owner cannot be removed. Raises Http404 for another workspace."""
-    membership = Membership.objects.filter(workspace=workspace, id=membership_id).first()
+def invite_pending_for(*, token: str, email: str) -> Invite | None:
+    """The pending invite of this link token if it was sent to `email`, else None."""
+    try:
+        invite = invite_from_token(token)
+    except InviteError:
+        return None
+    return invite if invite.email.lower() == email.lower() else None
+
+
+def access_membership(*, workspace: Workspace, membership_id: int) -> Membership:
+    """A membership of this workspace, with its user, or Http404."""
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(workspace=workspace, id=membership_id)
+        .first()
+    )
     if membership is None:
         raise Http404("No such member")
-    if (
-        membership.is_owner
-        and workspace.memberships.filter(role=Membership.Role.OWNER).count() == 1
-    ):
-        raise InviteError("A workspace needs at least one owner.")
-    membership.delete()
+    return membership
+
+
+def membership_remove(
+    *, workspace: Workspace, membership_id: int, actor: User, reassign_to: User
+) -> Membership:
+    """Remove a member from the workspace, as `actor` (an owner).
+
+    A workspace always keeps an owner: every owner row is locked first (select_for_update, in id
+    order), so two owners removing each other at the same moment are serialised and the second
+    removal is refused. Sends `member_removing` inside the transaction, so the leaving member's
+    appointments go to `reassign_to` and their Google Calendar is disconnected (GC-7) with the
+    removal or not at all. Records a WorkspaceAuditEvent and emails the removed person after
+    commit (a security notice, ACC-3).
+
+    Raises Http404 for a membership of another workspace, MembershipError when the removal is
+    not allowed (last owner, actor no longer an owner, reassigning to someone who is not staying).
+    """
+    from alt.accounts.tasks import membership_removed_email_send
+
+    with transaction.atomic():
+        owners = list(
+            Membership.objects.select_for_update()
+            .filter(workspace=workspace, role=Membership.Role.OWNER)
+            .order_by("id")
+        )
+        if actor.id not in {owner.user_id for owner in owners}:
+            raise MembershipError("Only a workspace owner can remove a teammate.")
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(workspace=workspace, id=membership_id)
+            .first()
+        )
+        if membership is None:
+            raise Http404("No such member")
+        if membership.is_owner and len(owners) == 1:
+            raise MembershipError("A workspace needs at least one owner.")
+        staying = (
+            Membership.objects.select_for_update()
+            .filter(workspace=workspace, user=reassign_to)
+            .exclude(id=membership.id)
+            .exists()
+        )
+        if not staying:
+            raise MembershipError("Choose a teammate who stays in the workspace.")
+        member_removing.send(
+            sender=Membership,
+            workspace=workspace,
+            user=membership.user,
+            reassign_to=reassign_to,
+            actor=actor,
+        )
+        membership.delete()
+        WorkspaceAuditEvent.objects.create(
+            workspace=workspace,
+            actor=actor,
+            action=WorkspaceAuditEvent.Action.MEMBER_REMOVED,
+            target=membership.user,
+            data={"role": membership.role, "reassigned_to": reassign_to.id},
+        )
+        membership_removed_email_send.delay_on_commit(workspace.id, membership.user_id, actor.id)
+    return membership
+
+
+def device_sign_in(*, user: User, token: str, user_agent: str) -> tuple[str, bool]:
+    """Record that `user` signed in from the browser whose device cookie holds `token` ("" for
+    none). Returns the token the browser should keep and whether the user should be told about a
+    sign-in from a new device: a browser not seen for this user, when the user has signed in
+    before (the first sign-in after sign-up is no news). No external side effects."""
+    now = timezone.now()
+    with transaction.atomic():
+        if token:
+            seen = KnownDevice.objects.filter(
+                user=user, token_hash=KnownDevice.hash_token(token)
+            ).update(last_seen_at=now)
+            if seen:
+                return token, False
+        else:
+            token = secrets.token_urlsafe(32)
+        signed_in_before = KnownDevice.objects.filter(user=user).exists()
+        KnownDevice.objects.get_or_create(
+            user=user,
+            token_hash=KnownDevice.hash_token(token),
+            defaults={"user_agent": user_agent[:200], "last_seen_at": now},
+        )
+    return token, signed_in_before

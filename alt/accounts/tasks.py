@@ -9,7 +9,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from alt.accounts.models import Invite
+from alt.accounts.models import Invite, Membership, User, Workspace
 from alt.lib.tasks import retry_transient
 from integrations.errors import IntegrationError
 
@@ -38,5 +38,38 @@ def invite_send_email(self: Any, invite_id: int, token: str) -> None:
     except IntegrationError as exc:
         if exc.permanent:
             log.warning("invite %s email refused by the provider: %s", invite_id, exc)
+            return
+        retry_transient(self, exc)
+
+
+@shared_task(bind=True)
+def membership_removed_email_send(
+    self: Any, workspace_id: int, user_id: int, actor_id: int
+) -> None:
+    # State guard: sent only while the person is still out of the workspace (a rejoin since the
+    # removal makes the notice wrong, so it is dropped).
+    workspace = Workspace.objects.filter(id=workspace_id).first()
+    user = User.objects.filter(id=user_id).first()
+    if workspace is None or user is None:
+        return
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        return
+    context = {
+        "user": user,
+        "workspace": workspace,
+        "actor": User.objects.filter(id=actor_id).first(),
+        "support_email": settings.SUPPORT_EMAIL,
+    }
+    try:
+        send_mail(
+            f"You were removed from {workspace.name} on Agent Lead Tracker",
+            render_to_string("accounts/email/member_removed.txt", context),
+            None,
+            [user.email],
+            html_message=render_to_string("accounts/email/member_removed.html", context),
+        )
+    except IntegrationError as exc:
+        if exc.permanent:
+            log.warning("removal notice to user %s refused by the provider: %s", user_id, exc)
             return
         retry_transient(self, exc)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,12 +10,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from alt.accounts.decorators import WorkspaceRequest, owner_required, workspace_required
-from alt.accounts.forms import InviteForm, ProfileForm, WorkspaceForm
-from alt.accounts.middleware import SESSION_KEY
-from alt.accounts.models import Invite, Membership
+from alt.accounts.forms import InviteForm, MemberRemoveForm, ProfileForm, WorkspaceForm
+from alt.accounts.middleware import PENDING_INVITE_KEY, SESSION_KEY
+from alt.accounts.models import Invite, Membership, WorkspaceAuditEvent
 from alt.accounts.services import (
     InviteError,
+    MembershipError,
     access_invite,
+    access_membership,
     invite_accept,
     invite_create,
     invite_from_token,
@@ -60,6 +63,9 @@ def workspace(request: WorkspaceRequest) -> HttpResponse:
         "invites": Invite.objects.filter(workspace=ws).pending().order_by("-created_at"),
         "is_owner": is_owner,
         "my_memberships": Membership.objects.filter(user=request.user).select_related("workspace"),
+        "audit_events": WorkspaceAuditEvent.objects.filter(workspace=ws)
+        .select_related("actor", "target")
+        .order_by("-at")[:10],
     }
     return render(request, "accounts/workspace.html", context)
 
@@ -92,16 +98,30 @@ def invite_revoke_view(request: WorkspaceRequest, invite_id: int) -> HttpRespons
     return redirect("accounts:workspace")
 
 
-@require_POST
 @owner_required
+@reauthentication_required(allow_get=True)
 def member_remove(request: WorkspaceRequest, membership_id: int) -> HttpResponse:
-    try:
-        membership_remove(workspace=request.workspace, membership_id=membership_id, by=request.user)
-    except InviteError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Teammate removed.")
-    return redirect("accounts:workspace")
+    leaving = access_membership(workspace=request.workspace, membership_id=membership_id)
+    form = MemberRemoveForm(
+        request.POST or None,
+        workspace=request.workspace,
+        leaving=leaving,
+        initial={"reassign_to": request.user.id},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership_remove(
+                workspace=request.workspace,
+                membership_id=leaving.id,
+                actor=request.user,
+                reassign_to=form.cleaned_data["reassign_to"],
+            )
+        except MembershipError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{leaving.user.email} was removed and has been emailed.")
+        return redirect("accounts:workspace")
+    return render(request, "accounts/member_remove.html", {"form": form, "leaving": leaving})
 
 
 @require_POST
@@ -134,6 +154,8 @@ def invite_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     except InviteError as exc:
         return render(request, "accounts/invite_invalid.html", {"reason": str(exc)}, status=404)
     if not request.user.is_authenticated:
+        # Signing up or in from here joins this workspace (AccountAdapter), with no own one.
+        request.session[PENDING_INVITE_KEY] = token
         return render(request, "accounts/invite_accept.html", {"invite": invite, "token": token})
     if request.method == "POST":
         try:

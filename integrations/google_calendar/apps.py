@@ -12,3 +12,10 @@ class GoogleCalendarConfig(AppConfig):
         from integrations.google_calendar.services import GoogleCalendarSync
 
         sync.register(GoogleCalendarSync())
+
+        from alt.accounts.signals import member_removing
+        from integrations.google_calendar.receivers import disconnect_calendar_of_leaving_member
+
+        member_removing.connect(
+            disconnect_calendar_of_leaving_member, dispatch_uid="google_calendar.disconnect"
+        )

@@ -170,22 +170,3 @@ def test_inviting_an_existing_member_explains_why_not(
 
     assert "already in your workspace" in response.content.decode()
     assert not Invite.objects.exists()
-
-
-def test_the_last_owner_cannot_be_removed(alice: Any, alice_client: Client) -> None:
-    membership = Membership.objects.get(user=alice)
-
-    response = alice_client.post(
-        f"/settings/workspace/members/{membership.id}/remove/", follow=True
-    )
-
-    assert "at least one owner" in response.content.decode()
-    assert Membership.objects.filter(id=membership.id).exists()
-
-
-def test_an_owner_removes_a_teammate(bob: Any, alice_client: Client) -> None:
-    membership = Membership.objects.get(user=bob)
-
-    alice_client.post(f"/settings/workspace/members/{membership.id}/remove/")
-
-    assert not Membership.objects.filter(id=membership.id).exists()

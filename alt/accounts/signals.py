@@ -1,0 +1,20 @@
+"""Signals alt.accounts sends to apps it must not import (DESIGN.md: dependencies point one way).
+
+`member_removing` is sent by `membership_remove` inside its transaction, after the checks and
+before the membership row goes, with keyword arguments:
+
+- `workspace`: the Workspace,
+- `user`: the User who is leaving it,
+- `reassign_to`: the User (a remaining member) who takes over the leaving member's work,
+- `actor`: the owner removing them.
+
+Receivers (appointments reassigns the appointments, the Google Calendar integration disconnects
+the leaving member's calendar, GC-7) run in the same transaction: if one raises, nothing is
+removed.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+member_removing = Signal()
