@@ -188,6 +188,8 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[ALT] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
+# Security notices (ACC-3): password, email and two-factor changes; see templates/account/email.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 # Login throttling (SEC-4): allauth's cache-backed limits, tightened for failed logins.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "5/5m/ip,5/5m/key",

@@ -15,6 +15,7 @@ SIGNUP = {
     "full_name": "Jordan Rivera",
     "email": "Jordan@Example.com",
     "password1": "sunset-lofts-4417",
+    "timezone": "America/New_York",
 }
 
 
@@ -49,6 +50,36 @@ def test_sign_up_form_requires_a_name(client: Any) -> None:
     assert response.status_code == 200
     assert "This field is required" in response.content.decode()
     assert not User.objects.exists()
+
+
+def test_sign_up_stores_the_time_zone_chosen_on_the_form(client: Any, resend: Any) -> None:
+    client.post("/accounts/signup/", {**SIGNUP, "timezone": "Europe/Lisbon"})
+
+    assert User.objects.get(email="jordan@example.com").timezone == "Europe/Lisbon"
+
+
+@pytest.mark.parametrize(
+    ("timezone", "message"),
+    [("", "Choose your time zone."), ("Mars/Olympus_Mons", "Choose a time zone from the list.")],
+)
+def test_sign_up_refuses_a_missing_or_unknown_time_zone(
+    client: Any, timezone: str, message: str
+) -> None:
+    response = client.post("/accounts/signup/", {**SIGNUP, "timezone": timezone})
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_the_sign_up_page_shows_the_time_zone_and_loads_the_browser_script(client: Any) -> None:
+    page = client.get("/accounts/signup/").content.decode()
+
+    assert '<select name="timezone"' in page
+    assert "data-browser-timezone" in page
+    assert '<option value="America/Los_Angeles">' in page
+    assert '<option value="America/Los_Angeles" selected>' not in page  # nothing assumed
+    assert 'src="/static/js/signup-timezone.js"' in page
 
 
 def test_sign_up_creates_the_agents_own_workspace(client: Any, resend: Any) -> None:
