@@ -99,9 +99,14 @@ def invite_revoke_view(request: WorkspaceRequest, invite_id: int) -> HttpRespons
 
 
 @owner_required
-@reauthentication_required(allow_get=True)
 def member_remove(request: WorkspaceRequest, membership_id: int) -> HttpResponse:
+    # Another workspace's member is a 404 before any password prompt.
     leaving = access_membership(workspace=request.workspace, membership_id=membership_id)
+    return _member_remove_confirmed(request, leaving)
+
+
+@reauthentication_required(allow_get=True)
+def _member_remove_confirmed(request: WorkspaceRequest, leaving: Membership) -> HttpResponse:
     form = MemberRemoveForm(
         request.POST or None,
         workspace=request.workspace,

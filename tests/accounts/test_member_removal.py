@@ -79,6 +79,7 @@ def test_removing_a_member_asks_for_the_password_again_then_carries_on(
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/reauthenticate/")
     assert Membership.objects.filter(id=membership.id).exists()
+    assert "Enter your password" in alice_client.get(response["Location"]).content.decode()
 
     resumed = alice_client.post(response["Location"], {"password": PASSWORD})
 
