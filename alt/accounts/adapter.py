@@ -13,7 +13,7 @@ from alt.accounts.middleware import PENDING_INVITE_KEY, SESSION_KEY
 from alt.accounts.services import (
     InviteError,
     device_sign_in,
-    invite_accept,
+    invite_accept_by_hash,
     invite_pending_for,
     workspace_create_for_user,
 )
@@ -33,8 +33,8 @@ class AccountAdapter(DefaultAccountAdapter):
             user.full_name = form.cleaned_data.get("full_name", "").strip()
             user.timezone = form.cleaned_data.get("timezone") or user.timezone
             user = super().save_user(request, user, form, commit=commit)
-            token = request.session.get(PENDING_INVITE_KEY, "")
-            invited = token and invite_pending_for(token=token, email=user.email)
+            token_hash = request.session.get(PENDING_INVITE_KEY, "")
+            invited = token_hash and invite_pending_for(token_hash=token_hash, email=user.email)
             if commit and not invited:
                 workspace_create_for_user(user=user)
         return user
@@ -48,11 +48,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return response
 
     def _join_pending_invite(self, request: HttpRequest, user: Any) -> bool:
-        token = request.session.pop(PENDING_INVITE_KEY, None)
-        if not token:
+        token_hash = request.session.pop(PENDING_INVITE_KEY, None)
+        if not token_hash:
             return False
         try:
-            membership = invite_accept(token=token, user=user)
+            membership = invite_accept_by_hash(token_hash=token_hash, user=user)
         except InviteError as exc:
             messages.error(request, str(exc))
             return False

@@ -7,9 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from alt.accounts.models import Membership
 
 SESSION_KEY = "workspace_id"
-# The token of the invite link an anonymous visitor opened: signing up or in then joins that
-# workspace instead of creating one of their own (alt.accounts.adapter).
-PENDING_INVITE_KEY = "pending_invite_token"
+# The hash of the token of the invite link an anonymous visitor opened (like the database, the
+# session never holds the token itself): signing up or in then joins that workspace instead of
+# creating one of their own (alt.accounts.adapter).
+PENDING_INVITE_KEY = "pending_invite_token_hash"
 
 
 def _current_membership(request: HttpRequest) -> Membership | None:

@@ -82,11 +82,12 @@ def invite_revoke(*, invite: Invite) -> None:
 
 def invite_from_token(token: str) -> Invite:
     """The pending invite for a link token; raises InviteError with a human reason otherwise."""
-    invite = (
-        Invite.objects.select_related("workspace")
-        .filter(token_hash=Invite.hash_token(token))
-        .first()
-    )
+    return invite_from_token_hash(Invite.hash_token(token))
+
+
+def invite_from_token_hash(token_hash: str) -> Invite:
+    """invite_from_token for the hash of the link's token (what a session may keep)."""
+    invite = Invite.objects.select_related("workspace").filter(token_hash=token_hash).first()
     if invite is None:
         raise InviteError("This invite link is not valid.")
     if invite.status == "accepted":
@@ -105,8 +106,13 @@ def invite_accept(*, token: str, user: User) -> Membership:
 
     Claimed by a conditional UPDATE, so two clicks cannot both accept. Raises InviteError.
     """
+    return invite_accept_by_hash(token_hash=Invite.hash_token(token), user=user)
+
+
+def invite_accept_by_hash(*, token_hash: str, user: User) -> Membership:
+    """invite_accept for the hash of the link's token. Raises InviteError."""
     with transaction.atomic():
-        invite = invite_from_token(token)
+        invite = invite_from_token_hash(token_hash)
         if invite.email.lower() != user.email.lower():
             raise InviteError(
                 f"This invite was sent to {invite.email}. Sign in with that address to accept it."
@@ -130,10 +136,10 @@ def invite_accept(*, token: str, user: User) -> Membership:
     return membership
 
 
-def invite_pending_for(*, token: str, email: str) -> Invite | None:
-    """The pending invite of this link token if it was sent to `email`, else None."""
+def invite_pending_for(*, token_hash: str, email: str) -> Invite | None:
+    """The pending invite with this token hash if it was sent to `email`, else None."""
     try:
-        invite = invite_from_token(token)
+        invite = invite_from_token_hash(token_hash)
     except InviteError:
         return None
     return invite if invite.email.lower() == email.lower() else None

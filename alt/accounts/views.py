@@ -160,7 +160,7 @@ def invite_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invite_invalid.html", {"reason": str(exc)}, status=404)
     if not request.user.is_authenticated:
         # Signing up or in from here joins this workspace (AccountAdapter), with no own one.
-        request.session[PENDING_INVITE_KEY] = token
+        request.session[PENDING_INVITE_KEY] = invite.token_hash
         return render(request, "accounts/invite_accept.html", {"invite": invite, "token": token})
     if request.method == "POST":
         try:

@@ -50,6 +50,7 @@ def test_signing_up_from_an_invite_link_joins_that_workspace_and_makes_none_of_o
     client: Client, invite_path: str, mailoutbox: list[Any]
 ) -> None:
     assert client.get(invite_path).status_code == 200
+    assert invite_path.split("/")[2] not in str(dict(client.session))  # only its hash is kept
 
     client.post(f"/accounts/signup/?next={invite_path}", DORA)
 
