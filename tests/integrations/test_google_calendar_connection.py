@@ -354,12 +354,15 @@ def test_the_banner_is_only_for_the_user_whose_calendar_needs_reconnecting(
 def test_the_admin_change_page_of_a_connection_shows_no_token(
     alice: Any, alice_client: Client, google: GoogleEmulator
 ) -> None:
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
     from tests.factories import create_user
 
     connect_through_views(alice_client, google)
     connection = connection_of(alice)
     assert connection is not None
     staff = create_user(email="staff@example.com", is_staff=True, is_superuser=True)
+    TOTP.activate(staff, generate_totp_secret())  # the staff admin requires two-factor
     client = Client()
     client.force_login(staff)
 

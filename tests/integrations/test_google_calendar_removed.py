@@ -8,6 +8,7 @@ and puts it back only when the agent asks.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -238,3 +239,38 @@ def test_an_event_written_under_an_earlier_connection_is_created_on_the_new_cale
     [event] = live_events(google, "alice.other@example.com")  # the patch found nothing: 404
     assert (event["id"], event["summary"]) == (event_id_for(appointment), "Moved")
     assert reload(appointment).sync_state == Appointment.Sync.SYNCED  # type: ignore[union-attr]
+
+
+@pytest.mark.promise("GC-3")
+def test_a_restore_whose_answer_was_lost_does_not_make_a_second_event(
+    connected: Any, alice_client: Client, google: GoogleEmulator, outbox: Outbox,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    from integrations.google_calendar.client import CalendarClient
+    from integrations.google_calendar.engine import connection_tokens, event_data
+
+    google.deleted_event_patch_answer = 403  # Google will not give the old event back
+    capture = django_capture_on_commit_callbacks
+    appointment = synced_then_deleted_in_google(connected, google, outbox, capture)
+    with capture(execute=True):
+        appointment_update(appointment=appointment, actor=connected, title="Tour, moved")
+    outbox.drain()
+    with capture(execute=True):
+        alice_client.post(f"/appointments/{appointment.id}/restore/")
+    requested = reload(appointment)
+    assert requested is not None
+    assert requested.restore_requested_at is not None
+    # An earlier attempt of this restore created the new event, but its answer never came back.
+    fresh_id = event_id_for(requested, restore_of=requested.restore_requested_at)
+    tokens = connection_tokens(connection_of(connected))  # type: ignore[arg-type]
+    CalendarClient(tokens).insert_event(replace(event_data(requested), event_id=fresh_id))
+    google.requests.clear()
+
+    outbox.drain()
+
+    old_id = appointment.google_event_id
+    assert calendar_calls(google) == [("PATCH", old_id), ("POST", "events"), ("PATCH", fresh_id)]
+    assert [e["id"] for e in live_events(google, DEFAULT_USER_EMAIL)] == [fresh_id]
+    stored = reload(appointment)
+    assert stored is not None
+    assert (stored.sync_state, stored.google_event_id) == (Appointment.Sync.SYNCED, fresh_id)
