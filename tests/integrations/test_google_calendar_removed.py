@@ -17,6 +17,7 @@ from django.test import Client
 from appointments.models import Appointment
 from appointments.services import appointment_delete, appointment_update
 from integrations.google_calendar.engine import event_id_for
+from integrations.google_calendar.models import CalendarConnection
 from integrations.google_calendar.services import calendar_disconnect
 from integrations.google_calendar.tasks import calendar_sync_sweep
 from integrations.sandbox.google import DEFAULT_USER_EMAIL, GoogleEmulator
@@ -274,3 +275,32 @@ def test_a_restore_whose_answer_was_lost_does_not_make_a_second_event(
     stored = reload(appointment)
     assert stored is not None
     assert (stored.sync_state, stored.google_event_id) == (Appointment.Sync.SYNCED, fresh_id)
+
+
+@pytest.mark.promise("GC-8")
+def test_put_it_back_while_the_calendar_needs_reconnecting_happens_after_the_reconnect(
+    connected: Any, alice_client: Client, google: GoogleEmulator, outbox: Outbox,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    capture = django_capture_on_commit_callbacks
+    appointment = synced_then_deleted_in_google(connected, google, outbox, capture)
+    with capture(execute=True):
+        appointment_update(appointment=appointment, actor=connected, title="Tour, moved")
+    outbox.drain()
+    CalendarConnection.objects.for_workspace(appointment.workspace).update(
+        status=CalendarConnection.Status.NEEDS_RECONNECT
+    )
+
+    with capture(execute=True):
+        alice_client.post(f"/appointments/{appointment.id}/restore/")
+    outbox.drain()
+    assert reload(appointment).sync_state == Appointment.Sync.WAITING  # type: ignore[union-attr]
+    assert live_events(google, DEFAULT_USER_EMAIL) == []
+
+    with capture(execute=True):
+        connect_through_views(alice_client, google)
+    outbox.drain()
+
+    [event] = live_events(google, DEFAULT_USER_EMAIL)
+    assert event["summary"] == "Tour, moved"
+    assert reload(appointment).sync_state == Appointment.Sync.SYNCED  # type: ignore[union-attr]
