@@ -56,7 +56,7 @@ def test_switching_to_a_workspace_of_which_one_is_not_a_member_is_refused(
 
 
 def test_switching_to_an_own_workspace_works(alice: Any, alice_client: Client) -> None:
-    membership: Membership = MembershipFactory(user=alice, workspace__name="Second office")
+    membership: Any = MembershipFactory(user=alice, workspace__name="Second office")
     second = membership.workspace
 
     alice_client.post("/settings/workspace/switch/", {"workspace_id": second.id})
