@@ -144,6 +144,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "integrations.google_calendar.tasks.calendar_sync_sweep",
         "schedule": 60.0,
     },
+    # Re-send webhook deliveries stored but still unprocessed after two minutes (a lost job).
+    "webhook-inbound-events-sweep": {
+        "task": "integrations.tasks.inbound_events_sweep",
+        "schedule": 60.0,
+    },
 }
 # How long a deleted contact can be restored before it is erased for good.
 CONTACT_UNDO_HOURS = env_int("CONTACT_UNDO_HOURS", 24)

@@ -1,0 +1,35 @@
+"""Every periodic job is on the beat schedule production runs (CONVENTIONS.md: declared in one
+place, CELERY_BEAT_SCHEDULE), and the test settings do not replace it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from django.conf import settings
+
+from alt.celery import app
+
+# Each job whose loss would go unnoticed: reminders never sent, deleted contacts never purged,
+# calendar pushes and webhook deliveries whose broker message was lost never retried.
+PERIODIC_JOBS = {
+    "contacts.tasks.reminders.task_reminders_send": 60.0,
+    "contacts.tasks.purge.contacts_purge_deleted": 3600.0,
+    "integrations.google_calendar.tasks.calendar_sync_sweep": 60.0,
+    "integrations.tasks.inbound_events_sweep": 60.0,
+}
+
+
+def test_every_periodic_job_is_scheduled_in_production_settings_and_tests_do_not_hide_it() -> None:
+    spec = importlib.util.find_spec("alt.settings")
+    assert spec is not None
+    assert spec.loader is not None
+    production = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(production)
+
+    schedule = {e["task"]: float(e["schedule"]) for e in production.CELERY_BEAT_SCHEDULE.values()}
+
+    assert schedule == PERIODIC_JOBS
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks.py
+    assert set(schedule) <= set(app.tasks)  # each name is a real, registered task
+    assert production.CELERY_BEAT_SCHEDULE == settings.CELERY_BEAT_SCHEDULE
+    assert app.conf.beat_schedule == settings.CELERY_BEAT_SCHEDULE  # what `celery beat` reads
