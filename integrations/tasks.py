@@ -6,9 +6,9 @@ from typing import Any
 
 from celery import shared_task
 
-from alt.lib.tasks import retry_transient
+from alt.lib.errors import IntegrationError
+from alt.lib.retry import retry_transient
 from integrations import webhooks
-from integrations.errors import IntegrationError
 
 
 @shared_task(bind=True)

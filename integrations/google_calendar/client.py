@@ -45,7 +45,7 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
 
 SCOPE = "https://www.googleapis.com/auth/calendar.events"
 CALENDAR_ID = "primary"  # GC-2: the user's primary calendar, never another one

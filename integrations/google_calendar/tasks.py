@@ -12,8 +12,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from alt.accounts.models import Workspace
-from alt.lib.tasks import MAX_RETRIES, backoff_seconds, retry_transient
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
+from alt.lib.retry import MAX_RETRIES, backoff_seconds, retry_transient
 from integrations.google_calendar.engine import appointment_push, retry_delay_seconds
 from integrations.google_calendar.models import CalendarConnection
 from integrations.google_calendar.services import appointments_sweep_claim, pending_for

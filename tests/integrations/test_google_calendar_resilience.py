@@ -16,7 +16,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from google.auth.exceptions import ReauthFailError, RefreshError
 
-from alt.lib.tasks import MAX_DELAY_SECONDS, MAX_RETRIES
+from alt.lib.retry import MAX_DELAY_SECONDS, MAX_RETRIES
 from appointments.models import Appointment
 from appointments.services import appointment_update
 from integrations.google_calendar import client as google_client

@@ -220,7 +220,7 @@ def test_rate_limits_and_server_errors_are_retried_with_backoff(
     connected: Any, google: GoogleEmulator, outbox: Outbox, django_capture_on_commit_callbacks: Any,
     fault: tuple[int, Any], monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from alt.lib import tasks as lib_tasks
+    from alt.lib import retry as lib_tasks
     from integrations.google_calendar import tasks as tasks_module
 
     countdowns: list[float] = []
@@ -254,7 +254,7 @@ def test_a_fault_that_outlasts_the_retries_goes_back_to_the_sweeper_not_to_a_per
 ) -> None:
     from django.utils import timezone
 
-    from alt.lib.tasks import MAX_RETRIES
+    from alt.lib.retry import MAX_RETRIES
     from integrations.google_calendar.tasks import calendar_sync_sweep
 
     contact = new_contact(connected)
