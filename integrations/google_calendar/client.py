@@ -24,7 +24,7 @@ Vendor exceptions never leave this module: they become IntegrationError (Calenda
   connection errors. `retry_after_seconds` carries Google's Retry-After, if it sent one.
 
 A patch that Google answers 200 with `"status": "cancelled"` (the event sits in the owner's
-trash) is not an error here: `patch_event` returns the status and the engine decides.
+trash) is not an error here: `patch_event` returns the status and push.py decides.
 """
 
 from __future__ import annotations

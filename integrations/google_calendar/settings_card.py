@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from alt.accounts.models import User
 from alt.accounts.settings_cards import Card
-from integrations.google_calendar.services import connection_for
+from integrations.google_calendar.connection import connection_for
 
 
 def calendar_settings_card(request: HttpRequest) -> Card:

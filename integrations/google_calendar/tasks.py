@@ -14,8 +14,8 @@ from django.urls import reverse
 from alt.accounts.models import Workspace
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import MAX_RETRIES, backoff_seconds, retry_transient
-from integrations.google_calendar.engine import appointment_push, retry_delay_seconds
 from integrations.google_calendar.models import CalendarConnection
+from integrations.google_calendar.push import appointment_push, retry_delay_seconds
 from integrations.google_calendar.services import appointments_sweep_claim, pending_for
 
 log = logging.getLogger(__name__)
