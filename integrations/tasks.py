@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
-
+from alt.lib.celery_typing import shared_task
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import retry_transient
 from integrations import webhooks

@@ -131,7 +131,7 @@ class EventData:
 def _credentials(tokens: Tokens) -> Credentials:
     # google-auth compares expiry with a naive UTC clock.
     expiry = tokens.expires_at.astimezone(UTC).replace(tzinfo=None) if tokens.expires_at else None
-    return Credentials(
+    return Credentials(  # type: ignore[no-untyped-call]  # google-auth leaves __init__ untyped
         token=tokens.access_token or None,
         refresh_token=tokens.refresh_token,
         token_uri=settings.GOOGLE_OAUTH_TOKEN_URL,  # rebuilt from settings every time (§0)

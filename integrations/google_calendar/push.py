@@ -318,7 +318,7 @@ def retry_delay_seconds(error: IntegrationError, backoff_seconds: float) -> floa
 def sweep_retry_seconds(attempts: int) -> float:
     """The sweeper's wait after a job gave up: it doubles with each further failed attempt."""
     extra = max(0, attempts - (MAX_RETRIES + 1))
-    return min(SWEEP_RETRY_MAX_SECONDS, SWEEP_RETRY_FIRST_SECONDS * 2 ** min(extra, 32))
+    return min(SWEEP_RETRY_MAX_SECONDS, SWEEP_RETRY_FIRST_SECONDS * (1 << min(extra, 32)))
 
 
 def _record_failure(

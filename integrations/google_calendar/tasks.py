@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from alt.accounts.models import Workspace
+from alt.lib.celery_typing import shared_task
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import MAX_RETRIES, backoff_seconds, retry_transient
 from integrations.google_calendar.models import CalendarConnection
