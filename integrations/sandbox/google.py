@@ -94,13 +94,39 @@ _DATE_TIME = re.compile(
 
 # Fields of the Event resource (discovery doc) a client may set; the server owns the rest.
 _WRITABLE_EVENT_FIELDS = {
-    "anyoneCanAddSelf", "attachments", "attendees", "attendeesOmitted", "birthdayProperties",
-    "colorId", "conferenceData", "description", "end", "endTimeUnspecified", "eventLabelId",
-    "eventType", "extendedProperties", "focusTimeProperties", "gadget", "guestsCanInviteOthers",
-    "guestsCanModify", "guestsCanSeeOtherGuests", "location", "originalStartTime",
-    "outOfOfficeProperties", "privateCopy", "recurrence", "recurringEventId", "reminders", "source",
-    "start", "status", "summary", "transparency", "visibility", "workingLocationProperties",
-}  # fmt: skip
+    "anyoneCanAddSelf",
+    "attachments",
+    "attendees",
+    "attendeesOmitted",
+    "birthdayProperties",
+    "colorId",
+    "conferenceData",
+    "description",
+    "end",
+    "endTimeUnspecified",
+    "eventLabelId",
+    "eventType",
+    "extendedProperties",
+    "focusTimeProperties",
+    "gadget",
+    "guestsCanInviteOthers",
+    "guestsCanModify",
+    "guestsCanSeeOtherGuests",
+    "location",
+    "originalStartTime",
+    "outOfOfficeProperties",
+    "privateCopy",
+    "recurrence",
+    "recurringEventId",
+    "reminders",
+    "source",
+    "start",
+    "status",
+    "summary",
+    "transparency",
+    "visibility",
+    "workingLocationProperties",
+}
 
 
 # -- error bodies ---------------------------------------------------------------------------------
