@@ -40,74 +40,67 @@ SMS_POSITION = 60
 BILLING_POSITION = 70
 AI_POSITION = 80
 
-# "module.qualname" -> (position, factory): registering the same function twice is harmless.
-_registry: dict[str, tuple[int, CardFactory]] = {}
+# position -> the factory of the card shown there.
+_registry: dict[int, CardFactory] = {}
 
 
 def register_settings_card(factory: CardFactory, *, position: int) -> CardFactory:
-    """Show the card `factory(request)` builds on the Settings page, at `position`."""
-    _registry[f"{factory.__module__}.{factory.__qualname__}"] = (position, factory)
+    """Show the card `factory(request)` builds on the Settings page, at `position`. A card
+    registered at a taken position replaces the one there (an integration's card its "coming
+    soon" placeholder); registering the same card again is harmless."""
+    _registry[position] = factory
     return factory
 
 
 def settings_cards(request: HttpRequest) -> list[Card]:
     """Every registered card, in position order, built for this request."""
-    ordered = sorted(_registry.values(), key=lambda entry: entry[0])
-    return [factory(request) for _position, factory in ordered]
+    return [_registry[position](request) for position in sorted(_registry)]
 
 
-def _account_card(request: HttpRequest) -> Card:
-    return Card(
+def _fixed_card(title: str, body: str, url_name: str | None) -> CardFactory:
+    """A card that reads nothing from the request: a page of alt/accounts or contacts, or a
+    "coming soon" placeholder (no URL) until its integration registers its own card."""
+
+    def build(request: HttpRequest) -> Card:
+        if url_name is None:
+            return Card(title, body, badge="Coming soon")
+        return Card(title, body, reverse(url_name))
+
+    return build
+
+
+for _position, _title, _body, _url_name in [
+    (
+        ACCOUNT_POSITION,
         "Account",
         "Your name, time zone, email, password and two-factor sign-in.",
-        reverse("accounts:account"),
-    )
-
-
-def _workspace_card(request: HttpRequest) -> Card:
-    return Card(
+        "accounts:account",
+    ),
+    (
+        WORKSPACE_POSITION,
         "Workspace & team",
         "Rename your workspace and invite teammates.",
-        reverse("accounts:workspace"),
-    )
-
-
-def _pipeline_card(request: HttpRequest) -> Card:
-    return Card(
+        "accounts:workspace",
+    ),
+    (
+        PIPELINE_POSITION,
         "Pipeline & fields",
         "Your lead stages, in order, and your own fields on every contact.",
-        reverse("contacts:pipeline"),
-    )
-
-
-def _social_card(request: HttpRequest) -> Card:
-    return Card(
+        "contacts:pipeline",
+    ),
+    (
+        SOCIAL_POSITION,
         "Social",
         "Connect your Instagram business account to answer DMs and comments.",
-        badge="Coming soon",
-    )
-
-
-def _sms_card(request: HttpRequest) -> Card:
-    return Card("SMS", "Text your leads from ALT with a Twilio number.", badge="Coming soon")
-
-
-def _billing_card(request: HttpRequest) -> Card:
-    return Card("Billing", "Your subscription and receipts.", badge="Coming soon")
-
-
-def _ai_card(request: HttpRequest) -> Card:
-    return Card(
+        None,
+    ),
+    (SMS_POSITION, "SMS", "Text your leads from ALT with a Twilio number.", None),
+    (BILLING_POSITION, "Billing", "Your subscription and receipts.", None),
+    (
+        AI_POSITION,
         "AI Training & Privacy",
         "Choose whether your scrubbed AI prompts may improve ALT's models.",
-        badge="Coming soon",
-    )
-
-
-register_settings_card(_account_card, position=ACCOUNT_POSITION)
-register_settings_card(_workspace_card, position=WORKSPACE_POSITION)
-register_settings_card(_pipeline_card, position=PIPELINE_POSITION)
-register_settings_card(_social_card, position=SOCIAL_POSITION)
-register_settings_card(_sms_card, position=SMS_POSITION)
-register_settings_card(_billing_card, position=BILLING_POSITION)
-register_settings_card(_ai_card, position=AI_POSITION)
+        None,
+    ),
+]:
+    register_settings_card(_fixed_card(_title, _body, _url_name), position=_position)
