@@ -23,8 +23,9 @@ back to the sweeper with `sync_requested_at` in the future, a window that double
 to a cap. So a quota that is exhausted for hours ends in sync by itself.
 
 Lock order: a round holds one appointment row and never writes the connection; token and status
-changes to the connection (connection.py) happen after the round commits. Writers that touch the connection and
-many appointments (connect, disconnect, needs-reconnect) therefore cannot deadlock with a push.
+changes to the connection (connection.py) happen after the round commits. Writers that touch the
+connection and many appointments (connect, disconnect, needs-reconnect) therefore cannot deadlock
+with a push.
 """
 
 from __future__ import annotations
