@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 VENV := .venv
 PY := $(VENV)/bin/python
-DEVSTACK := $(PY) -m alt.lib.devstack
+DEVSTACK := $(PY) -m alt.devstack
 
 .PHONY: run test install gates pytest bench clean-data
 

@@ -216,7 +216,7 @@ def _latency(
     """Commit -> request at Google, for inserts and then patches, one appointment at a time."""
     from appointments.models import Appointment
     from appointments.services import appointment_create, appointment_update
-    from integrations.google_calendar.engine import event_id_for
+    from integrations.google_calendar.push import event_id_for
 
     inserts: list[float] = []
     patches: list[float] = []

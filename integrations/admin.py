@@ -1,17 +1,22 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from integrations.models import InboundEvent
+
+if TYPE_CHECKING:  # generic for django-stubs only; Django's class is not subscriptable
+    ModelAdmin = admin.ModelAdmin[InboundEvent]
+else:
+    ModelAdmin = admin.ModelAdmin
 from integrations.webhooks import inbound_event_retry
 
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(admin.ModelAdmin):
+class InboundEventAdmin(ModelAdmin):
     """Deliveries and their processing state. The raw body (message text, phone numbers) is not
     shown: staff see that a delivery failed and why, and can send it back for processing."""
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
-
-from alt.lib.tasks import retry_transient
+from alt.lib.celery_typing import shared_task
+from alt.lib.errors import IntegrationError
+from alt.lib.retry import retry_transient
 from integrations import webhooks
-from integrations.errors import IntegrationError
 
 
 @shared_task(bind=True)

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
 from integrations.models import InboundEvent
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from alt.accounts.models import Invite, Membership, User, Workspace
-from alt.lib.tasks import retry_transient
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
+from alt.lib.retry import retry_transient
 
 log = logging.getLogger(__name__)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 from alt.lib import crypto
+
+if TYPE_CHECKING:  # django-stubs types fields by (set, get) type; at runtime they are not generic
+    _TextField = models.TextField[Any, Any]
+else:
+    _TextField = models.TextField
 
 
 class Secret(str):
@@ -18,7 +23,7 @@ class Secret(str):
         return "Secret('********')"
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(_TextField):
     """Stores ciphertext; Python code sees the plaintext (as `Secret`). Not searchable by design.
 
     The database column holds `alt1$keyid$...`; the admin and forms must never render this field

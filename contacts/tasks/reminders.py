@@ -22,9 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alt.accounts.models import Membership, Workspace
-from alt.lib.tasks import retry_transient
+from alt.lib.errors import IntegrationError
+from alt.lib.retry import retry_transient
 from contacts.models import Task
-from integrations.errors import IntegrationError
 
 __all__ = ["task_reminders_send"]
 

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 
 from integrations.google_calendar.models import CalendarConnection
 
+if TYPE_CHECKING:  # generic for django-stubs only; Django's class is not subscriptable
+    ModelAdmin = admin.ModelAdmin[CalendarConnection]
+else:
+    ModelAdmin = admin.ModelAdmin
+
 
 @admin.register(CalendarConnection)
-class CalendarConnectionAdmin(admin.ModelAdmin):
+class CalendarConnectionAdmin(ModelAdmin):
     """Status only. Tokens are never shown (GC-10, SEC-2) and calendar data is not listed."""
 
     list_display = ("user", "workspace", "status", "connected_at", "reconnect_email_sent_at")

@@ -19,3 +19,8 @@ class GoogleCalendarConfig(AppConfig):
         member_removing.connect(
             disconnect_calendar_of_leaving_member, dispatch_uid="google_calendar.disconnect"
         )
+
+        from alt.accounts.settings_cards import CALENDAR_POSITION, register_settings_card
+        from integrations.google_calendar.settings_card import calendar_settings_card
+
+        register_settings_card(calendar_settings_card, position=CALENDAR_POSITION)

@@ -24,7 +24,7 @@ Vendor exceptions never leave this module: they become IntegrationError (Calenda
   connection errors. `retry_after_seconds` carries Google's Retry-After, if it sent one.
 
 A patch that Google answers 200 with `"status": "cancelled"` (the event sits in the owner's
-trash) is not an error here: `patch_event` returns the status and the engine decides.
+trash) is not an error here: `patch_event` returns the status and push.py decides.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
 
 SCOPE = "https://www.googleapis.com/auth/calendar.events"
 CALENDAR_ID = "primary"  # GC-2: the user's primary calendar, never another one
@@ -131,7 +131,7 @@ class EventData:
 def _credentials(tokens: Tokens) -> Credentials:
     # google-auth compares expiry with a naive UTC clock.
     expiry = tokens.expires_at.astimezone(UTC).replace(tzinfo=None) if tokens.expires_at else None
-    return Credentials(
+    return Credentials(  # type: ignore[no-untyped-call]  # google-auth leaves __init__ untyped
         token=tokens.access_token or None,
         refresh_token=tokens.refresh_token,
         token_uri=settings.GOOGLE_OAUTH_TOKEN_URL,  # rebuilt from settings every time (§0)

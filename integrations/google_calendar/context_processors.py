@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from integrations.google_calendar.services import needs_reconnect
+from integrations.google_calendar.connection import needs_reconnect
 
 
 def calendar_banner(request: HttpRequest) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """One Google Calendar connection per (workspace, user): the OAuth grant ALT pushes events with.
 
 Tokens are EncryptedTextField (AES-256-GCM, GC-6) and never shown in the admin (GC-10). Only the
-sync engine (tasks.py / sync.py) and the OAuth views write this model.
+push (push.py, connection.py), services.py and the OAuth views write this model.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from alt.accounts.models import User, Workspace
-from integrations.google_calendar.services import calendar_disconnect, connection_for
+from integrations.google_calendar.connection import connection_for
+from integrations.google_calendar.services import calendar_disconnect
 
 
 def disconnect_calendar_of_leaving_member(

@@ -1,4 +1,7 @@
-"""Google Calendar connection workflows: connect, disconnect, needs-reconnect, catch-up, sweep.
+"""Google Calendar connection workflows: connect, disconnect, catch-up, sweep.
+
+The connection's own state (tokens, needs-reconnect, the banner) is in connection.py, shared with
+the push (push.py).
 
 Also the `appointments.sync` backend (registered in apps.py): it tells appointments/services.py
 which sync state a change starts in and sends the push job after commit.
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
+from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
@@ -21,6 +24,7 @@ from django.utils import timezone
 from alt.accounts.models import User, Workspace
 from appointments.models import Appointment
 from integrations.google_calendar import client as google
+from integrations.google_calendar.connection import banner_forget
 from integrations.google_calendar.models import CalendarConnection
 
 log = logging.getLogger(__name__)
@@ -29,19 +33,9 @@ SWEEP_AFTER_SECONDS = 60
 SWEEP_BATCH = 500
 
 
-# A stale answer can only last this long if a cache delete is ever lost.
-BANNER_CACHE_SECONDS = 300
-
-
 def calendar_enabled() -> bool:
-    from django.conf import settings
-
+    """Whether this server has a Google OAuth client configured."""
     return bool(settings.GOOGLE_CLIENT_ID)
-
-
-def connection_for(*, workspace: Workspace, user: User) -> CalendarConnection | None:
-    """The user's Google Calendar connection in this workspace, if any."""
-    return CalendarConnection.objects.for_workspace(workspace).filter(user=user).first()
 
 
 # --- the appointments.sync backend --------------------------------------------------------------
@@ -77,32 +71,6 @@ class GoogleCalendarSync:
 
 
 # --- connect / disconnect -----------------------------------------------------------------------
-def _banner_key(workspace_id: int, user_id: int) -> str:
-    return f"google_calendar:needs-reconnect:{workspace_id}:{user_id}"
-
-
-def needs_reconnect(*, workspace: Workspace, user: User) -> bool:
-    """Whether the banner on every page should ask this user to reconnect (GC-8). Read from the
-    cache, so a page view costs no query; every status change below forgets the cached answer
-    after its commit, and a miss asks the database."""
-    key = _banner_key(workspace.id, user.id)
-    cached = cache.get(key)
-    if cached is not None:
-        return bool(cached)
-    answer = (
-        CalendarConnection.objects.for_workspace(workspace)
-        .filter(user=user, status=CalendarConnection.Status.NEEDS_RECONNECT)
-        .exists()
-    )
-    cache.set(key, int(answer), BANNER_CACHE_SECONDS)
-    return answer
-
-
-def _forget_banner(workspace_id: int, user_id: int) -> None:
-    key = _banner_key(workspace_id, user_id)
-    transaction.on_commit(lambda: cache.delete(key))
-
-
 def _catch_up_rows() -> Q:
     """What a (re)connect pushes: everything missed while waiting, failed or pending, and this
     agent's upcoming appointments made before the calendar was connected."""
@@ -148,7 +116,7 @@ def calendar_connect(
             updated_at=now,
         )
         calendar_catch_up.delay_on_commit(workspace.id, user.id)
-        _forget_banner(workspace.id, user.id)
+        banner_forget(workspace.id, user.id)
     return connection
 
 
@@ -173,7 +141,7 @@ def calendar_disconnect(connection: CalendarConnection, *, forget_event_ids: boo
         # The refresh token revokes the whole grant, access tokens included (§1.6).
         token = str(locked.refresh_token or locked.access_token or "")
         locked.delete()
-        _forget_banner(workspace.id, locked.user_id)
+        banner_forget(workspace.id, locked.user_id)
         mine = Appointment.objects.for_workspace(workspace).filter(agent_id=locked.user_id)
         # Deleted appointments were only waiting for Google; their events stay like the rest.
         mine.filter(deleted_at__isnull=False).delete()
@@ -191,41 +159,6 @@ def calendar_disconnect(connection: CalendarConnection, *, forget_event_ids: boo
     if not revoked:
         log.info("calendar connection %s: Google did not confirm the revoke", connection.id)
     return revoked
-
-
-def calendar_needs_reconnect(*, workspace: Workspace, connection_id: int, reason: str) -> bool:
-    """Google refused the grant (GC-8): the connection needs reconnecting, the user's pending
-    appointments wait (no retries until then), and the user gets ONE email, claimed by a
-    conditional UPDATE so concurrent failures cannot send two. Returns True if this call changed
-    the connection."""
-    from integrations.google_calendar.tasks import calendar_reconnect_email_send
-
-    now = timezone.now()
-    connections = CalendarConnection.objects.for_workspace(workspace).filter(id=connection_id)
-    with transaction.atomic():
-        changed = connections.filter(status=CalendarConnection.Status.CONNECTED).update(
-            status=CalendarConnection.Status.NEEDS_RECONNECT,
-            last_error=reason[:300],
-            updated_at=now,
-        )
-        claimed = connections.filter(reconnect_email_sent_at=None).update(
-            reconnect_email_sent_at=now
-        )
-        if claimed:
-            calendar_reconnect_email_send.delay_on_commit(workspace.id, connection_id)
-        for banner_user_id in connections.values_list("user_id", flat=True):
-            _forget_banner(workspace.id, banner_user_id)
-    # Separate transaction: never hold the connection row while waiting for appointment rows.
-    user_id = connections.values_list("user_id", flat=True).first()
-    if user_id is not None:
-        Appointment.objects.for_workspace(workspace).filter(
-            agent_id=user_id, sync_state=Appointment.Sync.PENDING
-        ).update(
-            sync_state=Appointment.Sync.WAITING,
-            sync_error="Waiting for you to reconnect Google Calendar.",
-            updated_at=now,
-        )
-    return bool(changed)
 
 
 # --- background helpers --------------------------------------------------------------------------

@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from alt.accounts.models import Workspace
-from alt.lib.tasks import MAX_RETRIES, backoff_seconds, retry_transient
-from integrations.errors import IntegrationError
-from integrations.google_calendar.engine import appointment_push, retry_delay_seconds
+from alt.lib.celery_typing import shared_task
+from alt.lib.errors import IntegrationError
+from alt.lib.retry import MAX_RETRIES, backoff_seconds, retry_transient
 from integrations.google_calendar.models import CalendarConnection
+from integrations.google_calendar.push import appointment_push, retry_delay_seconds
 from integrations.google_calendar.services import appointments_sweep_claim, pending_for
 
 log = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.lib.middleware import csp_allow_form_redirect
 from appointments.models import Appointment
 from integrations.google_calendar import oauth
+from integrations.google_calendar.connection import connection_for
 from integrations.google_calendar.services import (
     calendar_connect,
     calendar_disconnect,
     calendar_enabled,
-    connection_for,
 )
 
 

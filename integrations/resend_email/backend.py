@@ -11,7 +11,7 @@ from typing import Any
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
 from integrations.resend_email.client import OutgoingAttachment, OutgoingEmail, send_email
 
 

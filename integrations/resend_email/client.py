@@ -9,7 +9,7 @@ import resend
 import resend.exceptions
 from django.conf import settings
 
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
 
 
 @dataclass(frozen=True)

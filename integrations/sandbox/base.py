@@ -9,6 +9,9 @@ emulator the same four things:
 - failure injection: `fail_next(...)` queues canned error responses, `fault_rate(...)` fails a
   random share of matching requests (POST /_sandbox/faults does either over HTTP, see `_add_fault`);
 - `reset()` (POST /_sandbox/reset) to forget requests, faults and state between tests.
+
+Each emulator also declares the settings that point ALT at it (`sandbox_settings`), which
+registry.py gathers for `make run`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
@@ -88,6 +91,12 @@ class Emulator:
     name: ClassVar[str] = "emulator"
     # The port `make run` uses; tests pass port=0 for a free one.
     default_port: ClassVar[int] = 0
+
+    @classmethod
+    def sandbox_settings(cls, base_url: str, env: Mapping[str, str]) -> dict[str, str]:
+        """The settings (environment variables) that point ALT at this emulator at `base_url`,
+        or nothing when `env` configures the real provider."""
+        return {}
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int | None = None) -> None:
         self.host = host

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
@@ -65,6 +66,15 @@ class ResendEmulator(Emulator):
         self.emails: dict[str, dict[str, Any]] = {}
         # Idempotency-Key -> (canonical payload, email id) of the first successful send.
         self.idempotency_keys: dict[str, tuple[str, str]] = {}
+
+    @classmethod
+    def sandbox_settings(cls, base_url: str, env: Mapping[str, str]) -> dict[str, str]:
+        """Email stays on the console backend when RESEND_API_KEY is unset (the verification links
+        are printed where the developer is looking); RESEND_API_KEY=re_sandbox routes it through
+        this emulator instead."""
+        if env.get("RESEND_API_KEY", "").startswith("re_sandbox"):
+            return {"RESEND_API_URL": base_url}
+        return {}
 
     def reset_state(self) -> None:
         self.emails.clear()

@@ -99,6 +99,10 @@ def deliver(
     url: str, body: bytes, signer: Signer | None, *, timeout: float = 10.0
 ) -> httpx.Response:
     """POST `body` to `url` as the provider would, signed by `signer` (None: unsigned, as a
-    forger would send it). Returns the app's answer."""
+    forger would send it). Returns the app's answer.
+
+    Plain httpx, not integrations/http.py's factory: this plays the provider calling ALT, at any
+    URL the caller names, from tests and benchmarks that may run without Django settings; the
+    factory is for ALT calling a provider at a base URL from settings."""
     headers = signer(body, url) if signer is not None else {"Content-Type": "application/json"}
     return httpx.post(url, content=body, headers=headers, timeout=timeout)

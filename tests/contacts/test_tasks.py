@@ -12,6 +12,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from alt.lib.errors import IntegrationError
 from contacts.models import Activity, Contact, Note, Task
 from contacts.services import (
     ContactInput,
@@ -25,7 +26,6 @@ from contacts.tasks.reminders import (
     task_reminders_deliver,
     task_reminders_send,
 )
-from integrations.errors import IntegrationError
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db

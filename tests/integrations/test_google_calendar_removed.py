@@ -16,8 +16,8 @@ from django.test import Client
 
 from appointments.models import Appointment
 from appointments.services import appointment_delete, appointment_update
-from integrations.google_calendar.engine import event_id_for
 from integrations.google_calendar.models import CalendarConnection
+from integrations.google_calendar.push import event_id_for
 from integrations.google_calendar.services import calendar_disconnect
 from integrations.google_calendar.tasks import calendar_sync_sweep
 from integrations.sandbox.google import DEFAULT_USER_EMAIL, GoogleEmulator
@@ -248,7 +248,8 @@ def test_a_restore_whose_answer_was_lost_does_not_make_a_second_event(
     django_capture_on_commit_callbacks: Any,
 ) -> None:  # fmt: skip
     from integrations.google_calendar.client import CalendarClient
-    from integrations.google_calendar.engine import connection_tokens, event_data
+    from integrations.google_calendar.connection import connection_tokens
+    from integrations.google_calendar.push import event_data
 
     google.deleted_event_patch_answer = 403  # Google will not give the old event back
     capture = django_capture_on_commit_callbacks

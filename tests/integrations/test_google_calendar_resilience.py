@@ -16,12 +16,12 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from google.auth.exceptions import ReauthFailError, RefreshError
 
-from alt.lib.tasks import MAX_DELAY_SECONDS, MAX_RETRIES
+from alt.lib.retry import MAX_DELAY_SECONDS, MAX_RETRIES
 from appointments.models import Appointment
 from appointments.services import appointment_update
 from integrations.google_calendar import client as google_client
-from integrations.google_calendar.engine import SWEEP_RETRY_MAX_SECONDS, event_id_for
 from integrations.google_calendar.models import CalendarConnection
+from integrations.google_calendar.push import SWEEP_RETRY_MAX_SECONDS, event_id_for
 from integrations.google_calendar.tasks import calendar_event_push, calendar_sync_sweep
 from integrations.sandbox.google import (
     DAILY_LIMIT_403,

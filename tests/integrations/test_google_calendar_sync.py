@@ -14,8 +14,8 @@ from appointments.services import (
     appointment_delete,
     appointment_update,
 )
-from integrations.google_calendar import engine
-from integrations.google_calendar.engine import event_id_for
+from integrations.google_calendar import push as engine
+from integrations.google_calendar.push import event_id_for
 from integrations.google_calendar.services import appointments_sweep_claim
 from integrations.sandbox.google import (
     BACKEND_ERROR_500,
@@ -198,7 +198,8 @@ def test_a_lost_insert_answer_is_recovered_by_a_patch_not_a_second_event(
     event_id = event_id_for(appointment)
     google.calendars.setdefault(DEFAULT_USER_EMAIL, {})
     from integrations.google_calendar.client import CalendarClient
-    from integrations.google_calendar.engine import connection_tokens, event_data
+    from integrations.google_calendar.connection import connection_tokens
+    from integrations.google_calendar.push import event_data
     from tests.integrations.google_calendar_support import connection_of
 
     CalendarClient(connection_tokens(connection_of(connected))).insert_event(  # type: ignore[arg-type]
@@ -220,7 +221,7 @@ def test_rate_limits_and_server_errors_are_retried_with_backoff(
     connected: Any, google: GoogleEmulator, outbox: Outbox, django_capture_on_commit_callbacks: Any,
     fault: tuple[int, Any], monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from alt.lib import tasks as lib_tasks
+    from alt.lib import retry as lib_tasks
     from integrations.google_calendar import tasks as tasks_module
 
     countdowns: list[float] = []
@@ -254,7 +255,7 @@ def test_a_fault_that_outlasts_the_retries_goes_back_to_the_sweeper_not_to_a_per
 ) -> None:
     from django.utils import timezone
 
-    from alt.lib.tasks import MAX_RETRIES
+    from alt.lib.retry import MAX_RETRIES
     from integrations.google_calendar.tasks import calendar_sync_sweep
 
     contact = new_contact(connected)

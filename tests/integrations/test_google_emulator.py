@@ -39,9 +39,9 @@ from integrations.sandbox.google import (
     RATE_LIMIT_403,
     RATE_LIMIT_429,
     REAUTH_REQUIRED,
-    AuthorizationError,
     GoogleEmulator,
 )
+from integrations.sandbox.oauth import AuthorizationError
 from integrations.sandbox.registry import EMULATORS
 
 REDIRECT_URI = "http://127.0.0.1:8000/settings/calendar/callback"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from django.core.mail import EmailMessage, EmailMultiAlternatives, send_mail
 
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
 from integrations.resend_email.client import OutgoingEmail, send_email
 from integrations.sandbox.resend import ResendEmulator
 

@@ -13,8 +13,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from alt.lib.errors import IntegrationError
 from integrations import webhooks
-from integrations.errors import IntegrationError
 from integrations.models import InboundEvent
 from integrations.sandbox.webhooks import deliver
 from tests.conftest import wait_for

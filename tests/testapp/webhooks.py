@@ -10,7 +10,7 @@ import json
 from django.db.models import F
 from django.http import HttpRequest
 
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
 from integrations.models import InboundEvent
 from integrations.sandbox.webhooks import Signer
 from integrations.webhooks import MalformedWebhook, WebhookReceiver, register

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from alt.lib.tasks import (
+from alt.lib.errors import IntegrationError
+from alt.lib.retry import (
     BASE_DELAY_SECONDS,
     MAX_DELAY_SECONDS,
     MAX_RETRIES,
     backoff_seconds,
     retry_transient,
 )
-from integrations.errors import IntegrationError
 
 
 class FakeRetry(Exception):
@@ -74,7 +74,7 @@ def test_retry_transient_gives_up_and_reraises_the_error_after_max_retries(
     error = IntegrationError("Resend server error", permanent=False, status=500)
 
     with (
-        caplog.at_level(logging.WARNING, logger="alt.lib.tasks"),
+        caplog.at_level(logging.WARNING, logger="alt.lib.retry"),
         pytest.raises(IntegrationError) as raised,
     ):
         retry_transient(task, error)

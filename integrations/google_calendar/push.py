@@ -1,4 +1,4 @@
-"""The sync engine: make the agent's primary Google Calendar match one ALT appointment.
+"""The push: make the agent's primary Google Calendar match one ALT appointment.
 
 One *round* runs in one transaction that holds the appointment's row lock (select_for_update)
 across exactly one Google change, so two pushes of the same appointment never interleave and an
@@ -23,8 +23,9 @@ back to the sweeper with `sync_requested_at` in the future, a window that double
 to a cap. So a quota that is exhausted for hours ends in sync by itself.
 
 Lock order: a round holds one appointment row and never writes the connection; token and status
-changes to the connection happen after the round commits. Writers that touch the connection and
-many appointments (connect, disconnect, needs-reconnect) therefore cannot deadlock with a push.
+changes to the connection (connection.py) happen after the round commits. Writers that touch the
+connection and many appointments (connect, disconnect, needs-reconnect) therefore cannot deadlock
+with a push.
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alt.accounts.models import Workspace
-from alt.lib.tasks import MAX_DELAY_SECONDS, MAX_RETRIES
+from alt.lib.errors import IntegrationError
+from alt.lib.retry import MAX_DELAY_SECONDS, MAX_RETRIES
 from appointments.models import Appointment
 from contacts.services import property_street_line
-from integrations.errors import IntegrationError
 from integrations.google_calendar.client import (
     DESCRIPTION_MAX_CHARS,
     CalendarClient,
@@ -53,6 +54,12 @@ from integrations.google_calendar.client import (
     Tokens,
     text_length,
 )
+from integrations.google_calendar.connection import (
+    RECONNECT_CODES,
+    calendar_needs_reconnect,
+    connection_tokens,
+    connection_tokens_store,
+)
 from integrations.google_calendar.models import CalendarConnection
 
 log = logging.getLogger(__name__)
@@ -60,7 +67,6 @@ log = logging.getLogger(__name__)
 # Rounds per job; more changes than this while one job runs are finished by the next job (every
 # change sends its own) or by the sweeper.
 MAX_ROUNDS = 5
-RECONNECT_CODES = {"invalid_grant", "reauth"}
 # What a patch of an event deleted in Google Calendar can answer, besides 200 "cancelled".
 _DELETED_IN_GOOGLE = {"forbidden", "not_found", "gone"}
 # Once a job's retries are spent the sweeper takes over: first after this many seconds, then
@@ -115,14 +121,6 @@ def event_data(appointment: Appointment) -> EventData:
         ends_at=appointment.ends_at,
         time_zone=appointment.agent.timezone or "UTC",
         appointment_id=appointment.id,
-    )
-
-
-def connection_tokens(connection: CalendarConnection) -> Tokens:
-    return Tokens(
-        access_token=str(connection.access_token or ""),
-        refresh_token=str(connection.refresh_token or ""),
-        expires_at=connection.token_expiry,
     )
 
 
@@ -321,7 +319,7 @@ def retry_delay_seconds(error: IntegrationError, backoff_seconds: float) -> floa
 def sweep_retry_seconds(attempts: int) -> float:
     """The sweeper's wait after a job gave up: it doubles with each further failed attempt."""
     extra = max(0, attempts - (MAX_RETRIES + 1))
-    return min(SWEEP_RETRY_MAX_SECONDS, SWEEP_RETRY_FIRST_SECONDS * 2 ** min(extra, 32))
+    return min(SWEEP_RETRY_MAX_SECONDS, SWEEP_RETRY_FIRST_SECONDS * (1 << min(extra, 32)))
 
 
 def _record_failure(
@@ -381,12 +379,12 @@ def appointment_push(
             retry_in_seconds=retry_in_seconds,
         )
         if result.connection_id is not None and result.tokens_after != result.tokens_before:
-            _store_tokens(workspace, result.connection_id, result.tokens_after)
+            connection_tokens_store(
+                workspace=workspace, connection_id=result.connection_id, tokens=result.tokens_after
+            )
         error = result.error
         if error is not None:
             if error.code in RECONNECT_CODES and result.connection_id is not None:
-                from integrations.google_calendar.services import calendar_needs_reconnect
-
                 calendar_needs_reconnect(
                     workspace=workspace, connection_id=result.connection_id, reason=error.message
                 )
@@ -397,14 +395,3 @@ def appointment_push(
         if result.done:
             return None
     return None
-
-
-def _store_tokens(workspace: Workspace, connection_id: int, tokens: Tokens | None) -> None:
-    """Keep the refreshed access token, unless the connection was disconnected meanwhile."""
-    if tokens is None or not tokens.access_token:
-        return
-    CalendarConnection.objects.for_workspace(workspace).filter(
-        id=connection_id, status=CalendarConnection.Status.CONNECTED
-    ).update(
-        access_token=tokens.access_token, token_expiry=tokens.expires_at, updated_at=timezone.now()
-    )

