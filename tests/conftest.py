@@ -1,4 +1,6 @@
-"""Fixtures every test can use: personas, emulators, a real Celery worker, and no network."""
+"""Fixtures every test can use: personas and Alice's workspace, emulators, Celery jobs held
+in-process or run by a real worker, and no network. Also the Google Calendar helpers that the
+accounts, appointments and integrations tests share (connect through the views, book, look up)."""
 
 from __future__ import annotations
 
@@ -7,22 +9,34 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 import redis
-from django.test import Client
+from celery.app.task import Task
+from django.test import Client, TestCase
 
+from alt.accounts.models import User, Workspace
+from appointments.models import Appointment
+from contacts.models import Contact
+from contacts.services import pipeline_create_defaults
+from integrations.google_calendar.models import CalendarConnection
 from integrations.sandbox.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleEmulator
 from integrations.sandbox.resend import ResendEmulator
-from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from tests.factories import (
+    MembershipFactory,
+    UserFactory,
+    WorkspaceFactory,
+    create_appointment,
+    create_contact,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-# The `outbox` fixture (Celery jobs held in-process) for the calendar sync tests.
-pytest_plugins = ["tests.integrations.google_calendar_support"]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
 
 # --- no network: only loopback and unix sockets -------------------------------------------------
@@ -114,14 +128,36 @@ def charlie_client(charlie: Any) -> Client:
     return _client_for(charlie)
 
 
-@pytest.fixture
-def workspace_of() -> Any:
-    return lambda user: user.memberships.get().workspace
+def workspace_of(user: User) -> Workspace:
+    """The one workspace `user` belongs to."""
+    return user.memberships.get().workspace
+
+
+@pytest.fixture(name="workspace_of")
+def workspace_of_fixture() -> Callable[[User], Workspace]:
+    return workspace_of
 
 
 @pytest.fixture
 def new_workspace(db: None) -> Any:
     return WorkspaceFactory
+
+
+# --- Alice's workspace and her lead Maria -------------------------------------------------------
+@pytest.fixture
+def ws_with_stages(alice: User) -> Workspace:
+    """Alice's workspace with the default pipeline stages, as sign-up leaves it."""
+    workspace = workspace_of(alice)
+    pipeline_create_defaults(workspace=workspace)
+    return workspace
+
+
+@pytest.fixture
+def maria(ws_with_stages: Workspace, alice: User) -> Contact:
+    """Alice's lead Maria Lopez, name only (a module that needs more of her overrides this)."""
+    return create_contact(
+        workspace=ws_with_stages, actor=alice, first_name="Maria", last_name="Lopez"
+    )
 
 
 # --- emulators ----------------------------------------------------------------------------------
@@ -189,6 +225,104 @@ def google(google_server: GoogleEmulator, settings: Any) -> Iterator[GoogleEmula
         setattr(settings, name, value)
     yield google_server
     assert google_server.calendar_calls_beyond_sync() == []  # GC-5, checked after every test
+
+
+# --- Google Calendar: jobs held in-process, connecting, booking ---------------------------------
+START = datetime(2030, 5, 2, 17, 0, tzinfo=UTC)
+
+
+@dataclass
+class Outbox:
+    """Celery jobs sent during a test, held here instead of going to the broker."""
+
+    sent: list[tuple[Task, tuple[Any, ...]]] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        return [task.name.rsplit(".", 1)[-1] for task, _args in self.sent]
+
+    def drain(self, limit: int = 500) -> int:
+        """Run every sent job (and the jobs they send) in this process; returns how many ran.
+
+        A job's retry runs at once (Celery's apply() is eager), so injected faults are retried
+        without the backoff waits.
+        """
+        ran = 0
+        while self.sent:
+            task, args = self.sent.pop(0)
+            # A job's own on-commit sends (e.g. the reconnect email) land in this outbox too.
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                task.apply(args=args)
+            ran += 1
+            assert ran < limit, "jobs keep sending jobs"
+        return ran
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+
+@pytest.fixture
+def outbox(monkeypatch: pytest.MonkeyPatch) -> Outbox:
+    """Celery jobs are held in an Outbox instead of being sent (no global eager mode)."""
+    box = Outbox()
+
+    def record(self: Task, args: Any = None, kwargs: Any = None, **options: Any) -> None:
+        box.sent.append((self, tuple(args or ())))
+
+    monkeypatch.setattr(Task, "apply_async", record)
+    return box
+
+
+def new_contact(user: User, first_name: str = "Maria") -> Contact:
+    return create_contact(
+        workspace=workspace_of(user),
+        actor=user,
+        first_name=first_name,
+        last_name="Buyer",
+        emails=[f"{first_name.lower()}@example.com"],
+    )
+
+
+def book(
+    user: User, contact: Contact, title: str = "Tour of 12 Oak St", **changes: Any
+) -> Appointment:
+    fields: dict[str, Any] = {
+        "kind": Appointment.Kind.TOUR,
+        "title": title,
+        "starts_at": START,
+        "ends_at": START + timedelta(hours=1),
+        "location": "12 Oak St, Springfield",
+        "notes": "Bring the disclosure packet",
+    } | changes
+    return create_appointment(workspace=workspace_of(user), actor=user, contact=contact, **fields)
+
+
+def connect_through_views(
+    client: Client, google: GoogleEmulator, *, email: str | None = None
+) -> Any:
+    """Connect -> Google consent (approved by the emulator) -> callback, like a browser."""
+    start = client.post("/settings/calendar/connect/")
+    assert start.status_code == 302, start
+    redirect = google.auto_approve(start["Location"], email=email)
+    parts = urlsplit(redirect)
+    return client.get(f"{parts.path}?{parts.query}")
+
+
+def connection_of(user: User) -> CalendarConnection | None:
+    return CalendarConnection.objects.for_workspace(workspace_of(user)).filter(user=user).first()
+
+
+def reload(appointment: Appointment) -> Appointment | None:
+    return (
+        Appointment.objects.for_workspace(appointment.workspace).filter(id=appointment.id).first()
+    )
+
+
+def live_events(google: GoogleEmulator, email: str) -> list[dict[str, Any]]:
+    return [e for e in google.events_for(email) if e["status"] != "cancelled"]
+
+
+def parse(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
 # --- a real Celery worker -----------------------------------------------------------------------

@@ -1,3 +1,6 @@
+"""Cache headers: signed-in pages and the contacts export are never stored; signed-out pages, static
+files and responses a view marked public keep their own caching."""
+
 from __future__ import annotations
 
 from typing import Any

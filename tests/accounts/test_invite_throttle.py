@@ -1,3 +1,6 @@
+"""Invites are rate-limited per sender per hour and per workspace per day, with a clear error; a
+refused invite does not use up the limit, and one workspace's limits never touch another's."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,6 @@
+"""Inviting a teammate: only the owner invites, only a hash of the token is stored, the link works
+once, for the invited email only, until it expires or is revoked; re-inviting replaces the link."""
+
 from __future__ import annotations
 
 import re

@@ -18,8 +18,7 @@ from alt.accounts.services import MembershipError, membership_remove
 from alt.accounts.signals import member_removing
 from appointments.models import Appointment
 from appointments.services import appointment_update
-from tests.factories import PASSWORD, MembershipFactory, create_user
-from tests.integrations.google_calendar_support import (
+from tests.conftest import (
     Outbox,
     book,
     connect_through_views,
@@ -28,6 +27,7 @@ from tests.integrations.google_calendar_support import (
     new_contact,
     reload,
 )
+from tests.factories import PASSWORD, MembershipFactory, create_user
 
 pytestmark = pytest.mark.django_db
 

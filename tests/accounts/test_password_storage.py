@@ -1,3 +1,5 @@
+"""Production stores a new user's password only as a slow, salted hash."""
+
 from __future__ import annotations
 
 from typing import Any

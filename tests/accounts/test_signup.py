@@ -1,3 +1,6 @@
+"""Sign-up: name, email, password and time zone; the agent's own workspace; no sign-in before the
+email is verified; repeated failed sign-ins lock the account."""
+
 from __future__ import annotations
 
 import re

@@ -1,3 +1,6 @@
+"""Sign-up and password reset keep production's rate limits: hammering either from one address, or
+resetting one email again and again, is refused with 429."""
+
 from __future__ import annotations
 
 from typing import Any

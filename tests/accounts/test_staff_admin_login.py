@@ -1,3 +1,6 @@
+"""The staff admin opens only through the app's sign-in, throttled, with a second factor: the admin's
+own login signs nobody in, and an account without two-factor or without staff is refused."""
+
 from __future__ import annotations
 
 import time

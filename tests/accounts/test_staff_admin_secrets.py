@@ -1,3 +1,6 @@
+"""The admin never shows or accepts a secret, and a TOTP secret is stored encrypted whichever path
+saves it."""
+
 from __future__ import annotations
 
 import json

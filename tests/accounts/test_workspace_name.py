@@ -1,3 +1,5 @@
+"""Workspace names: line breaks and control characters are refused, accents and emoji are kept."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -14,7 +14,6 @@ from django.test import Client
 
 from appointments.models import Appointment
 from contacts.models import Contact
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
 
 pytestmark = pytest.mark.django_db
 
@@ -28,20 +27,6 @@ FIRST_MOMENT = datetime(1, 1, 1, 0, 0, tzinfo=UTC)  # before year 1 west of UTC
 def _frozen_clock() -> Any:
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    workspace = workspace_of(alice)
-    pipeline_create_defaults(workspace=workspace)
-    return workspace
-
-
-@pytest.fixture
-def maria(ws: Any, alice: Any) -> Contact:
-    return contact_create(
-        workspace=ws, actor=alice, data=ContactInput(first_name="Maria", last_name="Lopez")
-    )
 
 
 def stored(ws: Any, alice: Any, contact: Contact, title: str, starts_at: datetime) -> Appointment:
@@ -79,7 +64,7 @@ def booked(ws: Any) -> list[Appointment]:
     "week", ["9999-12-31", "0001-01-01", "2101-01-01", "1899-12-31", "garbage", "2026-02-30"]
 )
 def test_a_week_out_of_range_or_unreadable_shows_this_week_with_a_note(
-    alice_client: Client, ws: Any, week: str
+    alice_client: Client, ws_with_stages: Any, week: str
 ) -> None:
     response = alice_client.get(f"/appointments/week/?week={week}")
 
@@ -91,7 +76,7 @@ def test_a_week_out_of_range_or_unreadable_shows_this_week_with_a_note(
 
 
 def test_the_first_and_last_weeks_have_no_link_past_the_range(
-    alice_client: Client, ws: Any
+    alice_client: Client, ws_with_stages: Any
 ) -> None:
     first = alice_client.get("/appointments/week/?week=1900-01-03").content.decode()
     last = alice_client.get("/appointments/week/?week=2100-12-31").content.decode()
@@ -108,11 +93,11 @@ def test_the_first_and_last_weeks_have_no_link_past_the_range(
 # --- rows stored outside the range ---------------------------------------------------------------
 @pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
 def test_appointments_at_the_ends_of_time_never_break_a_page(
-    alice_client: Client, alice: Any, ws: Any, maria: Contact, zone: str
+    alice_client: Client, alice: Any, ws_with_stages: Any, maria: Contact, zone: str
 ) -> None:
     live_in(alice, zone)
-    last = stored(ws, alice, maria, "Last tour", LAST_MOMENT)
-    first = stored(ws, alice, maria, "First tour", FIRST_MOMENT)
+    last = stored(ws_with_stages, alice, maria, "Last tour", LAST_MOMENT)
+    first = stored(ws_with_stages, alice, maria, "First tour", FIRST_MOMENT)
 
     urls = [
         "/appointments/", "/appointments/week/", f"/contacts/{maria.id}/", "/dashboard/",
@@ -126,10 +111,10 @@ def test_appointments_at_the_ends_of_time_never_break_a_page(
 
 
 def test_an_appointment_that_cannot_be_shown_locally_is_shown_in_utc(
-    alice_client: Client, alice: Any, ws: Any, maria: Contact
+    alice_client: Client, alice: Any, ws_with_stages: Any, maria: Contact
 ) -> None:
     live_in(alice, "Asia/Tokyo")
-    stored(ws, alice, maria, "Last tour", LAST_MOMENT)
+    stored(ws_with_stages, alice, maria, "Last tour", LAST_MOMENT)
 
     page = alice_client.get("/appointments/").content.decode()
 
@@ -150,29 +135,29 @@ def test_an_appointment_that_cannot_be_shown_locally_is_shown_in_utc(
     ],
 )
 def test_a_day_out_of_the_window_or_with_a_short_year_books_nothing(
-    alice_client: Client, ws: Any, maria: Contact, typed: str, error: str
+    alice_client: Client, ws_with_stages: Any, maria: Contact, typed: str, error: str
 ) -> None:
     response = alice_client.post("/appointments/new/", form_data(maria, day=typed))
 
     assert response.status_code == 400
     assert day_errors(response) == [error]
-    assert booked(ws) == []
+    assert booked(ws_with_stages) == []
 
 
 def test_a_day_typed_with_its_full_year_books(
-    alice_client: Client, ws: Any, maria: Contact
+    alice_client: Client, ws_with_stages: Any, maria: Contact
 ) -> None:
     response = alice_client.post("/appointments/new/", form_data(maria, day="06/01/2026"))
 
     assert response.status_code == 302
-    [appointment] = booked(ws)
+    [appointment] = booked(ws_with_stages)
     assert appointment.starts_at == datetime(2026, 6, 1, 17, 0, tzinfo=UTC)
 
 
 def test_an_appointment_older_than_the_window_can_still_be_edited_but_not_moved_there(
-    alice_client: Client, alice: Any, ws: Any, maria: Contact
+    alice_client: Client, alice: Any, ws_with_stages: Any, maria: Contact
 ) -> None:
-    old = stored(ws, alice, maria, "Old tour", datetime(2023, 3, 1, 18, 0, tzinfo=UTC))
+    old = stored(ws_with_stages, alice, maria, "Old tour", datetime(2023, 3, 1, 18, 0, tzinfo=UTC))
     url = f"/appointments/{old.id}/"
 
     kept = alice_client.post(url, form_data(maria, day="2023-03-01", title="Old tour, notes"))
@@ -187,7 +172,7 @@ def test_an_appointment_older_than_the_window_can_still_be_edited_but_not_moved_
 
 
 def test_the_booking_flash_names_the_year_only_when_it_is_not_this_year(
-    alice_client: Client, ws: Any, maria: Contact
+    alice_client: Client, ws_with_stages: Any, maria: Contact
 ) -> None:
     this_year = alice_client.post("/appointments/new/", form_data(maria, day="2026-12-30"))
     next_year = alice_client.post("/appointments/new/", form_data(maria, day="2027-01-04"))

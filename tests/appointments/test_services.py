@@ -23,7 +23,7 @@ from appointments.services import (
 )
 from contacts.models import Activity, Property
 from integrations.google_calendar.models import CalendarConnection
-from tests.integrations.google_calendar_support import (
+from tests.conftest import (
     START,
     Outbox,
     book,

@@ -19,6 +19,7 @@ from appointments.models import Appointment
 from appointments.services import AppointmentInvalid, appointment_create
 from contacts.models import Activity, Contact, Property
 from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from tests.factories import create_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -33,28 +34,25 @@ def _frozen_clock() -> Any:
 
 
 @pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    workspace = workspace_of(alice)
-    pipeline_create_defaults(workspace=workspace)
-    return workspace
+def maria(ws_with_stages: Any, alice: Any) -> Contact:
+    """Maria with a phone."""
+    return create_contact(
+        workspace=ws_with_stages,
+        actor=alice,
+        first_name="Maria",
+        last_name="Lopez",
+        phones=["+14155550123"],
+    )
 
 
 @pytest.fixture
-def maria(ws: Any, alice: Any) -> Contact:
-    return contact_create(
-        workspace=ws, actor=alice,
-        data=ContactInput(first_name="Maria", last_name="Lopez", phones=["+14155550123"]),
-    )  # fmt: skip
-
-
-@pytest.fixture
-def book(ws: Any, alice: Any, maria: Contact) -> Callable[..., Appointment]:
+def book(ws_with_stages: Any, alice: Any, maria: Contact) -> Callable[..., Appointment]:
     """An appointment for Alice with Maria; `at` is UTC, `minutes` long."""
 
     def make(title: str, at: datetime, minutes: int = 60, **kwargs: Any) -> Appointment:
         fields: dict[str, Any] = {"contact": maria, "kind": "tour", **kwargs}
         return appointment_create(
-            workspace=ws, actor=alice, title=title,
+            workspace=ws_with_stages, actor=alice, title=title,
             starts_at=at, ends_at=at + timedelta(minutes=minutes), **fields,
         )  # fmt: skip
 
@@ -121,7 +119,11 @@ def test_booking_from_a_contact_page_presets_the_contact(
 
 
 def test_booking_calls_the_service_and_goes_back_to_the_contact(
-    alice_client: Client, alice: Any, ws: Any, maria: Contact, monkeypatch: pytest.MonkeyPatch
+    alice_client: Client,
+    alice: Any,
+    ws_with_stages: Any,
+    maria: Contact,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls = spy(monkeypatch, "appointment_create")
 
@@ -130,27 +132,31 @@ def test_booking_calls_the_service_and_goes_back_to_the_contact(
     assert response.status_code == 302
     assert response["Location"] == f"/contacts/{maria.id}/"
     assert len(calls) == 1
-    assert calls[0]["workspace"] == ws
+    assert calls[0]["workspace"] == ws_with_stages
     assert calls[0]["actor"] == alice
-    appointment = live(ws)[0]
+    appointment = live(ws_with_stages)[0]
     assert appointment.contact == maria
     assert appointment.agent == alice
     assert appointment.title == "Property tour with Maria Lopez"  # blank title: made from kind
     assert appointment.location == "12 Oak St, San Diego"
     assert appointment.notes == "Bring the disclosures"
-    assert Activity.objects.for_workspace(ws).filter(kind="appointment", contact=maria).exists()
+    assert (
+        Activity.objects.for_workspace(ws_with_stages)
+        .filter(kind="appointment", contact=maria)
+        .exists()
+    )
     flash = alice_client.get(f"/contacts/{maria.id}/").content.decode()
     assert "Booked “Property tour with Maria Lopez” for Mon, Jul 15, 10:00 AM." in flash
 
 
 def test_an_agent_in_los_angeles_enters_and_sees_her_own_wall_clock(
-    alice_client: Client, alice: Any, ws: Any, maria: Contact
+    alice_client: Client, alice: Any, ws_with_stages: Any, maria: Contact
 ) -> None:
     assert alice.timezone == "America/Los_Angeles"
 
     alice_client.post("/appointments/new/", form_data(maria, start_time="10:00", length="60"))
 
-    appointment = live(ws)[0]
+    appointment = live(ws_with_stages)[0]
     assert appointment.starts_at == utc(15, 17)  # 10:00 PDT
     assert appointment.ends_at == utc(15, 18)
     edit = alice_client.get(f"/appointments/{appointment.id}/").content.decode()
@@ -163,22 +169,24 @@ def test_an_agent_in_los_angeles_enters_and_sees_her_own_wall_clock(
 
 
 def test_another_time_zone_reads_the_same_form_in_its_own_clock(
-    alice_client: Client, alice: Any, ws: Any, maria: Contact
+    alice_client: Client, alice: Any, ws_with_stages: Any, maria: Contact
 ) -> None:
     alice.timezone = "America/New_York"
     alice.save()
 
     alice_client.post("/appointments/new/", form_data(maria, start_time="10:00"))
 
-    assert live(ws)[0].starts_at == utc(15, 14)  # 10:00 EDT
+    assert live(ws_with_stages)[0].starts_at == utc(15, 14)  # 10:00 EDT
 
 
-def test_an_end_time_can_replace_the_length(alice_client: Client, ws: Any, maria: Contact) -> None:
+def test_an_end_time_can_replace_the_length(
+    alice_client: Client, ws_with_stages: Any, maria: Contact
+) -> None:
     alice_client.post(
         "/appointments/new/", form_data(maria, length="end", start_time="9:30 AM", end_time="10:15")
     )
 
-    appointment = live(ws)[0]
+    appointment = live(ws_with_stages)[0]
     assert (appointment.starts_at, appointment.ends_at) == (utc(15, 16, 30), utc(15, 17, 15))
 
 
@@ -194,18 +202,23 @@ def test_an_end_time_can_replace_the_length(alice_client: Client, ws: Any, maria
     ],
 )  # fmt: skip
 def test_a_form_with_mistakes_explains_them_and_books_nothing(
-    alice_client: Client, ws: Any, maria: Contact, changes: dict[str, str], field: str, message: str
+    alice_client: Client,
+    ws_with_stages: Any,
+    maria: Contact,
+    changes: dict[str, str],
+    field: str,
+    message: str,
 ) -> None:
     response = alice_client.post("/appointments/new/", form_data(maria, **changes))
 
     assert response.status_code == 400
     errors = response.content.decode().split(f'id="id_{field}_error"')[1].split("</ul>")[0]
     assert message in errors
-    assert live(ws) == []
+    assert live(ws_with_stages) == []
 
 
 def test_a_refusal_from_the_service_is_shown_in_the_form(
-    alice_client: Client, ws: Any, maria: Contact, monkeypatch: pytest.MonkeyPatch
+    alice_client: Client, ws_with_stages: Any, maria: Contact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(**kwargs: Any) -> Appointment:
         raise AppointmentInvalid({"starts_at": "Too early for a tour.", "__all__": "Try again."})
@@ -235,7 +248,12 @@ def test_a_plain_value_error_from_the_service_is_shown_too(
 
 
 def test_the_contact_picker_searches_the_workspace_only(
-    alice_client: Client, ws: Any, alice: Any, maria: Contact, charlie: Any, workspace_of: Any
+    alice_client: Client,
+    ws_with_stages: Any,
+    alice: Any,
+    maria: Contact,
+    charlie: Any,
+    workspace_of: Any,
 ) -> None:
     theirs = workspace_of(charlie)
     pipeline_create_defaults(workspace=theirs)
@@ -251,22 +269,22 @@ def test_the_contact_picker_searches_the_workspace_only(
 
 
 def test_choosing_a_property_fills_in_its_address_as_the_location(
-    alice_client: Client, ws: Any, maria: Contact
+    alice_client: Client, ws_with_stages: Any, maria: Contact
 ) -> None:
     prop = Property.objects.create(
-        workspace=ws, street="12 Oak St", city="San Diego", state="CA", zip_code="92101"
+        workspace=ws_with_stages, street="12 Oak St", city="San Diego", state="CA", zip_code="92101"
     )
 
     alice_client.post("/appointments/new/", form_data(maria, location="", property=str(prop.id)))
 
-    appointment = live(ws)[0]
+    appointment = live(ws_with_stages)[0]
     assert appointment.property == prop
     assert appointment.location == "12 Oak St, San Diego, CA 92101"
 
 
 # --- editing, deleting, retrying ----------------------------------------------------------------
 def test_rescheduling_calls_the_service_and_keeps_the_length(
-    alice_client: Client, ws: Any, book: Any, monkeypatch: pytest.MonkeyPatch
+    alice_client: Client, ws_with_stages: Any, book: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tour = book("Tour of 12 Oak", utc(15, 17), minutes=90)
     calls = spy(monkeypatch, "appointment_update")
@@ -288,7 +306,7 @@ def test_rescheduling_calls_the_service_and_keeps_the_length(
 
 
 def test_an_odd_length_survives_an_edit_of_something_else(
-    alice_client: Client, ws: Any, book: Any
+    alice_client: Client, ws_with_stages: Any, book: Any
 ) -> None:
     call = book("Long call", utc(15, 17), minutes=200, kind="call")
     edit = alice_client.get(f"/appointments/{call.id}/").content.decode()
@@ -305,10 +323,10 @@ def test_an_odd_length_survives_an_edit_of_something_else(
 
 
 def test_a_made_up_title_follows_a_change_of_kind(
-    alice_client: Client, ws: Any, maria: Contact
+    alice_client: Client, ws_with_stages: Any, maria: Contact
 ) -> None:
     alice_client.post("/appointments/new/", form_data(maria))
-    appointment = live(ws)[0]
+    appointment = live(ws_with_stages)[0]
 
     alice_client.post(
         f"/appointments/{appointment.id}/",
@@ -320,7 +338,7 @@ def test_a_made_up_title_follows_a_change_of_kind(
 
 
 def test_deleting_asks_first_then_calls_the_service(
-    alice_client: Client, ws: Any, book: Any, monkeypatch: pytest.MonkeyPatch
+    alice_client: Client, ws_with_stages: Any, book: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tour = book("Tour to cancel", utc(15, 17))
     edit = alice_client.get(f"/appointments/{tour.id}/").content.decode()
@@ -336,15 +354,15 @@ def test_deleting_asks_first_then_calls_the_service(
     assert response.status_code == 302
     assert response["Location"] == "/appointments/"  # not back to the page of what is gone
     assert len(calls) == 1
-    assert live(ws) == []
+    assert live(ws_with_stages) == []
     assert alice_client.get(f"/appointments/{tour.id}/").status_code == 404
 
 
 def test_a_failed_sync_offers_a_retry_that_calls_the_service(
-    alice_client: Client, ws: Any, book: Any, monkeypatch: pytest.MonkeyPatch
+    alice_client: Client, ws_with_stages: Any, book: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tour = book("Tour that failed", utc(15, 17))
-    Appointment.objects.for_workspace(ws).filter(id=tour.id).update(
+    Appointment.objects.for_workspace(ws_with_stages).filter(id=tour.id).update(
         sync_state="failed", sync_error="Google said the event is invalid."
     )
     agenda = alice_client.get("/appointments/").content.decode()
@@ -363,10 +381,12 @@ def test_a_failed_sync_offers_a_retry_that_calls_the_service(
 
 
 def test_a_removed_event_offers_one_action_that_puts_it_back(
-    alice_client: Client, ws: Any, book: Any, monkeypatch: pytest.MonkeyPatch
+    alice_client: Client, ws_with_stages: Any, book: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tour = book("Tour deleted in Google", utc(15, 17))
-    Appointment.objects.for_workspace(ws).filter(id=tour.id).update(sync_state="removed")
+    Appointment.objects.for_workspace(ws_with_stages).filter(id=tour.id).update(
+        sync_state="removed"
+    )
     item = section(alice_client.get("/appointments/").content.decode(), "day-2030-07-15")
     assert '<span class="sync-chip">Removed from Google Calendar</span>' in item
     assert f'action="/appointments/{tour.id}/restore/"' in item
@@ -393,10 +413,10 @@ def test_a_removed_event_offers_one_action_that_puts_it_back(
     ],
 )
 def test_each_item_shows_its_sync_state(
-    alice_client: Client, ws: Any, book: Any, state: str, label: str
+    alice_client: Client, ws_with_stages: Any, book: Any, state: str, label: str
 ) -> None:
     tour = book("Tour", utc(15, 17))
-    Appointment.objects.for_workspace(ws).filter(id=tour.id).update(sync_state=state)
+    Appointment.objects.for_workspace(ws_with_stages).filter(id=tour.id).update(sync_state=state)
 
     page = alice_client.get("/appointments/").content.decode()
 
@@ -405,7 +425,9 @@ def test_each_item_shows_its_sync_state(
     assert "/retry/" not in page
 
 
-def test_an_unsynced_item_shows_no_chip(alice_client: Client, ws: Any, book: Any) -> None:
+def test_an_unsynced_item_shows_no_chip(
+    alice_client: Client, ws_with_stages: Any, book: Any
+) -> None:
     book("Tour", utc(15, 17))
 
     page = alice_client.get("/appointments/").content.decode()
@@ -415,7 +437,7 @@ def test_an_unsynced_item_shows_no_chip(alice_client: Client, ws: Any, book: Any
 
 # --- another workspace ---------------------------------------------------------------------------
 def test_another_workspaces_appointment_is_not_found(
-    charlie_client: Client, ws: Any, book: Any
+    charlie_client: Client, ws_with_stages: Any, book: Any
 ) -> None:
     tour = book("Secret tour", utc(15, 17))
 
@@ -426,18 +448,22 @@ def test_another_workspaces_appointment_is_not_found(
         ("post", f"/appointments/{tour.id}/retry/"),
     ]:
         assert getattr(charlie_client, method)(url).status_code == 404, (method, url)
-    assert live(ws) == [tour]
+    assert live(ws_with_stages) == [tour]
     assert "Secret tour" not in charlie_client.get("/appointments/").content.decode()
 
 
 def test_another_workspaces_contact_or_property_is_not_found(
-    charlie_client: Client, charlie: Any, workspace_of: Any, ws: Any, maria: Contact
+    charlie_client: Client, charlie: Any, workspace_of: Any, ws_with_stages: Any, maria: Contact
 ) -> None:
     theirs = workspace_of(charlie)
     pipeline_create_defaults(workspace=theirs)
     own = contact_create(workspace=theirs, actor=charlie, data=ContactInput(first_name="Ola"))
     alices_home = Property.objects.create(
-        workspace=ws, street="1 Secret Rd", city="San Diego", state="CA", zip_code="92101"
+        workspace=ws_with_stages,
+        street="1 Secret Rd",
+        city="San Diego",
+        state="CA",
+        zip_code="92101",
     )
 
     assert charlie_client.get(f"/appointments/new/?contact={maria.id}").status_code == 404
@@ -447,12 +473,12 @@ def test_another_workspaces_contact_or_property_is_not_found(
     )
     assert response.status_code == 404
     assert Appointment.objects.for_workspace(theirs).count() == 0
-    assert live(ws) == []
+    assert live(ws_with_stages) == []
 
 
 # --- agenda and week -----------------------------------------------------------------------------
 def test_the_agenda_groups_upcoming_appointments_by_local_day(
-    alice_client: Client, ws: Any, book: Any, bob: Any, maria: Contact
+    alice_client: Client, ws_with_stages: Any, book: Any, bob: Any, maria: Contact
 ) -> None:
     book("Done this morning", utc(10, 15))  # 08:00 today in LA
     book("Later today", utc(10, 23))  # 16:00 today
@@ -481,7 +507,7 @@ def test_the_agenda_groups_upcoming_appointments_by_local_day(
 
 
 def test_a_teammate_can_see_the_whole_team(
-    bob_client: Client, ws: Any, book: Any, bob: Any
+    bob_client: Client, ws_with_stages: Any, book: Any, bob: Any
 ) -> None:
     book("Alice's tour", utc(11, 19))
 
@@ -495,7 +521,7 @@ def test_a_teammate_can_see_the_whole_team(
 
 
 def test_the_agenda_costs_the_same_queries_for_many_appointments(
-    alice_client: Client, ws: Any, book: Any
+    alice_client: Client, ws_with_stages: Any, book: Any
 ) -> None:
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
@@ -515,7 +541,7 @@ def test_the_agenda_costs_the_same_queries_for_many_appointments(
 
 
 def test_the_week_view_puts_each_appointment_on_its_local_day(
-    alice_client: Client, ws: Any, book: Any
+    alice_client: Client, ws_with_stages: Any, book: Any
 ) -> None:
     book("Monday tour", utc(8, 17))  # Mon 8 July 10:00
     book("Sunday night call", utc(15, 5), kind="call")  # Sun 14 July 22:00 in LA
@@ -536,7 +562,9 @@ def test_the_week_view_puts_each_appointment_on_its_local_day(
     assert "week-day is-today" in page.split('id="wd-2030-07-10"')[0].rsplit("<section", 1)[1]
 
 
-def test_any_day_of_a_week_shows_that_week(alice_client: Client, ws: Any, book: Any) -> None:
+def test_any_day_of_a_week_shows_that_week(
+    alice_client: Client, ws_with_stages: Any, book: Any
+) -> None:
     book("Next week", utc(17, 17))
 
     page = alice_client.get("/appointments/week/?week=2030-07-19").content.decode()
@@ -549,9 +577,11 @@ def test_any_day_of_a_week_shows_that_week(alice_client: Client, ws: Any, book: 
 
 # --- contact page, dashboard, help ---------------------------------------------------------------
 def test_the_contact_page_lists_the_contacts_upcoming_appointments(
-    alice_client: Client, ws: Any, alice: Any, book: Any, maria: Contact
+    alice_client: Client, ws_with_stages: Any, alice: Any, book: Any, maria: Contact
 ) -> None:
-    other = contact_create(workspace=ws, actor=alice, data=ContactInput(first_name="Otto"))
+    other = contact_create(
+        workspace=ws_with_stages, actor=alice, data=ContactInput(first_name="Otto")
+    )
     book("Next tour", utc(15, 17))
     book("Past tour", utc(9, 17))
     book("Otto's tour", utc(15, 19), contact=other)
@@ -572,7 +602,7 @@ def test_a_contact_with_nothing_booked_shows_no_empty_section(
 
 
 def test_the_dashboard_shows_my_appointments_today(
-    alice_client: Client, ws: Any, book: Any, bob: Any
+    alice_client: Client, ws_with_stages: Any, book: Any, bob: Any
 ) -> None:
     book("Today's tour", utc(10, 20))
     book("Tomorrow's tour", utc(11, 20))
@@ -593,7 +623,9 @@ def test_the_dashboard_says_when_nothing_is_booked_today(alice_client: Client, m
     assert "Nothing booked today." in section(page, "dash-appointments")
 
 
-def test_the_appointments_page_links_to_the_calendar_help(alice_client: Client, ws: Any) -> None:
+def test_the_appointments_page_links_to_the_calendar_help(
+    alice_client: Client, ws_with_stages: Any
+) -> None:
     page = alice_client.get("/appointments/").content.decode()
 
     assert 'href="/help/google-calendar/"' in page
@@ -620,7 +652,9 @@ def test_the_calendar_help_is_public_and_names_the_one_scope(client: Client) -> 
         assert f'<span class="sync-chip">{label}</span>' in page
 
 
-def test_an_empty_agenda_says_so_and_offers_to_book(alice_client: Client, ws: Any) -> None:
+def test_an_empty_agenda_says_so_and_offers_to_book(
+    alice_client: Client, ws_with_stages: Any
+) -> None:
     page = alice_client.get("/appointments/").content.decode()
 
     assert "Nothing booked" in page
@@ -628,7 +662,7 @@ def test_an_empty_agenda_says_so_and_offers_to_book(alice_client: Client, ws: An
 
 
 def test_a_next_address_off_the_site_is_ignored(
-    alice_client: Client, ws: Any, maria: Contact
+    alice_client: Client, ws_with_stages: Any, maria: Contact
 ) -> None:
     page = alice_client.get("/appointments/new/?next=https://evil.example/").content.decode()
     assert "evil.example" not in page.split('class="appt-form"')[1]

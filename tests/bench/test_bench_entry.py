@@ -1,3 +1,5 @@
+"""`make bench` starts under the environment it is given."""
+
 import os
 import subprocess
 import sys

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from contacts.models import Contact
 from tests.browser.conftest import sign_in
-from tests.contacts.list_helpers import add_contact, stage_named
+from tests.contacts.conftest import add_contact, stage_named
 
 pytestmark = pytest.mark.browser
 

@@ -1,3 +1,6 @@
+"""Settings pages on a phone: every page fits the screen with nothing under the tab bar, and a
+pending email change shows both addresses within the security policy."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

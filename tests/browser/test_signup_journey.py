@@ -1,3 +1,5 @@
+"""A new agent's first visit in a browser: sign up, confirm the emailed link, sign in, sign out."""
+
 from __future__ import annotations
 
 import re

@@ -1,3 +1,5 @@
+"""Sign-up preselects the browser's time zone and keeps the one the agent chooses instead."""
+
 from __future__ import annotations
 
 from typing import Any

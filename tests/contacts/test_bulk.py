@@ -17,17 +17,12 @@ from contacts import services
 from contacts.models import Activity, Contact, Note, Tag
 from contacts.tasks import contacts_purge_deleted
 from tests.conftest import wait_for
-from tests.contacts.list_helpers import add_contact, stage_named
+from tests.contacts.conftest import add_contact, stage_named
 
 pytestmark = pytest.mark.django_db
 
 BULK = "/contacts/bulk/"
 UNDO = "/contacts/bulk/undo/"
-
-
-@pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    return workspace_of(alice)
 
 
 @pytest.fixture

@@ -1,3 +1,6 @@
+"""Custom fields in settings: the owner adds, renames, edits and deletes fields of each kind with
+unique keys and labels; an agent only sees them; another workspace's field is not found."""
+
 from __future__ import annotations
 
 from typing import Any

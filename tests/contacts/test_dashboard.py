@@ -45,14 +45,9 @@ def stage_counts(page: str) -> dict[str, int]:
     }
 
 
-@pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    workspace = workspace_of(alice)
-    pipeline_create_defaults(workspace=workspace)
-    return workspace
-
-
-def test_an_empty_workspace_gets_a_first_run_state(alice_client: Client, ws: Any) -> None:
+def test_an_empty_workspace_gets_a_first_run_state(
+    alice_client: Client, ws_with_stages: Any
+) -> None:
     page = alice_client.get("/dashboard/").content.decode()
 
     assert "Start your lead list" in page
@@ -64,14 +59,16 @@ def test_an_empty_workspace_gets_a_first_run_state(alice_client: Client, ws: Any
 
 
 def test_it_counts_live_leads_per_stage_and_new_ones_this_week(
-    alice_client: Client, alice: Any, ws: Any, charlie: Any, workspace_of: Any
+    alice_client: Client, alice: Any, ws_with_stages: Any, charlie: Any, workspace_of: Any
 ) -> None:
-    add_contact(ws, alice, "Ann", "New")
-    add_contact(ws, alice, "Ben", "New")
-    add_contact(ws, alice, "Cat", "Showing")
-    add_contact(ws, alice, "Dan", "Closed", created_at=timezone.now() - timedelta(days=30))
-    gone = add_contact(ws, alice, "Eve", "Showing")
-    contacts_delete(workspace=ws, ids=[gone.id], actor=alice)
+    add_contact(ws_with_stages, alice, "Ann", "New")
+    add_contact(ws_with_stages, alice, "Ben", "New")
+    add_contact(ws_with_stages, alice, "Cat", "Showing")
+    add_contact(
+        ws_with_stages, alice, "Dan", "Closed", created_at=timezone.now() - timedelta(days=30)
+    )
+    gone = add_contact(ws_with_stages, alice, "Eve", "Showing")
+    contacts_delete(workspace=ws_with_stages, ids=[gone.id], actor=alice)
     other = workspace_of(charlie)
     pipeline_create_defaults(workspace=other)
     add_contact(other, charlie, "Zed", "New")
@@ -95,11 +92,15 @@ def test_it_counts_live_leads_per_stage_and_new_ones_this_week(
 
 
 def test_stale_leads_are_counted_and_linked_to_the_filtered_list(
-    alice_client: Client, alice: Any, ws: Any
+    alice_client: Client, alice: Any, ws_with_stages: Any
 ) -> None:
-    add_contact(ws, alice, "Fresh")
-    add_contact(ws, alice, "Quiet", last_activity_at=timezone.now() - timedelta(days=15))
-    add_contact(ws, alice, "Silent", last_activity_at=timezone.now() - timedelta(days=40))
+    add_contact(ws_with_stages, alice, "Fresh")
+    add_contact(
+        ws_with_stages, alice, "Quiet", last_activity_at=timezone.now() - timedelta(days=15)
+    )
+    add_contact(
+        ws_with_stages, alice, "Silent", last_activity_at=timezone.now() - timedelta(days=40)
+    )
 
     page = alice_client.get("/dashboard/").content.decode()
 
@@ -108,17 +109,19 @@ def test_stale_leads_are_counted_and_linked_to_the_filtered_list(
 
 
 def test_it_lists_my_tasks_overdue_and_due_today_only(
-    alice_client: Client, alice: Any, bob: Any, ws: Any
+    alice_client: Client, alice: Any, bob: Any, ws_with_stages: Any
 ) -> None:
-    maria = add_contact(ws, alice, "Maria")
+    maria = add_contact(ws_with_stages, alice, "Maria")
     now = timezone.now()
     for owner, title, due_at in [
         (alice, "Overdue call", now - timedelta(days=2)),
         (alice, "Next week", now + timedelta(days=7)),
         (bob, "Bob's own task", now - timedelta(hours=1)),
     ]:
-        task_add(workspace=ws, contact=maria, actor=owner, title=title, due_at=due_at)
-    done = task_add(workspace=ws, contact=maria, actor=alice, title="Finished", due_at=now)
+        task_add(workspace=ws_with_stages, contact=maria, actor=owner, title=title, due_at=due_at)
+    done = task_add(
+        workspace=ws_with_stages, contact=maria, actor=alice, title="Finished", due_at=now
+    )
     task_complete(task=done, actor=alice)
 
     page = alice_client.get("/dashboard/").content.decode()
@@ -132,9 +135,9 @@ def test_it_lists_my_tasks_overdue_and_due_today_only(
 
 
 def test_the_placeholders_say_what_will_fill_them(
-    alice_client: Client, alice: Any, ws: Any
+    alice_client: Client, alice: Any, ws_with_stages: Any
 ) -> None:
-    add_contact(ws, alice, "Ann")
+    add_contact(ws_with_stages, alice, "Ann")
 
     page = alice_client.get("/dashboard/").content.decode()
 
@@ -142,12 +145,12 @@ def test_the_placeholders_say_what_will_fill_them(
 
 
 def test_the_dashboard_costs_a_fixed_number_of_queries(
-    alice_client: Client, alice: Any, ws: Any, django_assert_max_num_queries: Any
+    alice_client: Client, alice: Any, ws_with_stages: Any, django_assert_max_num_queries: Any
 ) -> None:
     for i in range(30):
-        contact = add_contact(ws, alice, f"Lead {i}")
+        contact = add_contact(ws_with_stages, alice, f"Lead {i}")
         task_add(
-            workspace=ws, contact=contact, actor=alice, title=f"Call {i}",
+            workspace=ws_with_stages, contact=contact, actor=alice, title=f"Call {i}",
             due_at=timezone.now() - timedelta(hours=1),
         )  # fmt: skip
 

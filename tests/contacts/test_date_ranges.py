@@ -13,9 +13,8 @@ from django.core import mail
 from django.test import Client
 
 from contacts.models import Contact, CustomField, Task
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
 from contacts.tasks.reminders import task_reminders_deliver
-from tests.contacts.importing import errors_of, run_import
+from tests.contacts.conftest import errors_of, run_import
 
 pytestmark = pytest.mark.django_db
 
@@ -30,20 +29,6 @@ HTMX = {"HX-Request": "true"}
 def _frozen_clock() -> Any:
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    workspace = workspace_of(alice)
-    pipeline_create_defaults(workspace=workspace)
-    return workspace
-
-
-@pytest.fixture
-def maria(ws: Any, alice: Any) -> Contact:
-    return contact_create(
-        workspace=ws, actor=alice, data=ContactInput(first_name="Maria", last_name="Lopez")
-    )
 
 
 def stored_task(ws: Any, alice: Any, contact: Contact | None, title: str, due_at: datetime) -> Task:
@@ -65,11 +50,11 @@ def field_errors(response: Any, form: str, field: str) -> list[str]:
 # --- rows stored outside the range ---------------------------------------------------------------
 @pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
 def test_tasks_at_the_ends_of_time_never_break_the_contact_page_tasks_or_dashboard(
-    alice_client: Client, alice: Any, ws: Any, maria: Contact, zone: str
+    alice_client: Client, alice: Any, ws_with_stages: Any, maria: Contact, zone: str
 ) -> None:
     live_in(alice, zone)
-    stored_task(ws, alice, maria, "Last call", LAST_MOMENT)
-    stored_task(ws, alice, maria, "First call", FIRST_MOMENT)
+    stored_task(ws_with_stages, alice, maria, "Last call", LAST_MOMENT)
+    stored_task(ws_with_stages, alice, maria, "First call", FIRST_MOMENT)
 
     pages = {url: alice_client.get(url) for url in (f"/contacts/{maria.id}/", "/tasks/")}
     dashboard = alice_client.get("/dashboard/")
@@ -84,10 +69,10 @@ def test_tasks_at_the_ends_of_time_never_break_the_contact_page_tasks_or_dashboa
 
 
 def test_a_moment_that_cannot_be_shown_locally_is_shown_as_stored_in_utc(
-    alice_client: Client, alice: Any, ws: Any, maria: Contact
+    alice_client: Client, alice: Any, ws_with_stages: Any, maria: Contact
 ) -> None:
     live_in(alice, "Asia/Tokyo")
-    stored_task(ws, alice, maria, "Last call", LAST_MOMENT)
+    stored_task(ws_with_stages, alice, maria, "Last call", LAST_MOMENT)
 
     page = alice_client.get("/tasks/").content.decode()
 
@@ -96,9 +81,9 @@ def test_a_moment_that_cannot_be_shown_locally_is_shown_as_stored_in_utc(
 
 
 def test_a_reminder_for_a_task_stored_at_year_one_is_still_sent(
-    alice: Any, ws: Any, maria: Contact
+    alice: Any, ws_with_stages: Any, maria: Contact
 ) -> None:
-    stored_task(ws, alice, maria, "First call", FIRST_MOMENT)  # Alice is in Los Angeles
+    stored_task(ws_with_stages, alice, maria, "First call", FIRST_MOMENT)  # Alice is in Los Angeles
 
     sent = task_reminders_deliver()
 
@@ -180,9 +165,11 @@ def test_an_old_follow_up_kept_from_before_does_not_block_saving_the_section(
 
 
 def test_a_custom_date_field_takes_1900_to_2100_with_a_full_year(
-    alice_client: Client, ws: Any, maria: Contact
+    alice_client: Client, ws_with_stages: Any, maria: Contact
 ) -> None:
-    CustomField.objects.create(workspace=ws, key="birthday", label="Birthday", kind="date")
+    CustomField.objects.create(
+        workspace=ws_with_stages, key="birthday", label="Birthday", kind="date"
+    )
     url = f"/contacts/{maria.id}/edit/custom/"
 
     too_old = alice_client.post(url, {"cf_birthday": "1850-04-02"})
@@ -200,9 +187,11 @@ def test_a_custom_date_field_takes_1900_to_2100_with_a_full_year(
 
 
 def test_an_import_refuses_short_years_and_dates_out_of_range_by_line(
-    ws: Any, alice: Any, django_capture_on_commit_callbacks: Any
+    ws_with_stages: Any, alice: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    CustomField.objects.create(workspace=ws, key="birthday", label="Birthday", kind="date")
+    CustomField.objects.create(
+        workspace=ws_with_stages, key="birthday", label="Birthday", kind="date"
+    )
     text = (
         "Name,Email,Follow up,Birthday\n"
         "Ann Lee,ann@example.com,12/05/2026,04/02/1985\n"
@@ -211,7 +200,7 @@ def test_an_import_refuses_short_years_and_dates_out_of_range_by_line(
         "Dan Lee,dan@example.com,,0085-04-02\n"
     )
 
-    job = run_import(ws, alice, text, capture=django_capture_on_commit_callbacks)
+    job = run_import(ws_with_stages, alice, text, capture=django_capture_on_commit_callbacks)
 
     assert errors_of(job) == [
         "Line 3: “12/05/26” in column “Follow up” has no full year: write the year in full, "
@@ -220,16 +209,20 @@ def test_an_import_refuses_short_years_and_dates_out_of_range_by_line(
         "Line 5: “0085-04-02” in column “Birthday” has no full year: write the year in full, "
         "e.g. 2026.",
     ]
-    assert not Contact.objects.for_workspace(ws).exists()
+    assert not Contact.objects.for_workspace(ws_with_stages).exists()
 
 
 # --- the year, shown only when it is not this year -----------------------------------------------
 def test_a_task_due_this_year_is_shown_without_the_year_and_next_year_with_it(
-    alice_client: Client, alice: Any, ws: Any, maria: Contact
+    alice_client: Client, alice: Any, ws_with_stages: Any, maria: Contact
 ) -> None:
-    stored_task(ws, alice, maria, "This year", datetime(2026, 12, 30, 17, 0, tzinfo=UTC))
-    stored_task(ws, alice, maria, "Next year", datetime(2027, 1, 4, 17, 0, tzinfo=UTC))
-    stored_task(ws, alice, maria, "Last year", datetime(2025, 12, 30, 17, 0, tzinfo=UTC))
+    stored_task(
+        ws_with_stages, alice, maria, "This year", datetime(2026, 12, 30, 17, 0, tzinfo=UTC)
+    )
+    stored_task(ws_with_stages, alice, maria, "Next year", datetime(2027, 1, 4, 17, 0, tzinfo=UTC))
+    stored_task(
+        ws_with_stages, alice, maria, "Last year", datetime(2025, 12, 30, 17, 0, tzinfo=UTC)
+    )
 
     tasks = alice_client.get("/tasks/").content.decode()
     contact_page = alice_client.get(f"/contacts/{maria.id}/").content.decode()
@@ -241,9 +234,11 @@ def test_a_task_due_this_year_is_shown_without_the_year_and_next_year_with_it(
 
 
 def test_after_new_year_the_reminder_of_a_task_from_last_year_names_its_year(
-    alice: Any, ws: Any, maria: Contact
+    alice: Any, ws_with_stages: Any, maria: Contact
 ) -> None:
-    stored_task(ws, alice, maria, "Send comps", datetime(2027, 1, 1, 7, 0, tzinfo=UTC))  # Dec 31
+    stored_task(
+        ws_with_stages, alice, maria, "Send comps", datetime(2027, 1, 1, 7, 0, tzinfo=UTC)
+    )  # Dec 31
     with time_machine.travel(datetime(2027, 1, 1, 9, 0, tzinfo=UTC), tick=False):  # Jan 1 in LA
         task_reminders_deliver()
 

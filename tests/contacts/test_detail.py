@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from contacts.models import Activity, Contact, CustomField, PipelineStage
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from tests.factories import create_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -21,17 +21,18 @@ HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def maria(alice: Any, workspace_of: Any) -> Contact:
-    ws = workspace_of(alice)
-    pipeline_create_defaults(workspace=ws)
-    return contact_create(
-        workspace=ws,
+def maria(ws_with_stages: Any, alice: Any) -> Contact:
+    """Maria with an email, a phone, a tag and a role, for the header and the edits."""
+    return create_contact(
+        workspace=ws_with_stages,
         actor=alice,
-        data=ContactInput(
-            first_name="Maria", last_name="Lopez", emails=["maria@example.com"],
-            phones=["+14155550123"], tags=["pre-approved"], role="buyer",
-        ),
-    )  # fmt: skip
+        first_name="Maria",
+        last_name="Lopez",
+        emails=["maria@example.com"],
+        phones=["+14155550123"],
+        tags=["pre-approved"],
+        role="buyer",
+    )
 
 
 def stage_named(contact: Contact, name: str) -> PipelineStage:

@@ -16,11 +16,6 @@ from contacts.services import ContactInput, contact_create
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    return workspace_of(alice)
-
-
 def make(ws: Any, actor: Any, **data: Any) -> Contact:
     return contact_create(workspace=ws, actor=actor, data=ContactInput(**data))
 

@@ -13,16 +13,11 @@ from django.test import Client
 
 from contacts.listing import EXPORT_COLUMNS, csv_cell
 from contacts.models import Contact, Source
-from tests.contacts.list_helpers import add_contact, bulk_contacts, stage_named
+from tests.contacts.conftest import add_contact, bulk_contacts, stage_named
 
 pytestmark = pytest.mark.django_db
 
 URL = "/contacts/export.csv"
-
-
-@pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    return workspace_of(alice)
 
 
 def export(client: Client, **params: Any) -> list[dict[str, str]]:

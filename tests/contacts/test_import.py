@@ -24,9 +24,9 @@ from contacts.models import (
     Note,
     Tag,
 )
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
 from tests.conftest import wait_for
-from tests.contacts.importing import run_import, upload
+from tests.contacts.conftest import run_import, upload
+from tests.factories import create_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -206,17 +206,18 @@ def test_a_job_of_another_workspace_is_not_run(
 
 # --- dedupe policies --------------------------------------------------------------------------
 @pytest.fixture
-def maria(alice: Any, workspace_of: Any) -> Contact:
-    ws = workspace_of(alice)
-    pipeline_create_defaults(workspace=ws)
-    return contact_create(
-        workspace=ws,
+def maria(ws_with_stages: Any, alice: Any) -> Contact:
+    """The Maria an import's row matches by email: Maria Old, a seller with a budget."""
+    return create_contact(
+        workspace=ws_with_stages,
         actor=alice,
-        data=ContactInput(
-            first_name="Maria", last_name="Old", emails=["maria@example.com"], tags=["Seller"],
-            budget_min=300_000, budget_max=400_000,
-        ),
-    )  # fmt: skip
+        first_name="Maria",
+        last_name="Old",
+        emails=["maria@example.com"],
+        tags=["Seller"],
+        budget_min=300_000,
+        budget_max=400_000,
+    )
 
 
 DEDUPE_CSV = (

@@ -13,14 +13,9 @@ from django.urls import reverse
 from contacts import importer
 from contacts.models import Activity, Contact, ContactEmail, ImportJob, Note, Tag
 from contacts.services import ContactInput, contact_create
-from tests.contacts.importing import errors_of, run_import, upload
+from tests.contacts.conftest import errors_of, run_import, upload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    return workspace_of(alice)
 
 
 @pytest.fixture

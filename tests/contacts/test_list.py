@@ -18,16 +18,11 @@ from django.utils import timezone
 
 from contacts import services
 from contacts.models import Contact, DuplicateFlag, SavedList, Source
-from tests.contacts.list_helpers import add_contact, bulk_contacts, names_on_page, stage_named
+from tests.contacts.conftest import add_contact, bulk_contacts, names_on_page, stage_named
 
 pytestmark = pytest.mark.django_db
 
 URL = "/contacts/"
-
-
-@pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    return workspace_of(alice)
 
 
 # --- rows ----------------------------------------------------------------------------------------

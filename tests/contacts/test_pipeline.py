@@ -1,3 +1,7 @@
+"""The pipeline in settings: the owner sees, renames, adds, reorders and deletes stages within the
+rules (none in use, never the last); an agent sees it read-only; another workspace's stage is not
+found."""
+
 from __future__ import annotations
 
 from typing import Any

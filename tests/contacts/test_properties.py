@@ -1,3 +1,7 @@
+"""Properties: adding and editing with a structured US address and prices typed as agents say them,
+the searchable list in keyset pages with constant queries, linking contacts by role (logged on
+their timeline, once), and nothing of Alice's reachable by Charlie."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,7 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Activity, Property, PropertyLink
-from contacts.services import ContactInput, contact_create, property_link
+from contacts.services import property_link
+from tests.factories import create_contact, create_property
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +36,13 @@ VALID = {
 
 
 def _property(workspace: Any, **fields: Any) -> Property:
-    values = {"street": "12 Oak St", "city": "San Diego", "state": "CA", "zip_code": "92104"}
-    return Property.objects.create(workspace=workspace, **{**values, **fields})
+    """12 Oak St, San Diego, CA 92104 unless `fields` say otherwise."""
+    return create_property(workspace=workspace, **fields)
 
 
 def _contact(workspace: Any, user: Any, first: str, email: str) -> Any:
-    return contact_create(
-        workspace=workspace,
-        actor=user,
-        data=ContactInput(first_name=first, last_name="Buyer", emails=[email]),
+    return create_contact(
+        workspace=workspace, actor=user, first_name=first, last_name="Buyer", emails=[email]
     )
 
 

@@ -10,16 +10,11 @@ import pytest
 from django.test import Client
 
 from contacts.models import SavedList
-from tests.contacts.list_helpers import add_contact, names_on_page, stage_named
+from tests.contacts.conftest import add_contact, names_on_page, stage_named
 
 pytestmark = pytest.mark.django_db
 
 CREATE = "/contacts/lists/"
-
-
-@pytest.fixture
-def ws(alice: Any, workspace_of: Any) -> Any:
-    return workspace_of(alice)
 
 
 def saved(ws: Any) -> list[SavedList]:

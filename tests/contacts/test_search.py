@@ -11,7 +11,7 @@ from django.test import Client
 
 from contacts.models import Contact, ContactQuerySet
 from contacts.services import search_terms
-from tests.contacts.list_helpers import add_contact, names_on_page
+from tests.contacts.conftest import add_contact, names_on_page
 
 pytestmark = pytest.mark.django_db
 

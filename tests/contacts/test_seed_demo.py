@@ -1,3 +1,6 @@
+"""`seed_demo` fills the demo login's workspace with consistent, reproducible data, tops it up without
+repeating people, and adds nothing when run again."""
+
 from __future__ import annotations
 
 import io

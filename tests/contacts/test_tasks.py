@@ -27,6 +27,7 @@ from contacts.tasks.reminders import (
     task_reminders_send,
 )
 from tests.conftest import wait_for
+from tests.factories import create_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -34,13 +35,15 @@ HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def maria(alice: Any, workspace_of: Any) -> Contact:
-    ws = workspace_of(alice)
-    pipeline_create_defaults(workspace=ws)
-    return contact_create(
-        workspace=ws, actor=alice, data=ContactInput(first_name="Maria", last_name="Lopez",
-                                                     phones=["+14155550123"]),
-    )  # fmt: skip
+def maria(ws_with_stages: Any, alice: Any) -> Contact:
+    """Maria with a phone."""
+    return create_contact(
+        workspace=ws_with_stages,
+        actor=alice,
+        first_name="Maria",
+        last_name="Lopez",
+        phones=["+14155550123"],
+    )
 
 
 def new_task(contact: Contact, owner: Any, title: str, due_at: datetime) -> Task:

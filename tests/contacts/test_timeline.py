@@ -15,26 +15,14 @@ from django.utils import timezone
 
 from contacts.models import Activity, Contact
 from contacts.services import (
-    ContactInput,
     activity_record,
-    contact_create,
     note_add,
-    pipeline_create_defaults,
     task_add,
 )
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def maria(alice: Any, workspace_of: Any) -> Contact:
-    ws = workspace_of(alice)
-    pipeline_create_defaults(workspace=ws)
-    return contact_create(
-        workspace=ws, actor=alice, data=ContactInput(first_name="Maria", last_name="Lopez")
-    )
 
 
 def add_entries(contact: Contact, count: int, actor: Any) -> None:

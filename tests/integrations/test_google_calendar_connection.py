@@ -18,7 +18,7 @@ from integrations.google_calendar.models import CalendarConnection
 from integrations.google_calendar.oauth import SESSION_KEY
 from integrations.google_calendar.services import calendar_disconnect
 from integrations.sandbox.google import DEFAULT_CLIENT_ID, DEFAULT_USER_EMAIL, GoogleEmulator
-from tests.integrations.google_calendar_support import (
+from tests.conftest import (
     Outbox,
     book,
     connect_through_views,

@@ -21,7 +21,7 @@ from integrations.google_calendar.push import event_id_for
 from integrations.google_calendar.services import calendar_disconnect
 from integrations.google_calendar.tasks import calendar_sync_sweep
 from integrations.sandbox.google import DEFAULT_USER_EMAIL, GoogleEmulator
-from tests.integrations.google_calendar_support import (
+from tests.conftest import (
     Outbox,
     book,
     connect_through_views,
@@ -33,16 +33,6 @@ from tests.integrations.google_calendar_support import (
 
 pytestmark = pytest.mark.django_db
 ANSWERS = ["cancelled", 403, 404, 410]
-
-
-@pytest.fixture
-def connected(alice: Any, alice_client: Client, google: GoogleEmulator, outbox: Outbox,
-              django_capture_on_commit_callbacks: Any) -> Any:  # fmt: skip
-    with django_capture_on_commit_callbacks(execute=True):
-        connect_through_views(alice_client, google)
-    outbox.drain()
-    google.requests.clear()
-    return alice
 
 
 def calendar_calls(google: GoogleEmulator) -> list[tuple[str, str]]:

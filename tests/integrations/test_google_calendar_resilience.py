@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 from google.auth.exceptions import ReauthFailError, RefreshError
 
@@ -32,11 +32,10 @@ from integrations.sandbox.google import (
     GoogleEmulator,
     google_error,
 )
-from tests.integrations.google_calendar_support import (
+from tests.conftest import (
     START,
     Outbox,
     book,
-    connect_through_views,
     connection_of,
     live_events,
     new_contact,
@@ -47,16 +46,6 @@ from tests.integrations.google_calendar_support import (
 pytestmark = pytest.mark.django_db
 QUOTA_429 = (429, google_error(429, "quotaExceeded", "Quota exceeded", domain="usageLimits"))
 DEVELOPER_WORDS = ("gcloud", "reauth", "rapt", "application-default")
-
-
-@pytest.fixture
-def connected(alice: Any, alice_client: Client, google: GoogleEmulator, outbox: Outbox,
-              django_capture_on_commit_callbacks: Any) -> Any:  # fmt: skip
-    with django_capture_on_commit_callbacks(execute=True):
-        connect_through_views(alice_client, google)
-    outbox.drain()
-    google.requests.clear()
-    return alice
 
 
 @pytest.fixture

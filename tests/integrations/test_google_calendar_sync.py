@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from appointments.models import Appointment
 from appointments.services import (
@@ -25,11 +24,10 @@ from integrations.sandbox.google import (
     USER_RATE_LIMIT_403,
     GoogleEmulator,
 )
-from tests.integrations.google_calendar_support import (
+from tests.conftest import (
     START,
     Outbox,
     book,
-    connect_through_views,
     live_events,
     new_contact,
     parse,
@@ -37,16 +35,6 @@ from tests.integrations.google_calendar_support import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def connected(alice: Any, alice_client: Client, google: GoogleEmulator, outbox: Outbox,
-              django_capture_on_commit_callbacks: Any) -> Any:  # fmt: skip
-    with django_capture_on_commit_callbacks(execute=True):
-        connect_through_views(alice_client, google)
-    outbox.drain()
-    google.requests.clear()
-    return alice
 
 
 def pushes(google: GoogleEmulator) -> list[tuple[str, str]]:
@@ -200,7 +188,7 @@ def test_a_lost_insert_answer_is_recovered_by_a_patch_not_a_second_event(
     from integrations.google_calendar.client import CalendarClient
     from integrations.google_calendar.connection import connection_tokens
     from integrations.google_calendar.push import event_data
-    from tests.integrations.google_calendar_support import connection_of
+    from tests.conftest import connection_of
 
     CalendarClient(connection_tokens(connection_of(connected))).insert_event(  # type: ignore[arg-type]
         event_data(appointment)
@@ -310,7 +298,7 @@ def test_a_bad_request_fails_at_once_without_retries(
 def test_an_expired_access_token_is_refreshed_once_and_kept(
     connected: Any, google: GoogleEmulator, outbox: Outbox, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from tests.integrations.google_calendar_support import connection_of
+    from tests.conftest import connection_of
 
     before = connection_of(connected)
     assert before is not None

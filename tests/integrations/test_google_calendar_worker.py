@@ -11,13 +11,13 @@ from django.test import Client
 from appointments.models import Appointment
 from appointments.services import appointment_delete, appointment_update
 from integrations.sandbox.google import BACKEND_ERROR_500, RATE_LIMIT_429, GoogleEmulator
-from tests.conftest import wait_for
-from tests.integrations.google_calendar_support import (
+from tests.conftest import (
     book,
     connect_through_views,
     live_events,
     new_contact,
     reload,
+    wait_for,
 )
 
 pytestmark = pytest.mark.worker

@@ -1,3 +1,6 @@
+"""Mail through Resend: Django's mail API reaches the emulator as the official SDK sends it, Resend's
+errors become IntegrationErrors of the right kind, and idempotency keys hold."""
+
 from __future__ import annotations
 
 import base64

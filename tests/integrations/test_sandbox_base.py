@@ -1,3 +1,7 @@
+"""The emulator base: routes on a loopback port, a request log, fault injection (next, predicate,
+rate, seeded), reset, HTTP control endpoints, 404 and 500 answers that never hang a client, and
+`python -m integrations.sandbox serve`."""
+
 from __future__ import annotations
 
 import json

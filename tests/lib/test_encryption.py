@@ -1,3 +1,7 @@
+"""Encrypted fields: AES-GCM ciphertext under the current key, never the plaintext; tampering, a
+missing key and a copied column fail; rotation; the settings and deploy checks; no secret in the
+admin; allauth MFA secrets encrypted too."""
+
 from __future__ import annotations
 
 import base64

@@ -1,3 +1,6 @@
+"""Logging: credentials are redacted from messages and tracebacks, every line carries the request
+id, JSON lines, and a proxy's request id is kept only when it is sane."""
+
 from __future__ import annotations
 
 import io

@@ -1,3 +1,6 @@
+"""The task retry policy: jittered exponential backoff under a cap, retries for transient errors up
+to a limit, and no retry for a permanent one."""
+
 from __future__ import annotations
 
 import logging

@@ -1,3 +1,6 @@
+"""Production security: deploy checks pass, HTTPS with HSTS, a Content-Security-Policy without inline
+script on every page, CSRF on forms, security.txt, and env helpers that refuse malformed values."""
+
 from __future__ import annotations
 
 import os

@@ -1,3 +1,5 @@
+"""The throttle allows a key its limit within a window and counts again when the window closes."""
+
 from __future__ import annotations
 
 import time
