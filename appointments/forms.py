@@ -20,6 +20,7 @@ from django.utils import timezone
 from alt.lib.dates import DayField, check_range, check_schedule, local_or_utc, schedule_range
 from alt.lib.tenancy import WorkspaceFormMixin
 from appointments.models import Appointment
+from contacts.forms import contact_label
 from contacts.models import Contact, Property
 
 CONTACT_OPTIONS = 25  # contacts listed in the picker; a search narrows them
@@ -64,11 +65,6 @@ def local_moment(day: date, clock: time, tz: ZoneInfo) -> datetime:
 
 def default_title(kind: str, contact: Contact) -> str:
     return f"{Appointment.Kind(kind).label} with {contact.name}"[:200]
-
-
-def contact_label(contact: Contact) -> str:
-    detail = contact.primary_email or contact.primary_phone
-    return f"{contact.name} · {detail}" if detail and detail != contact.name else contact.name
 
 
 class AppointmentForm(WorkspaceFormMixin, forms.Form):

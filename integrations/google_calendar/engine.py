@@ -43,7 +43,7 @@ from django.utils import timezone
 from alt.accounts.models import Workspace
 from alt.lib.tasks import MAX_DELAY_SECONDS, MAX_RETRIES
 from appointments.models import Appointment
-from contacts.services import property_street_line
+from contacts.properties.services import property_street_line
 from integrations.errors import IntegrationError
 from integrations.google_calendar.client import (
     DESCRIPTION_MAX_CHARS,

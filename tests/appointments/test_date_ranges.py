@@ -14,7 +14,8 @@ from django.test import Client
 
 from appointments.models import Appointment
 from contacts.models import Contact
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contacts import importer
+from contacts.imports import services as importer
 from contacts.models import CustomField, ImportJob
 
 

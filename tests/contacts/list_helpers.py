@@ -8,7 +8,9 @@ from typing import Any
 from django.test import Client
 
 from contacts.models import Contact, PipelineStage
-from contacts.services import ContactInput, contact_create, phone_to_e164, pipeline_create_defaults
+from contacts.normalize import phone_to_e164
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create
 
 
 def add_contact(

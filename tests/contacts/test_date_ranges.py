@@ -13,8 +13,9 @@ from django.core import mail
 from django.test import Client
 
 from contacts.models import Contact, CustomField, Task
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
-from contacts.tasks.reminders import task_reminders_deliver
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create
+from contacts.tasks import task_reminders_deliver
 from tests.contacts.importing import errors_of, run_import
 
 pytestmark = pytest.mark.django_db

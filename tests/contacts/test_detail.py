@@ -13,7 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from contacts.models import Activity, Contact, CustomField, PipelineStage
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create
 
 pytestmark = pytest.mark.django_db
 

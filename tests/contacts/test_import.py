@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
-from contacts import importer
-from contacts.forms_imports import ImportUploadForm
+from contacts.imports import services as importer
+from contacts.imports.forms import ImportUploadForm
 from contacts.models import (
     Activity,
     Contact,
@@ -24,7 +24,8 @@ from contacts.models import (
     Note,
     Tag,
 )
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create
 from tests.conftest import wait_for
 from tests.contacts.importing import run_import, upload
 

@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Activity, Property, PropertyLink
-from contacts.services import ContactInput, contact_create, property_link
+from contacts.properties.services import property_link
+from contacts.services import ContactInput, contact_create
 
 pytestmark = pytest.mark.django_db
 

@@ -14,14 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Activity, Contact
-from contacts.services import (
-    ContactInput,
-    activity_record,
-    contact_create,
-    note_add,
-    pipeline_create_defaults,
-    task_add,
-)
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, activity_record, contact_create, note_add, task_add
 
 pytestmark = pytest.mark.django_db
 

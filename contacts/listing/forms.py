@@ -10,8 +10,8 @@ from typing import Any
 from django import forms
 
 from alt.accounts.models import User
+from alt.accounts.shortcuts import member_label
 from alt.lib.tenancy import WorkspaceFormMixin
-from contacts.listing import member_label
 from contacts.models import PipelineStage
 
 MAX_BULK_IDS = 1000
@@ -57,11 +57,14 @@ class BulkActionForm(WorkspaceFormMixin, forms.Form):
     ids = IdListField()
     action = forms.ChoiceField(
         choices=[
-            ("tag", "Add tag"), ("untag", "Remove tag"), ("stage", "Set stage"),
-            ("assign", "Assign"), ("delete", "Delete"),
+            ("tag", "Add tag"),
+            ("untag", "Remove tag"),
+            ("stage", "Set stage"),
+            ("assign", "Assign"),
+            ("delete", "Delete"),
         ],
         error_messages={"required": "Choose what to do with the selected contacts."},
-    )  # fmt: skip
+    )
     tag = forms.CharField(label="Tag", required=False, max_length=40)
     stage: forms.ModelChoiceField[PipelineStage] = forms.ModelChoiceField(
         label="Stage",

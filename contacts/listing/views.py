@@ -15,8 +15,10 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
-from contacts import listing, services
-from contacts.forms_listing import BulkActionForm, SavedListForm, UndoForm
+from alt.accounts.shortcuts import member_label
+from contacts import services
+from contacts.listing import services as listing
+from contacts.listing.forms import BulkActionForm, SavedListForm, UndoForm
 from contacts.models import DuplicateFlag
 
 # The ids of the last bulk delete, shown once on the list with an Undo button.
@@ -154,7 +156,7 @@ def _bulk_apply(request: WorkspaceRequest, form: BulkActionForm) -> str:
         return f"Moved {_contacts(n)} to {stage.name}."
     assignee = form.assignee_user
     n = services.contacts_bulk_assign(workspace=ws, ids=ids, assignee=assignee)
-    who = listing.member_label(assignee) if assignee else "nobody"
+    who = member_label(assignee) if assignee else "nobody"
     return f"Assigned {_contacts(n)} to {who}."
 
 

@@ -21,9 +21,9 @@ from django import forms
 from django.db import models
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
 
 from alt.accounts.models import User, Workspace
+from alt.accounts.shortcuts import member_label
 from contacts.models import (
     Contact,
     ContactEmail,
@@ -34,7 +34,7 @@ from contacts.models import (
     Source,
     Tag,
 )
-from contacts.services import phone_display
+from contacts.normalize import phone_display
 
 PAGE_SIZE = 50
 STALE_DAYS = (7, 14, 30, 60, 90)
@@ -152,10 +152,6 @@ def list_choices(workspace: Workspace, *, with_counts: bool = False) -> ListChoi
         tags=list(Tag.objects.for_workspace(workspace).order_by("name")),
         members=list(members),
     )
-
-
-def member_label(user: User) -> str:
-    return user.full_name or user.email
 
 
 class ContactListForm(forms.Form):
@@ -360,14 +356,7 @@ def saved_lists_for(workspace: Workspace) -> list[SavedList]:
 
 def access_saved_list(workspace: Workspace, saved_list_id: int | str) -> SavedList:
     """The workspace's saved list with this id, or Http404 (also for another workspace's id)."""
-    saved = (
-        SavedList.objects.for_workspace(workspace).filter(id=saved_list_id).first()
-        if str(saved_list_id).isdigit()
-        else None
-    )
-    if saved is None:
-        raise Http404("No such list")
-    return saved
+    return SavedList.objects.for_workspace(workspace).get_or_404("list", id=saved_list_id)
 
 
 def saved_list_create(
@@ -385,6 +374,7 @@ def saved_list_delete(*, saved_list: SavedList) -> None:
 
 
 # --- CSV export ----------------------------------------------------------------------------------
+# A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 EXPORT_COLUMNS = [
     "first_name", "last_name", "emails", "phones", "stage", "source", "tags", "assigned_to",
     "role", "budget_min", "budget_max", "timeframe", "next_follow_up_on", "created_at",
