@@ -7,6 +7,7 @@ invalid choice.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -24,7 +25,7 @@ from alt.lib.dates import DayField, check_range, check_schedule, schedule_range
 from alt.lib.money import parse_amount
 from alt.lib.tenancy import WorkspaceFormMixin
 from contacts import custom_fields
-from contacts.models import Contact, CustomField, PipelineStage, Source
+from contacts.models import Contact, ContactQuerySet, CustomField, PipelineStage, Source
 from contacts.normalize import InvalidPhone, normalize_email, phone_display, phone_to_e164
 from contacts.services import ContactInput
 
@@ -65,6 +66,13 @@ def contact_label(contact: Contact) -> str:
     """How a contact is named in a select box: 'Maria Lopez · maria@example.com'."""
     detail = contact.primary_email or contact.primary_phone
     return f"{contact.name} · {detail}" if detail and detail != contact.name else contact.name
+
+
+def contact_options(contacts: ContactQuerySet, query: str, limit: int) -> list[Contact]:
+    """What a contact select box renders: the first `limit` of `contacts` matching `query` (all of
+    them when it is blank), most recently active first."""
+    options = contacts.search(query) if query.strip() else contacts
+    return list(options.order_by("-last_activity_at", "-id")[:limit])
 
 
 class ContactForm(WorkspaceFormMixin, forms.Form):
@@ -302,26 +310,10 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
         return values
 
     def to_input(self) -> ContactInput:
-        data = self.cleaned_data
-        return ContactInput(
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            emails=data["emails"],
-            phones=data["phones"],
-            source=data["source"],
-            stage=data["stage"],
-            tags=data["tags"],
-            assigned_to=data["assigned_to"],
-            role=data["role"],
-            budget_min=data["budget_min"],
-            budget_max=data["budget_max"],
-            timeframe=data["timeframe"],
-            custom_fields=self._custom_values(),
-            next_follow_up_on=data["next_follow_up_on"],
-            consent_email=data["consent_email"],
-            consent_sms=data["consent_sms"],
-            consent_instagram=data["consent_instagram"],
-        )
+        """The new contact, for contacts.services.contact_create (a form with every section)."""
+        names = [f.name for f in dataclasses.fields(ContactInput) if f.name != "custom_fields"]
+        values = {name: self.cleaned_data[name] for name in names}
+        return ContactInput(**values, custom_fields=self._custom_values())
 
     def update_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for contacts.services.contact_update from this section's fields."""

@@ -14,7 +14,7 @@ from django import forms
 
 from alt.lib.money import parse_amount
 from alt.lib.tenancy import WorkspaceFormMixin
-from contacts.forms import contact_label
+from contacts.forms import contact_label, contact_options
 from contacts.models import Contact, Property, PropertyLink
 from contacts.properties.services import PropertyInput
 
@@ -207,11 +207,9 @@ class PropertyLinkForm(WorkspaceFormMixin, forms.Form):
         super().__init__(*args, workspace=workspace, **kwargs)
         field = self.fields["contact"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Contact.objects.for_workspace(workspace).live()
-        options = Contact.objects.for_workspace(workspace).live()
-        if contact_query.strip():
-            options = options.search(contact_query)
-        shown = options.order_by("-last_activity_at", "-id")[: self.OPTIONS]
+        live = Contact.objects.for_workspace(workspace).live()
+        field.queryset = live
+        shown = contact_options(live, contact_query, self.OPTIONS)
         # Rendering lists only these; validation (field.queryset) accepts any live contact.
         field.widget.choices = [
             ("", "Choose a contact"),
