@@ -18,7 +18,7 @@ from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.shortcuts import member_label
 from contacts import services
 from contacts.listing import services as listing
-from contacts.listing.forms import BulkActionForm, SavedListForm, UndoForm
+from contacts.listing.forms import BulkActionForm, ContactListForm, SavedListForm, UndoForm
 from contacts.models import DuplicateFlag
 
 # The ids of the last bulk delete, shown once on the list with an Undo button.
@@ -31,7 +31,7 @@ UNDO_SESSION_KEY = "contacts_undo_ids"
 def contact_list(request: WorkspaceRequest) -> HttpResponse:
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     choices = listing.list_choices(request.workspace, with_counts=not partial)
-    form = listing.ContactListForm(request.GET, choices=choices)
+    form = ContactListForm(request.GET, choices=choices)
     query = form.to_query()
     page = listing.contacts_page(request.workspace, query, user=request.user)
     context: dict[str, Any] = {
@@ -54,7 +54,7 @@ def contact_list(request: WorkspaceRequest) -> HttpResponse:
 @workspace_required  # type: ignore[arg-type]  # it types views as returning HttpResponse
 def contact_export(request: WorkspaceRequest) -> StreamingHttpResponse:
     choices = listing.list_choices(request.workspace)
-    query = listing.ContactListForm(request.GET, choices=choices).to_query()
+    query = ContactListForm(request.GET, choices=choices).to_query()
     rows = listing.export_rows(request.workspace, query, user=request.user)
     response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
     filename = f"contacts-{timezone.localdate().isoformat()}.csv"
@@ -104,7 +104,7 @@ def contact_bulk_undo(request: WorkspaceRequest) -> HttpResponse:
 @workspace_required
 def saved_list_create(request: WorkspaceRequest) -> HttpResponse:
     choices = listing.list_choices(request.workspace)
-    query = listing.ContactListForm(request.POST, choices=choices).to_query()
+    query = ContactListForm(request.POST, choices=choices).to_query()
     form = SavedListForm(request.POST)
     if not form.is_valid():
         messages.error(request, str(form.errors["name"][0]))
