@@ -1,4 +1,6 @@
-"""Contact workflows: create, edit, search fields, duplicates, notes, tasks, timeline entries.
+"""Contact workflows: create, edit, duplicate flags, delete and undo, bulk edits from the list,
+notes, tasks and timeline entries. Normalisation is in contacts/normalize.py; each feature
+(properties, pipeline, imports, merging, ...) has its own services module in its package.
 
 Every function takes the workspace (directly or through a record of it), runs in one transaction,
 and never takes `request`. Views call `access_*` first for any id that came from a URL or form.
