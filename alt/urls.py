@@ -4,7 +4,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 
 from alt.accounts import views as account_views
-from contacts.views import dashboard as dashboard_views
+from contacts.dashboard import views as dashboard_views
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -11,3 +11,9 @@ class AppointmentsConfig(AppConfig):
         member_removing.connect(
             reassign_appointments_of_leaving_member, dispatch_uid="appointments.reassign"
         )
+
+        from alt.accounts.seams import register_contact_panel, register_dashboard_card
+        from appointments.panels import contact_panel, dashboard_card
+
+        register_dashboard_card(dashboard_card)
+        register_contact_panel(contact_panel)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from alt.lib.dates import DayField, check_range, check_schedule, local_or_utc, schedule_range
 from alt.lib.tenancy import WorkspaceFormMixin
 from appointments.models import Appointment
+from contacts.forms import contact_label, contact_options
 from contacts.models import Contact, Property
 
 CONTACT_OPTIONS = 25  # contacts listed in the picker; a search narrows them
@@ -64,11 +65,6 @@ def local_moment(day: date, clock: time, tz: ZoneInfo) -> datetime:
 
 def default_title(kind: str, contact: Contact) -> str:
     return f"{Appointment.Kind(kind).label} with {contact.name}"[:200]
-
-
-def contact_label(contact: Contact) -> str:
-    detail = contact.primary_email or contact.primary_phone
-    return f"{contact.name} · {detail}" if detail and detail != contact.name else contact.name
 
 
 class AppointmentForm(WorkspaceFormMixin, forms.Form):
@@ -183,8 +179,7 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
         live = Contact.objects.for_workspace(workspace).live()
         field.queryset = live
         chosen_id = str(self.data.get("contact") if self.is_bound else self.initial.get("contact"))
-        options = live.search(query) if query.strip() else live
-        shown = list(options.order_by("-last_activity_at", "-id")[:CONTACT_OPTIONS])
+        shown = contact_options(live, query, CONTACT_OPTIONS)
         if chosen_id.isdigit() and all(str(c.id) != chosen_id for c in shown):
             chosen = preset if preset is not None else live.filter(id=chosen_id).first()
             if chosen is not None:

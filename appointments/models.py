@@ -11,7 +11,6 @@ so an edit racing an unfinished push is never lost and never pushed twice.
 
 from __future__ import annotations
 
-import builtins
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from django.conf import settings
@@ -28,11 +27,6 @@ class AppointmentQuerySet(TenantQuerySet["Appointment"]):
     def live(self) -> AppointmentQuerySet:
         """Not deleted. Deleted rows wait (invisible) until Google's copy is deleted too."""
         return self.filter(deleted_at=None)
-
-    def upcoming(self) -> AppointmentQuerySet:
-        from django.utils import timezone
-
-        return self.live().filter(ends_at__gte=timezone.now()).order_by("starts_at", "id")
 
 
 class AppointmentManager(TenantManager["Appointment"]):
@@ -142,15 +136,3 @@ class Appointment(TenantModel):
 
     def __str__(self) -> str:
         return self.title
-
-    # `property` is a field name here, so the decorator is spelled through builtins.
-    @builtins.property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
-    @builtins.property
-    def needs_push(self) -> bool:
-        """Google is behind ALT: an unsynced version, or a deletion not yet carried out."""
-        return self.synced_version < self.version or (
-            self.deleted_at is not None and bool(self.google_event_id)
-        )

@@ -46,9 +46,16 @@ def reassign_appointments_of_leaving_member(
         appointment.sync_requested_at = now
         appointment.save(
             update_fields=[
-                "agent", "google_event_id", "synced_version", "version", "sync_state",
-                "sync_error", "sync_attempts", "sync_requested_at", "updated_at",
+                "agent",
+                "google_event_id",
+                "synced_version",
+                "version",
+                "sync_state",
+                "sync_error",
+                "sync_attempts",
+                "sync_requested_at",
+                "updated_at",
             ]
-        )  # fmt: skip
+        )
         if backend is not None and appointment.sync_state == Appointment.Sync.PENDING:
             backend.push_on_commit(appointment)

@@ -19,7 +19,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.http import Http404
 from django.utils import timezone
 
 from alt.accounts.models import Membership, User, Workspace
@@ -43,18 +42,10 @@ EDITABLE_FIELDS = frozenset(
 # --- access --------------------------------------------------------------------------------------
 def access_appointment(workspace: Workspace, appointment_id: int | str) -> Appointment:
     """The workspace's live appointment with this id, or Http404 (also for another workspace's)."""
-    appointment = (
-        Appointment.objects.for_workspace(workspace)
-        .live()
-        .select_related("contact", "agent", "property")
-        .filter(id=appointment_id)
-        .first()
-        if str(appointment_id).isdigit()
-        else None
+    appointments = Appointment.objects.for_workspace(workspace).live()
+    return appointments.select_related("contact", "agent", "property").get_or_404(
+        "appointment", id=appointment_id
     )
-    if appointment is None:
-        raise Http404("No such appointment")
-    return appointment
 
 
 def appointments_for(workspace: Workspace) -> AppointmentQuerySet:
@@ -160,8 +151,12 @@ def appointment_create(
             kind=Activity.Kind.APPOINTMENT,
             actor=actor,
             summary=f"{appointment.get_kind_display()} booked: {appointment.title}",
-            data={"appointment_id": appointment.id, "event": "created", "starts_at": _when(appointment)},
-        )  # fmt: skip
+            data={
+                "appointment_id": appointment.id,
+                "event": "created",
+                "starts_at": _when(appointment),
+            },
+        )
         _push_on_commit(appointment)
     return appointment
 
@@ -209,7 +204,7 @@ def appointment_update(
             actor=actor,
             summary=f"{appointment.get_kind_display()} {what}: {appointment.title}",
             data={"appointment_id": appointment.id, "event": what, "starts_at": _when(appointment)},
-        )  # fmt: skip
+        )
         if google_must_hear:
             _push_on_commit(appointment)
     return appointment
@@ -236,7 +231,7 @@ def appointment_delete(*, appointment: Appointment, actor: User | None) -> None:
             actor=actor,
             summary=f"{locked.get_kind_display()} cancelled: {locked.title}",
             data={"appointment_id": locked.id, "event": "deleted", "starts_at": _when(locked)},
-        )  # fmt: skip
+        )
         if locked.sync_state == Appointment.Sync.OFF:
             # No calendar connected: nothing left to tell Google (events already pushed stay, GC-7).
             locked.delete()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.models import Membership
+from alt.accounts.shortcuts import render_local
 from alt.lib.dates import EARLIEST, LATEST, format_when, local_day, parse_day, week_start
 from appointments import services
 from appointments.forms import AppointmentForm
@@ -93,9 +94,12 @@ def appointment_create(request: WorkspaceRequest) -> HttpResponse:
     query = request.GET.get("contact_q", "")[:100]
     data = request.POST if request.method == "POST" else None
     form = AppointmentForm(
-        data, workspace=request.workspace, time_zone=request.user.timezone,
-        contact=contact, contact_query=query,
-    )  # fmt: skip
+        data,
+        workspace=request.workspace,
+        time_zone=request.user.timezone,
+        contact=contact,
+        contact_query=query,
+    )
     if request.htmx and "contact_q" in request.GET:
         return _render(request, "appointments/form.html#contact_select", {"form": form})
     fallback = reverse("contacts:detail", args=[contact.id]) if contact else None
@@ -119,9 +123,12 @@ def appointment_edit(request: WorkspaceRequest, appointment_id: int) -> HttpResp
     appointment = services.access_appointment(request.workspace, appointment_id)
     data = request.POST if request.method == "POST" else None
     form = AppointmentForm(
-        data, workspace=request.workspace, time_zone=request.user.timezone,
-        appointment=appointment, contact_query=request.GET.get("contact_q", "")[:100],
-    )  # fmt: skip
+        data,
+        workspace=request.workspace,
+        time_zone=request.user.timezone,
+        appointment=appointment,
+        contact_query=request.GET.get("contact_q", "")[:100],
+    )
     if request.htmx and "contact_q" in request.GET:
         return _render(request, "appointments/form.html#contact_select", {"form": form})
     back = _next_url(request, reverse("appointments:list"), exclude=appointment.id)
@@ -185,9 +192,7 @@ def _render(
     context.setdefault("now", timezone.now())
     context.setdefault("back", request.get_full_path())
     context.setdefault("calendar_settings_url", calendar_settings_url())
-    # Every date and time on these pages reads in the agent's own time zone.
-    with timezone.override(ZoneInfo(request.user.timezone)):
-        return render(request, template, context, status=status)
+    return render_local(request, template, context, status=status)
 
 
 def _is_valid(form: AppointmentForm) -> bool:

@@ -87,7 +87,8 @@ def _start_worker(google_url: str) -> subprocess.Popen[bytes]:
 def _setup(google: Any) -> tuple[Any, Any, Any]:
     """A fresh workspace whose agent connected Google Calendar through ALT's real OAuth code."""
     from alt.accounts.models import Membership, User, Workspace
-    from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+    from contacts.pipeline.services import pipeline_create_defaults
+    from contacts.services import ContactInput, contact_create
     from integrations.google_calendar import oauth
     from integrations.google_calendar.services import calendar_connect
 

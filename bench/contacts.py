@@ -77,7 +77,7 @@ def build(rebuild: bool) -> dict[str, Any]:
     from alt.accounts.models import User, Workspace
     from alt.accounts.services import workspace_create_for_user
     from contacts.models import Contact, PipelineStage, Tag
-    from contacts.services import pipeline_create_defaults
+    from contacts.pipeline.services import pipeline_create_defaults
 
     call_command("migrate", verbosity=0)
     user = User.objects.filter(email=BENCH_EMAIL).first()
@@ -172,7 +172,7 @@ def _measure(
 def _measure_import(data: dict[str, Any]) -> Row:
     """Import IMPORT_ROWS new contacts through the importer service, in-process (the same
     `import_run` the Celery task calls; queueing is skipped so no broker message is left behind)."""
-    from contacts import importer
+    from contacts.imports import services as importer
     from contacts.models import CustomField, ImportJob
 
     buf = io.StringIO()

@@ -7,10 +7,10 @@ invalid choice.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,21 +20,18 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from alt.accounts.models import User
-from alt.lib.dates import DayField, check_range, check_schedule, format_when, schedule_range
+from alt.accounts.shortcuts import member_label
+from alt.lib.dates import DayField, check_range, check_schedule, schedule_range
+from alt.lib.money import parse_amount
 from alt.lib.tenancy import WorkspaceFormMixin
-from contacts.models import Contact, CustomField, PipelineStage, Source
-from contacts.services import (
-    ContactInput,
-    InvalidPhone,
-    normalize_email,
-    phone_display,
-    phone_to_e164,
-)
+from contacts import custom_fields
+from contacts.models import Contact, ContactQuerySet, CustomField, PipelineStage, Source
+from contacts.normalize import InvalidPhone, normalize_email, phone_display, phone_to_e164
+from contacts.services import ContactInput
 
 MAX_BUDGET = 2_147_483_647  # the columns are PostgreSQL integers
 MAX_VALUES = 10  # emails or phones per contact
 _SEPARATORS = re.compile(r"[,;\n]+")
-_AMOUNT = re.compile(r"^(\d+(?:\.\d+)?)([km]?)$")
 CUSTOM_PREFIX = "cf_"
 
 
@@ -65,72 +62,17 @@ def _split(raw: str) -> list[str]:
     return [part.strip() for part in _SEPARATORS.split(raw or "") if part.strip()]
 
 
-def _dollars(raw: str) -> int | None:
-    """'$450,000' -> 450000, '450k' -> 450000, '1.2m' -> 1200000; '' -> None. ValueError else."""
-    text = raw.strip().lower().replace("$", "").replace(",", "").replace(" ", "")
-    if not text:
-        return None
-    match = _AMOUNT.match(text)
-    if match is None:
-        raise ValueError(text)
-    value = Decimal(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2)]
-    if value != value.to_integral_value():
-        raise ValueError(text)
-    return int(value)
+def contact_label(contact: Contact) -> str:
+    """How a contact is named in a select box: 'Maria Lopez · maria@example.com'."""
+    detail = contact.primary_email or contact.primary_phone
+    return f"{contact.name} · {detail}" if detail and detail != contact.name else contact.name
 
 
-def custom_field_display(field: CustomField, value: Any, *, tz: tzinfo | None = None) -> str:
-    """How a stored custom value reads on the contact page ('' when there is none); a date has
-    its year unless it is this year in `tz`."""
-    if value is None or value == "":
-        return ""
-    if field.kind == CustomField.Kind.YES_NO:
-        return "Yes" if value else "No"
-    if field.kind == CustomField.Kind.DATE:
-        try:
-            return format_when(date.fromisoformat(str(value)), "short", tz=tz)
-        except ValueError:
-            return str(value)
-    if field.kind == CustomField.Kind.NUMBER and isinstance(value, int | float):
-        return f"{value:,}"
-    return str(value)
-
-
-def _custom_form_field(field: CustomField) -> forms.Field:
-    label = field.label
-    if field.kind == CustomField.Kind.NUMBER:
-        return forms.CharField(
-            label=label,
-            required=False,
-            widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-        )
-    if field.kind == CustomField.Kind.DATE:
-        return DayField(
-            label=label,
-            required=False,
-            error_messages={"invalid": f"Enter {label} as a date, like 2025-03-14."},
-        )
-    if field.kind == CustomField.Kind.YES_NO:
-        return forms.ChoiceField(
-            label=label,
-            required=False,
-            choices=[("", "—"), ("yes", "Yes"), ("no", "No")],
-            error_messages={"invalid_choice": f"Answer {label} with yes or no."},
-        )
-    if field.kind == CustomField.Kind.CHOICE:
-        return forms.ChoiceField(
-            label=label,
-            required=False,
-            choices=[("", "—"), *((c, c) for c in field.choices)],
-            error_messages={
-                "invalid_choice": f"Choose one of: {', '.join(field.choices)}.",
-            },
-        )
-    return forms.CharField(label=label, required=False, max_length=200)
-
-
-def _member_label(user: User) -> str:
-    return user.full_name or user.email
+def contact_options(contacts: ContactQuerySet, query: str, limit: int) -> list[Contact]:
+    """What a contact select box renders: the first `limit` of `contacts` matching `query` (all of
+    them when it is blank), most recently active first."""
+    options = contacts.search(query) if query.strip() else contacts
+    return list(options.order_by("-last_activity_at", "-id")[:limit])
 
 
 class ContactForm(WorkspaceFormMixin, forms.Form):
@@ -208,7 +150,7 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
         self.section = section
         self.custom_fields = list(CustomField.objects.for_workspace(workspace))
         for custom in self.custom_fields:
-            self.fields[CUSTOM_PREFIX + custom.key] = _custom_form_field(custom)
+            self.fields[CUSTOM_PREFIX + custom.key] = custom_fields.form_field(custom)
         if section is not None:
             wanted = self.section_field_names(section)
             self.fields = {name: f for name, f in self.fields.items() if name in wanted}
@@ -217,7 +159,7 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
         if "assigned_to" in self.fields:
             members = User.objects.filter(memberships__workspace=workspace).order_by("full_name")
             self.fields["assigned_to"].queryset = members  # type: ignore[attr-defined]
-            self.fields["assigned_to"].label_from_instance = _member_label  # type: ignore[attr-defined]
+            self.fields["assigned_to"].label_from_instance = member_label  # type: ignore[attr-defined]
         if contact is not None and not self.is_bound:
             self.initial = self._initial_from(contact)
 
@@ -306,8 +248,8 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
 
     def _clean_budget(self, name: str) -> int | None:
         try:
-            amount = _dollars(self.cleaned_data[name])
-        except (ValueError, InvalidOperation):
+            amount = parse_amount(self.cleaned_data[name])
+        except ValueError:
             raise ValidationError(
                 "Enter an amount in dollars, like 450000, $450,000 or 450k."
             ) from None
@@ -343,15 +285,10 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
     def _clean_custom(self, custom: CustomField, name: str, data: dict[str, Any]) -> None:
         value = data[name]
         if custom.kind == CustomField.Kind.NUMBER and value:
-            text = str(value).strip().replace(",", "").replace("$", "")
             try:
-                number = Decimal(text)
-                if not number.is_finite():
-                    raise InvalidOperation
-            except InvalidOperation:
+                data[name] = custom_fields.parse_value(custom, str(value))
+            except custom_fields.InvalidValue:
                 self.add_error(name, f"Enter {custom.label} as a number, like 3 or 2.5.")
-                return
-            data[name] = int(number) if number == number.to_integral_value() else float(number)
 
     # --- what the services take ------------------------------------------------------------------
     def _custom_values(self) -> dict[str, Any]:
@@ -373,16 +310,10 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
         return values
 
     def to_input(self) -> ContactInput:
-        data = self.cleaned_data
-        return ContactInput(
-            first_name=data["first_name"], last_name=data["last_name"], emails=data["emails"],
-            phones=data["phones"], source=data["source"], stage=data["stage"], tags=data["tags"],
-            assigned_to=data["assigned_to"], role=data["role"], budget_min=data["budget_min"],
-            budget_max=data["budget_max"], timeframe=data["timeframe"],
-            custom_fields=self._custom_values(), next_follow_up_on=data["next_follow_up_on"],
-            consent_email=data["consent_email"], consent_sms=data["consent_sms"],
-            consent_instagram=data["consent_instagram"],
-        )  # fmt: skip
+        """The new contact, for contacts.services.contact_create (a form with every section)."""
+        names = [f.name for f in dataclasses.fields(ContactInput) if f.name != "custom_fields"]
+        values = {name: self.cleaned_data[name] for name in names}
+        return ContactInput(**values, custom_fields=self._custom_values())
 
     def update_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for contacts.services.contact_update from this section's fields."""

@@ -19,6 +19,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from alt.lib.tenancy import TenantManager, TenantModel, TenantQuerySet
+from contacts.normalize import search_terms
 
 if TYPE_CHECKING:
     from alt.accounts.models import Workspace
@@ -106,8 +107,6 @@ class ContactQuerySet(TenantQuerySet["Contact"]):
     def search(self, query: str) -> ContactQuerySet:
         """Name, email or phone in any format. Every word must match (trigram index on
         search_text); a query that reads as a phone number matches its E.164 form exactly."""
-        from contacts.services import search_terms
-
         words, e164 = search_terms(query)
         qs = self
         if e164:
@@ -514,9 +513,3 @@ class ImportJob(TenantModel):
     failure = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-
-    @property
-    def percent(self) -> int:
-        if not self.total_rows:
-            return 0 if self.status not in (self.Status.DONE,) else 100
-        return min(100, round(100 * self.processed_rows / self.total_rows))

@@ -1,4 +1,6 @@
-"""Contact workflows: create, edit, search fields, duplicates, notes, tasks, timeline entries.
+"""Contact workflows: create, edit, duplicate flags, delete and undo, bulk edits from the list,
+notes, tasks and timeline entries. Normalisation is in contacts/normalize.py; each feature
+(properties, pipeline, imports, merging, ...) has its own services module in its package.
 
 Every function takes the workspace (directly or through a record of it), runs in one transaction,
 and never takes `request`. Views call `access_*` first for any id that came from a URL or form.
@@ -6,22 +8,16 @@ and never takes `request`. Views call `access_*` first for any id that came from
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-import phonenumbers
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Func, JSONField, ProtectedError, Q, TextField, Value
-from django.db.models.functions import Cast, Greatest
-from django.http import Http404
+from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
-from django.utils.text import slugify
 
 from alt.accounts.models import Membership, User, Workspace
 from contacts.models import (
@@ -29,108 +25,15 @@ from contacts.models import (
     Contact,
     ContactEmail,
     ContactPhone,
-    CustomField,
     DuplicateFlag,
     Note,
     PipelineStage,
-    Property,
-    PropertyLink,
     Source,
     Tag,
     Task,
 )
-
-DEFAULT_REGION = "US"
-
-
-# --- normalisation -------------------------------------------------------------------------------
-class InvalidPhone(ValueError):
-    pass
-
-
-def phone_to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
-    """'(415) 555-0123', '415.555.0123', '+1 415 555 0123', '1-415-555-0123' -> '+14155550123'.
-
-    Raises InvalidPhone with a message a person understands.
-    """
-    text = (raw or "").strip()
-    if not text:
-        raise InvalidPhone("Phone number is empty.")
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise InvalidPhone(f"“{text}” is not a phone number.") from None
-    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(f"“{text}” is not a valid phone number.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@functools.lru_cache(maxsize=4096)
-def phone_display(e164: str) -> str:
-    """'+14155550134' -> '(415) 555-0134'. Cached: a list page formats 50 numbers per request and
-    phonenumbers' parse + format is the costliest thing in a row."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    fmt = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if number.country_code == 1
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(number, fmt)
-
-
-def normalize_email(raw: str) -> str:
-    return (raw or "").strip().lower()
-
-
-_DIGITS = re.compile(r"\D+")
-
-
-def search_text_for(
-    first_name: str, last_name: str, emails: Iterable[str], phones: Iterable[str]
-) -> str:
-    """The one lower-cased string the trigram index searches: names, emails, and each phone both
-    in E.164 and as national digits (so '4155550123' and '555-0123' both match)."""
-    parts = [first_name, last_name, *emails]
-    for e164 in phones:
-        digits = _DIGITS.sub("", e164)
-        parts.extend([e164, digits, digits[1:] if e164.startswith("+1") else digits])
-    return " ".join(p.lower() for p in parts if p)
-
-
-def search_terms(query: str) -> tuple[list[str], str | None]:
-    """Split a search box query into words to match, and the E.164 form if it reads as a phone."""
-    query = query.strip()
-    phone = None
-    if sum(ch.isdigit() for ch in query) >= 7 and not re.search(r"[A-Za-z@]", query):
-        try:
-            phone = phone_to_e164(query)
-        except InvalidPhone:
-            phone = None
-        digits = _DIGITS.sub("", query)
-        return ([digits] if phone is None else []), phone
-    return [w.lower() for w in query.split() if w], None
-
-
-# --- pipeline ------------------------------------------------------------------------------------
-def pipeline_create_defaults(*, workspace: Workspace) -> list[PipelineStage]:
-    """The default stages for a new workspace. Idempotent."""
-    existing = PipelineStage.objects.for_workspace(workspace)
-    if existing.exists():
-        return list(existing)
-    return PipelineStage.objects.for_workspace(workspace).bulk_create(
-        PipelineStage(workspace=workspace, name=name, position=i, outcome=outcome)
-        for i, (name, outcome) in enumerate(PipelineStage.DEFAULTS)
-    )
-
-
-def default_stage(workspace: Workspace) -> PipelineStage:
-    stage = PipelineStage.objects.for_workspace(workspace).order_by("position", "id").first()
-    if stage is None:
-        stage = pipeline_create_defaults(workspace=workspace)[0]
-    return stage
+from contacts.normalize import normalize_email, phone_display, search_text_for
+from contacts.pipeline.services import default_stage
 
 
 # --- access --------------------------------------------------------------------------------------
@@ -141,23 +44,13 @@ def access_contact(
     qs = Contact.objects.for_workspace(workspace)
     if not include_deleted:
         qs = qs.live()
-    contact = (
-        qs.select_related("stage", "assigned_to").filter(id=contact_id).first()
-        if str(contact_id).isdigit()
-        else None
-    )
-    if contact is None:
-        raise Http404("No such contact")
-    return contact
+    return qs.select_related("stage", "assigned_to").get_or_404("contact", id=contact_id)
 
 
 def access_task(workspace: Workspace, task_id: int) -> Task:
-    task = (
-        Task.objects.for_workspace(workspace).select_related("contact").filter(id=task_id).first()
-    )
-    if task is None:
-        raise Http404("No such task")
-    return task
+    """The workspace's task with this id, or Http404 (also for another workspace's id)."""
+    tasks = Task.objects.for_workspace(workspace).select_related("contact")
+    return tasks.get_or_404("task", id=task_id)
 
 
 # --- contacts ------------------------------------------------------------------------------------
@@ -320,6 +213,7 @@ def contact_create(
     return contact
 
 
+# A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 EDITABLE_FIELDS = (
     "first_name", "last_name", "stage", "source", "assigned_to", "role", "budget_min", "budget_max",
     "timeframe", "custom_fields", "next_follow_up_on", "consent_email", "consent_sms", "consent_instagram",
@@ -327,9 +221,14 @@ EDITABLE_FIELDS = (
 
 
 def contact_update(
-    *, contact: Contact, actor: User | None, changes: dict[str, Any], emails: Sequence[str] | None = None,
-    phones: Sequence[str] | None = None, tags: Sequence[str] | None = None,
-) -> Contact:  # fmt: skip
+    *,
+    contact: Contact,
+    actor: User | None,
+    changes: dict[str, Any],
+    emails: Sequence[str] | None = None,
+    phones: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+) -> Contact:
     """Apply field changes; a stage change is logged on the timeline. Raises ValueError for a field
     that is not editable."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -351,10 +250,12 @@ def contact_update(
         contact_refresh_search(contact=contact)
         if "stage" in changes and changes["stage"] != old_stage:
             activity_record(
-                contact=contact, kind=Activity.Kind.STAGE_CHANGED, actor=actor,
+                contact=contact,
+                kind=Activity.Kind.STAGE_CHANGED,
+                actor=actor,
                 summary=f"Stage: {old_stage.name} → {contact.stage.name}",
                 data={"from": old_stage.id, "to": contact.stage.id},
-            )  # fmt: skip
+            )
         if emails is not None or phones is not None:
             duplicates_flag(contact=contact)
     return contact
@@ -404,15 +305,27 @@ def duplicates_flag(*, contact: Contact) -> list[DuplicateFlag]:
 
 # --- timeline, notes, tasks ----------------------------------------------------------------------
 def activity_record(
-    *, contact: Contact, kind: str, summary: str, actor: User | None = None, body: str = "",
-    data: dict[str, Any] | None = None, occurred_at: datetime | None = None,
-) -> Activity:  # fmt: skip
+    *,
+    contact: Contact,
+    kind: str,
+    summary: str,
+    actor: User | None = None,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> Activity:
     """Add an entry to the contact's timeline and bump its last-activity time."""
     when = occurred_at or timezone.now()
     activity = Activity.objects.create(
-        workspace=contact.workspace, contact=contact, kind=kind, summary=summary[:300], body=body,
-        actor=actor, data=data or {}, occurred_at=when,
-    )  # fmt: skip
+        workspace=contact.workspace,
+        contact=contact,
+        kind=kind,
+        summary=summary[:300],
+        body=body,
+        actor=actor,
+        data=data or {},
+        occurred_at=when,
+    )
     Contact.objects.for_workspace(contact.workspace).filter(
         id=contact.id, last_activity_at__lt=when
     ).update(last_activity_at=when)
@@ -454,9 +367,12 @@ def task_add(
         )
         if contact is not None:
             activity_record(
-                contact=contact, kind=Activity.Kind.TASK_CREATED, actor=actor, summary=f"Task: {task.title}",
+                contact=contact,
+                kind=Activity.Kind.TASK_CREATED,
+                actor=actor,
+                summary=f"Task: {task.title}",
                 data={"task_id": task.id, "due_at": due_at.isoformat()},
-            )  # fmt: skip
+            )
     return task
 
 
@@ -478,280 +394,6 @@ def task_complete(*, task: Task, actor: User) -> Task:
                 data={"task_id": task.id},
             )
     return task
-
-
-# --- properties ----------------------------------------------------------------------------------
-PROPERTY_LINK_SUMMARIES = {
-    PropertyLink.Role.INTERESTED: "Interested in {address}",
-    PropertyLink.Role.OWNER: "Owner of {address}",
-    PropertyLink.Role.BUYER: "Buyer of {address}",
-}
-
-
-@dataclass
-class PropertyInput:
-    street: str
-    city: str
-    state: str
-    zip_code: str
-    unit: str = ""
-    price: int | None = None
-    beds: int | None = None
-    baths: Decimal | None = None
-    sqft: int | None = None
-    mls_number: str = ""
-    status: str = Property.Status.ACTIVE
-
-
-def property_street_line(prop: Property) -> str:
-    """'12 Oak St' or '12 Oak St #4': how a property is named on timelines and in messages."""
-    if not prop.unit:
-        return prop.street
-    unit = f"#{prop.unit}" if prop.unit[:1].isdigit() else prop.unit
-    return f"{prop.street} {unit}"
-
-
-def access_property(workspace: Workspace, property_id: int | str) -> Property:
-    """The workspace's property with this id, or Http404 (also for another workspace's id)."""
-    prop = (
-        Property.objects.for_workspace(workspace).filter(id=property_id).first()
-        if str(property_id).isdigit()
-        else None
-    )
-    if prop is None:
-        raise Http404("No such property")
-    return prop
-
-
-def property_create(*, workspace: Workspace, data: PropertyInput) -> Property:
-    """Add a property to the workspace. No side effects beyond the row."""
-    return Property.objects.create(workspace=workspace, **asdict(data))
-
-
-def property_update(*, property: Property, data: PropertyInput) -> Property:
-    """Replace the property's facts with `data`. Its links to contacts are kept."""
-    for field, value in asdict(data).items():
-        setattr(property, field, value)
-    property.save()
-    return property
-
-
-def property_link(
-    *, property: Property, contact: Contact, role: str, actor: User | None
-) -> tuple[PropertyLink, bool]:
-    """Link a contact to a property as interested, owner or buyer, and log it on the contact's
-    timeline ("Interested in 12 Oak St"). Linking twice in the same role changes nothing and logs
-    once. Returns (link, created). Raises ValueError if the two belong to different workspaces."""
-    if property.workspace_id != contact.workspace_id:
-        raise ValueError("The property and the contact are in different workspaces.")
-    summary = PROPERTY_LINK_SUMMARIES[PropertyLink.Role(role)]
-    with transaction.atomic():
-        link, created = PropertyLink.objects.for_workspace(property.workspace).get_or_create(
-            workspace=property.workspace, property=property, contact=contact, role=role
-        )
-        if created:
-            activity_record(
-                contact=contact, kind=Activity.Kind.UPDATED, actor=actor,
-                summary=summary.format(address=property_street_line(property)),
-                data={"property_id": property.id, "role": role},
-            )  # fmt: skip
-    return link, created
-
-
-# --- pipeline and custom fields (Settings) -------------------------------------------------------
-MAX_STAGES = 20
-MAX_CUSTOM_FIELDS = 30
-
-
-class SetupError(ValueError):
-    """A pipeline or custom-field change that cannot be made; the message is shown to the person."""
-
-
-def access_stage(workspace: Workspace, stage_id: int | str) -> PipelineStage:
-    """The workspace's pipeline stage with this id, or Http404."""
-    stage = (
-        PipelineStage.objects.for_workspace(workspace).filter(id=stage_id).first()
-        if str(stage_id).isdigit()
-        else None
-    )
-    if stage is None:
-        raise Http404("No such stage")
-    return stage
-
-
-def stage_add(*, workspace: Workspace, name: str, outcome: str) -> PipelineStage:
-    """Add a stage at the end of the pipeline. Raises SetupError for a duplicate name or when the
-    pipeline already has MAX_STAGES stages."""
-    name = name.strip()
-    with transaction.atomic():
-        stages = PipelineStage.objects.for_workspace(workspace).select_for_update()
-        positions = [s.position for s in stages]
-        if len(positions) >= MAX_STAGES:
-            raise SetupError(f"A pipeline can have up to {MAX_STAGES} stages.")
-        try:
-            with transaction.atomic():
-                return PipelineStage.objects.create(
-                    workspace=workspace,
-                    name=name,
-                    outcome=outcome,
-                    position=max(positions, default=-1) + 1,
-                )
-        except IntegrityError:
-            raise SetupError(f"There is already a stage called “{name}”.") from None
-
-
-def stage_update(*, stage: PipelineStage, name: str, outcome: str) -> PipelineStage:
-    """Rename a stage and set its outcome (open, won, lost). Raises SetupError for a duplicate
-    name."""
-    stage.name = name.strip()
-    stage.outcome = outcome
-    try:
-        with transaction.atomic():
-            stage.save(update_fields=["name", "outcome"])
-    except IntegrityError:
-        raise SetupError(f"There is already a stage called “{stage.name}”.") from None
-    return stage
-
-
-def stage_move(*, stage: PipelineStage, offset: int) -> None:
-    """Move a stage `offset` places (-1 up, +1 down), renumbering the pipeline 0..n-1. Moving
-    past either end leaves it at the end. New contacts start in the first stage."""
-    with transaction.atomic():
-        stages = list(
-            PipelineStage.objects.for_workspace(stage.workspace)
-            .select_for_update()
-            .order_by("position", "id")
-        )
-        index = next(i for i, s in enumerate(stages) if s.id == stage.id)
-        stages.insert(max(0, min(len(stages) - 1, index + offset)), stages.pop(index))
-        for position, each in enumerate(stages):
-            each.position = position
-        PipelineStage.objects.for_workspace(stage.workspace).bulk_update(stages, ["position"])
-
-
-def stage_delete(*, stage: PipelineStage) -> None:
-    """Delete a stage that no live contact is in. Contacts in the trash or merged away that still
-    point at it move to the first remaining stage (they are invisible, and the stage is PROTECTed).
-
-    Raises SetupError naming how many contacts to move first, or when it is the last stage.
-    """
-    ws = stage.workspace
-    try:
-        with transaction.atomic():
-            stages = list(
-                PipelineStage.objects.for_workspace(ws)
-                .select_for_update()
-                .order_by("position", "id")
-            )
-            if len(stages) == 1:
-                raise SetupError("A pipeline needs at least one stage.")
-            in_stage = Contact.objects.for_workspace(ws).filter(stage=stage)
-            live = in_stage.live().count()
-            if live:
-                noun = "contact" if live == 1 else "contacts"
-                raise SetupError(f"Move the {live} {noun} in {stage.name} to another stage first.")
-            fallback = next(s for s in stages if s.id != stage.id)
-            in_stage.update(stage=fallback)
-            PipelineStage.objects.for_workspace(ws).filter(id=stage.id).delete()
-    except (IntegrityError, ProtectedError):
-        # A contact was moved into the stage while it was being deleted.
-        raise SetupError(f"Contacts were just moved into {stage.name}; try again.") from None
-
-
-def access_custom_field(workspace: Workspace, field_id: int | str) -> CustomField:
-    """The workspace's custom field with this id, or Http404."""
-    field = (
-        CustomField.objects.for_workspace(workspace).filter(id=field_id).first()
-        if str(field_id).isdigit()
-        else None
-    )
-    if field is None:
-        raise Http404("No such custom field")
-    return field
-
-
-def custom_field_key_for(label: str) -> str:
-    """The stable key a label's values are stored under in Contact.custom_fields:
-    'Pre-approved amount' -> 'pre_approved_amount' (a label with no letters or digits: 'field')."""
-    return slugify(label).replace("-", "_")[:36].strip("_") or "field"
-
-
-def custom_field_create(
-    *, workspace: Workspace, label: str, kind: str, choices: Sequence[str] = ()
-) -> CustomField:
-    """Add a custom contact field. The key comes from the label and is unique in the workspace
-    (a suffix _2, _3... when taken); it never changes on rename, so stored values stay attached.
-
-    Values are stored in Contact.custom_fields[key] as JSON: text and choice as a string, number
-    as a number, date as 'YYYY-MM-DD', yes_no as true/false. `choices` is kept only for kind
-    "choice", which needs at least two. Raises SetupError.
-    """
-    label = label.strip()
-    options = _clean_choices(choices) if kind == CustomField.Kind.CHOICE else []
-    if kind == CustomField.Kind.CHOICE and len(options) < 2:
-        raise SetupError("A choice field needs at least two choices.")
-    with transaction.atomic():
-        fields = list(CustomField.objects.for_workspace(workspace).select_for_update())
-        if len(fields) >= MAX_CUSTOM_FIELDS:
-            raise SetupError(f"A workspace can have up to {MAX_CUSTOM_FIELDS} custom fields.")
-        if any(f.label.lower() == label.lower() for f in fields):
-            raise SetupError(f"There is already a field called “{label}”.")
-        taken = {f.key for f in fields}
-        base = key = custom_field_key_for(label)
-        suffix = 2
-        while key in taken:
-            key, suffix = f"{base}_{suffix}", suffix + 1
-        return CustomField.objects.create(
-            workspace=workspace, key=key, label=label, kind=kind, choices=options,
-            position=max((f.position for f in fields), default=-1) + 1,
-        )  # fmt: skip
-
-
-def custom_field_update(
-    *, field: CustomField, label: str, choices: Sequence[str] = ()
-) -> CustomField:
-    """Rename a custom field (its key and kind stay), and for a choice field replace its choices.
-    Contacts keep a value that is no longer a choice until it is next edited. Raises SetupError."""
-    label = label.strip()
-    clash = (
-        CustomField.objects.for_workspace(field.workspace)
-        .filter(label__iexact=label)
-        .exclude(id=field.id)
-        .exists()
-    )
-    if clash:
-        raise SetupError(f"There is already a field called “{label}”.")
-    field.label = label
-    if field.kind == CustomField.Kind.CHOICE:
-        options = _clean_choices(choices)
-        if len(options) < 2:
-            raise SetupError("A choice field needs at least two choices.")
-        field.choices = options
-    field.save(update_fields=["label", "choices"])
-    return field
-
-
-def custom_field_delete(*, field: CustomField) -> int:
-    """Delete a custom field and remove its value from every contact of the workspace (so a new
-    field that reuses the key starts empty). Returns how many contacts had a value."""
-    ws = field.workspace
-    with transaction.atomic():
-        cleared = (
-            Contact.objects.for_workspace(ws)
-            .filter(custom_fields__has_key=field.key)
-            .update(
-                custom_fields=Func(
-                    F("custom_fields"), Cast(Value(field.key), TextField()),
-                    template="(%(expressions)s)", arg_joiner=" - ", output_field=JSONField(),
-                )
-            )
-        )  # fmt: skip
-        CustomField.objects.for_workspace(ws).filter(id=field.id).delete()
-    return cleared
-
-
-def _clean_choices(choices: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(c.strip()[:60] for c in choices if c and c.strip()))[:50]
 
 
 # --- delete and undo -----------------------------------------------------------------------------
@@ -849,12 +491,16 @@ def contacts_bulk_set_stage(
         )
         Activity.objects.for_workspace(workspace).bulk_create(
             Activity(
-                workspace=workspace, contact=contact, kind=Activity.Kind.STAGE_CHANGED,
-                actor=actor, occurred_at=now, summary=f"Stage: {contact.stage.name} → {stage.name}",
+                workspace=workspace,
+                contact=contact,
+                kind=Activity.Kind.STAGE_CHANGED,
+                actor=actor,
+                occurred_at=now,
+                summary=f"Stage: {contact.stage.name} → {stage.name}",
                 data={"from": contact.stage_id, "to": stage.id},
             )
             for contact in moving
-        )  # fmt: skip
+        )
     return len(moving)
 
 

@@ -1,11 +1,17 @@
 from django.urls import path
 
-from contacts.views import dashboard, detail, imports, listing, merge, properties, setup
+from contacts import views as detail
+from contacts.dashboard import views as dashboard
+from contacts.imports import views as imports
+from contacts.listing import views as listing
+from contacts.merging import views as merge
+from contacts.pipeline import views as setup
+from contacts.properties import views as properties
 
 app_name = "contacts"
 
 urlpatterns = [
-    # listing.py: the contact list, search, filters, bulk actions, saved lists, export
+    # listing/: the contact list, search, filters, bulk actions, saved lists, export
     path("contacts/", listing.contact_list, name="list"),
     path("contacts/export.csv", listing.contact_export, name="export"),
     path("contacts/bulk/", listing.contact_bulk, name="bulk"),
@@ -16,7 +22,7 @@ urlpatterns = [
         listing.saved_list_delete,
         name="saved_list_delete",
     ),
-    # detail.py: create, the contact page, in-place edits, timeline, notes, tasks
+    # views.py: create, the contact page, in-place edits, timeline, notes, tasks
     path("contacts/new/", detail.contact_create, name="create"),
     path("contacts/<int:contact_id>/", detail.contact_detail, name="detail"),
     path(
@@ -31,7 +37,7 @@ urlpatterns = [
     path("contacts/<int:contact_id>/restore/", detail.contact_restore, name="restore"),
     path("tasks/", detail.task_list, name="tasks"),
     path("tasks/<int:task_id>/complete/", detail.task_complete_view, name="task_complete"),
-    # merge.py: duplicates and merging
+    # merging/: duplicates and merging
     path("contacts/duplicates/", merge.duplicate_list, name="duplicates"),
     path(
         "contacts/duplicates/<int:flag_id>/dismiss/",
@@ -40,13 +46,13 @@ urlpatterns = [
     ),
     path("contacts/<int:contact_id>/merge/<int:other_id>/", merge.contact_merge_view, name="merge"),
     path("contacts/merges/<int:merge_id>/undo/", merge.merge_undo_view, name="merge_undo"),
-    # imports.py: CSV import
+    # imports/: CSV import
     path("contacts/import/", imports.import_upload, name="import_upload"),
     path("contacts/import/<int:import_id>/", imports.import_detail, name="import_detail"),
     path(
         "contacts/import/<int:import_id>/progress/", imports.import_progress, name="import_progress"
     ),
-    # properties.py
+    # properties/
     path("properties/", properties.property_list, name="property_list"),
     path("properties/new/", properties.property_create, name="property_create"),
     path("properties/<int:property_id>/", properties.property_detail, name="property_detail"),
@@ -56,7 +62,7 @@ urlpatterns = [
         properties.property_link_create,
         name="property_link_create",
     ),
-    # setup.py: pipeline stages and custom fields (Settings)
+    # pipeline/: pipeline stages and custom fields (Settings)
     path("settings/pipeline/", setup.pipeline_edit, name="pipeline"),
     path("settings/custom-fields/", setup.custom_fields_edit, name="custom_fields"),
     # later issues

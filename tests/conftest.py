@@ -24,7 +24,7 @@ from django.test import Client, TestCase
 from alt.accounts.models import User, Workspace
 from appointments.models import Appointment
 from contacts.models import Contact
-from contacts.services import pipeline_create_defaults
+from contacts.pipeline.services import pipeline_create_defaults
 from integrations.google_calendar.models import CalendarConnection
 from integrations.sandbox.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleEmulator
 from integrations.sandbox.resend import ResendEmulator

@@ -106,7 +106,7 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
         PipelineStage,
         Property,
         SavedList,
-    )  # fmt: skip
+    )
     from contacts.services import ContactInput, contact_create, note_add, task_add
 
     zelda = contact_create(

@@ -17,8 +17,7 @@ from alt.accounts.models import (
     Workspace,
     WorkspaceAuditEvent,
 )
-from alt.accounts.signals import member_removing
-from contacts.services import pipeline_create_defaults
+from alt.accounts.signals import member_removing, workspace_created
 
 
 class InviteError(Exception):
@@ -30,12 +29,13 @@ class MembershipError(Exception):
 
 
 def workspace_create_for_user(*, user: User, name: str = "") -> Workspace:
-    """Create a workspace owned by `user`, with the default pipeline. No external side effects."""
+    """Create a workspace owned by `user` and send `workspace_created` in the transaction (the
+    contacts app adds the default pipeline). No external side effects."""
     with transaction.atomic():
         first = user.full_name.split(" ")[0] if user.full_name else user.email.split("@")[0]
         workspace = Workspace.objects.create(name=name or f"{first}'s workspace")
         Membership.objects.create(user=user, workspace=workspace, role=Membership.Role.OWNER)
-        pipeline_create_defaults(workspace=workspace)
+        workspace_created.send(sender=Workspace, workspace=workspace, owner=user)
     return workspace
 
 

@@ -11,6 +11,15 @@ before the membership row goes, with keyword arguments:
 Receivers (appointments reassigns the appointments, the Google Calendar integration disconnects
 the leaving member's calendar, GC-7) run in the same transaction: if one raises, nothing is
 removed.
+
+`workspace_created` is sent by `workspace_create_for_user` inside its transaction, once the
+workspace and its owner's membership exist, with keyword arguments:
+
+- `workspace`: the new Workspace,
+- `owner`: the User who owns it.
+
+Receivers (contacts creates the default pipeline) run in the same transaction: if one raises, no
+workspace is created.
 """
 
 from __future__ import annotations
@@ -18,3 +27,4 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 member_removing = Signal()
+workspace_created = Signal()

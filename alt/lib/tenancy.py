@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.db import models
+from django.http import Http404
 
 if TYPE_CHECKING:
     from alt.accounts.models import Workspace
@@ -28,6 +29,17 @@ class UnscopedQueryError(RuntimeError):
 class TenantQuerySet(models.QuerySet[M], Generic[M]):
     def for_workspace(self, workspace: Workspace) -> TenantQuerySet[M]:
         return self.filter(workspace=workspace)
+
+    def get_or_404(self, what: str, /, **lookup: int | str) -> M:
+        """The one row of this (already scoped) queryset matching `lookup`, or Http404 "No such
+        <what>". An id of another workspace and an id that is not a number are the same 404, so a
+        URL never tells which ids exist (ACC-2). Every `access_*` helper ends here."""
+        if any(isinstance(value, str) and not value.isdigit() for value in lookup.values()):
+            raise Http404(f"No such {what}")
+        row = self.filter(**lookup).first()
+        if row is None:
+            raise Http404(f"No such {what}")
+        return row
 
 
 class TenantManager(models.Manager[M], Generic[M]):

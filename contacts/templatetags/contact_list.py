@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django import template
 from django.utils import timezone
 
-from contacts.services import phone_display
+from contacts.normalize import phone_display
 
 register = template.Library()
 

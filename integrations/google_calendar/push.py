@@ -45,7 +45,7 @@ from alt.accounts.models import Workspace
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import MAX_DELAY_SECONDS, MAX_RETRIES
 from appointments.models import Appointment
-from contacts.services import property_street_line
+from contacts.properties.services import property_street_line
 from integrations.google_calendar.client import (
     DESCRIPTION_MAX_CHARS,
     CalendarClient,

@@ -18,7 +18,8 @@ from appointments import services
 from appointments.models import Appointment
 from appointments.services import AppointmentInvalid, appointment_create
 from contacts.models import Activity, Contact, Property
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create
 from tests.factories import create_contact
 
 pytestmark = pytest.mark.django_db

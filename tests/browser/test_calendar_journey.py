@@ -17,7 +17,8 @@ from playwright.sync_api import Page, ViewportSize, expect
 from appointments.models import Appointment
 from appointments.services import appointment_create
 from contacts.models import Contact, Property
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create
 from integrations.google_calendar.models import CalendarConnection
 from integrations.sandbox.google import GoogleEmulator
 from tests.browser.conftest import sign_in

@@ -13,7 +13,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from contacts.models import Activity, Contact, Note, Task
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser

@@ -18,7 +18,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from contacts.models import Contact, ImportJob, Note, Task
-from contacts.services import pipeline_create_defaults
+from contacts.pipeline.services import pipeline_create_defaults
 from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]

@@ -10,9 +10,10 @@ import pytest
 from django.test import Client
 
 from alt.accounts.models import User, Workspace
-from contacts import importer
+from contacts.imports import services as importer
 from contacts.models import Contact, CustomField, ImportJob, PipelineStage
-from contacts.services import phone_to_e164, pipeline_create_defaults
+from contacts.normalize import phone_to_e164
+from contacts.pipeline.services import pipeline_create_defaults
 from tests.conftest import workspace_of
 from tests.factories import create_contact
 

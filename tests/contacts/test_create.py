@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 
 from contacts.models import Contact, CustomField, DuplicateFlag, PipelineStage
-from contacts.services import ContactInput, contact_create, pipeline_create_defaults
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 
 from contacts.models import Contact, CustomField
-from contacts.services import ContactInput, contact_create, custom_field_create
+from contacts.pipeline.services import custom_field_create
+from contacts.services import ContactInput, contact_create
 
 pytestmark = pytest.mark.django_db
 

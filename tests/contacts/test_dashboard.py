@@ -12,11 +12,11 @@ from django.test import Client
 from django.utils import timezone
 
 from contacts.models import Contact, PipelineStage
+from contacts.pipeline.services import pipeline_create_defaults
 from contacts.services import (
     ContactInput,
     contact_create,
     contacts_delete,
-    pipeline_create_defaults,
     task_add,
     task_complete,
 )

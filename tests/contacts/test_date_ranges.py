@@ -13,7 +13,7 @@ from django.core import mail
 from django.test import Client
 
 from contacts.models import Contact, CustomField, Task
-from contacts.tasks.reminders import task_reminders_deliver
+from contacts.tasks import task_reminders_deliver
 from tests.contacts.conftest import errors_of, run_import
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts import merging
+from contacts.merging import services as merging
 from contacts.models import Contact, DuplicateFlag
 from contacts.services import ContactInput, contact_create
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from contacts.listing import EXPORT_COLUMNS, csv_cell
+from contacts.listing.services import EXPORT_COLUMNS, csv_cell
 from contacts.models import Contact, Source
 from tests.contacts.conftest import add_contact, bulk_contacts, stage_named
 

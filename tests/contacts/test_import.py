@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
-from contacts import importer
-from contacts.forms_imports import ImportUploadForm
+from contacts.imports import services as importer
+from contacts.imports.forms import ImportUploadForm
 from contacts.models import (
     Activity,
     Contact,

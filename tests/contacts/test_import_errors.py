@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from contacts import importer
+from contacts.imports import services as importer
 from contacts.models import Activity, Contact, ContactEmail, ImportJob, Note, Tag
 from contacts.services import ContactInput, contact_create
 from tests.contacts.conftest import errors_of, run_import, upload

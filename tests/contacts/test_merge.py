@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts import merging
+from contacts.merging import services as merging
 from contacts.models import (
     Activity,
     Contact,

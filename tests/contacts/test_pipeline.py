@@ -11,13 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from contacts.models import Contact, PipelineStage
-from contacts.services import (
-    ContactInput,
-    SetupError,
-    contact_create,
-    pipeline_create_defaults,
-    stage_delete,
-)
+from contacts.pipeline.services import SetupError, pipeline_create_defaults, stage_delete
+from contacts.services import ContactInput, contact_create
 
 pytestmark = pytest.mark.django_db
 

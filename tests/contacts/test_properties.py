@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Activity, Property, PropertyLink
-from contacts.services import property_link
+from contacts.properties.services import property_link
 from tests.factories import create_contact, create_property
 
 pytestmark = pytest.mark.django_db

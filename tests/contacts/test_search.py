@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from contacts.models import Contact, ContactQuerySet
-from contacts.services import search_terms
+from contacts.normalize import search_terms
 from tests.contacts.conftest import add_contact, names_on_page
 
 pytestmark = pytest.mark.django_db

@@ -29,7 +29,7 @@ from contacts.models import (
     PropertyLink,
     Task,
 )
-from contacts.services import search_text_for
+from contacts.normalize import search_text_for
 
 pytestmark = pytest.mark.django_db
 

@@ -14,18 +14,9 @@ from django.utils import timezone
 
 from alt.lib.errors import IntegrationError
 from contacts.models import Activity, Contact, Note, Task
-from contacts.services import (
-    ContactInput,
-    contact_create,
-    pipeline_create_defaults,
-    task_add,
-    task_complete,
-)
-from contacts.tasks.reminders import (
-    task_reminders_claim,
-    task_reminders_deliver,
-    task_reminders_send,
-)
+from contacts.pipeline.services import pipeline_create_defaults
+from contacts.services import ContactInput, contact_create, task_add, task_complete
+from contacts.tasks import task_reminders_claim, task_reminders_deliver, task_reminders_send
 from tests.conftest import wait_for
 from tests.factories import create_contact
 

@@ -14,11 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Activity, Contact
-from contacts.services import (
-    activity_record,
-    note_add,
-    task_add,
-)
+from contacts.services import activity_record, note_add, task_add
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from alt.accounts.management.commands.ensure_demo_login import DEMO_EMAIL
 from alt.accounts.models import Membership, User, Workspace
 from alt.accounts.services import workspace_create_for_user
-from contacts.demo import seed_workspace
+from contacts.demo.services import seed_workspace
 from contacts.models import Contact
 
 DEMO_WORKSPACE = "Demo Realty"

@@ -1,21 +1,96 @@
-"""Forms posted from the contact list: bulk actions, undo of a bulk delete, and saving a list.
-
-(The list's own GET parameters are parsed by contacts.listing.ContactListForm.)
-"""
+"""Forms of the contact list: its own GET parameters (search, filters, sort, cursor), and what is
+posted from it: bulk actions, undo of a bulk delete, and saving a list."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 
 from alt.accounts.models import User
+from alt.accounts.shortcuts import member_label
 from alt.lib.tenancy import WorkspaceFormMixin
-from contacts.listing import member_label
-from contacts.models import PipelineStage
+from contacts.listing.services import (
+    ASSIGNEE_MINE,
+    ASSIGNEE_UNASSIGNED,
+    STALE_DAYS,
+    ContactListQuery,
+    ListChoices,
+    Sort,
+    cursor_decode,
+)
+from contacts.models import PipelineStage, Source
 
 MAX_BULK_IDS = 1000
 ASSIGN_NOBODY = "nobody"
+
+
+class ContactListForm(forms.Form):
+    """The list's GET parameters. Choices come from `ListChoices`, so validating a stage, tag or
+    teammate costs no query, and another workspace's id is simply not a valid choice."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Name, email or phone",
+                "autocomplete": "off",
+                "enterkeyhint": "search",
+            }
+        ),
+    )
+    stage = forms.TypedChoiceField(label="Stage", required=False, coerce=int, empty_value=None)
+    source = forms.ChoiceField(
+        label="Source", required=False, choices=[("", "Any source"), *Source.choices]
+    )
+    tag = forms.TypedChoiceField(label="Tag", required=False, coerce=int, empty_value=None)
+    assignee = forms.ChoiceField(label="Assigned to", required=False)
+    stale = forms.TypedChoiceField(
+        label="No activity in",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any time"), *((str(d), f"{d} days") for d in STALE_DAYS)],
+    )
+    follow_up = forms.BooleanField(label="Follow-up due", required=False)
+    sort = forms.ChoiceField(label="Sort", required=False, choices=Sort.choices)
+    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data: Mapping[str, Any] | None, *, choices: ListChoices) -> None:
+        super().__init__(data)
+        fields = self.fields
+        fields["stage"].choices = [("", "Any stage"), *((s.id, s.name) for s in choices.stages)]  # type: ignore[attr-defined]
+        fields["tag"].choices = [("", "Any tag"), *((t.id, t.name) for t in choices.tags)]  # type: ignore[attr-defined]
+        fields["assignee"].choices = [  # type: ignore[attr-defined]
+            ("", "Anyone"),
+            (ASSIGNEE_MINE, "Me"),
+            (ASSIGNEE_UNASSIGNED, "Unassigned"),
+            *((str(u.id), member_label(u)) for u in choices.members),
+        ]
+        for name in ("stage", "source", "tag", "assignee", "stale", "follow_up", "sort"):
+            fields[name].widget.attrs["class"] = "js-filter"
+
+    def to_query(self) -> ContactListQuery:
+        """The valid parameters; an invalid one (a stale link, another workspace's stage) is
+        left out and its error shown next to the filter."""
+        self.is_valid()
+        data = self.cleaned_data
+        sort = data.get("sort") or Sort.NEWEST
+        return ContactListQuery(
+            q=" ".join((data.get("q") or "").split()),
+            stage=data.get("stage"),
+            source=data.get("source") or "",
+            tag=data.get("tag"),
+            assignee=data.get("assignee") or "",
+            stale_days=data.get("stale"),
+            follow_up_due=bool(data.get("follow_up")),
+            sort=sort,
+            cursor=cursor_decode(data.get("cursor") or "", sort),
+        )
 
 
 class IdListField(forms.Field):
@@ -57,11 +132,14 @@ class BulkActionForm(WorkspaceFormMixin, forms.Form):
     ids = IdListField()
     action = forms.ChoiceField(
         choices=[
-            ("tag", "Add tag"), ("untag", "Remove tag"), ("stage", "Set stage"),
-            ("assign", "Assign"), ("delete", "Delete"),
+            ("tag", "Add tag"),
+            ("untag", "Remove tag"),
+            ("stage", "Set stage"),
+            ("assign", "Assign"),
+            ("delete", "Delete"),
         ],
         error_messages={"required": "Choose what to do with the selected contacts."},
-    )  # fmt: skip
+    )
     tag = forms.CharField(label="Tag", required=False, max_length=40)
     stage: forms.ModelChoiceField[PipelineStage] = forms.ModelChoiceField(
         label="Stage",

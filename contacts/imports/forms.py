@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from contacts import importer
+from contacts.imports import services
 from contacts.models import CustomField, ImportJob
 
 MIB = 1024 * 1024
@@ -23,7 +23,7 @@ class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text="One contact per row, column names on the first line. Up to "
-        f"{importer.MAX_ROWS:,} rows. Export from Excel or Google Sheets as “CSV UTF-8”.",
+        f"{services.MAX_ROWS:,} rows. Export from Excel or Google Sheets as “CSV UTF-8”.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
@@ -62,8 +62,8 @@ class ImportMappingForm(forms.Form):
     ) -> None:
         super().__init__(data)
         self.headers: list[str] = list(job.headers)
-        choices = importer.target_choices(custom_fields)
-        guess = importer.import_mapping_guess(self.headers, custom_fields)
+        choices = services.target_choices(custom_fields)
+        guess = services.import_mapping_guess(self.headers, custom_fields)
         for index, header in enumerate(self.headers):
             self.fields[self.column_name(index)] = forms.ChoiceField(
                 label=header, choices=choices, required=False, initial=guess.get(index, "")
@@ -91,6 +91,6 @@ class ImportMappingForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        for index, message in importer.mapping_problems(self.mapping(), self.headers).items():
+        for index, message in services.mapping_problems(self.mapping(), self.headers).items():
             self.add_error(None if index is None else self.column_name(index), message)
         return cleaned

@@ -9,9 +9,9 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
-from contacts import services
-from contacts.forms_properties import CustomFieldForm, StageForm
 from contacts.models import Contact, CustomField, PipelineStage
+from contacts.pipeline import services
+from contacts.pipeline.forms import CustomFieldForm, StageForm
 
 ONLY_OWNERS = "Only the workspace owner can change this."
 

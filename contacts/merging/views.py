@@ -10,8 +10,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
-from contacts import merging
-from contacts.forms_merge import MergeForm
+from contacts.merging import services as merging
+from contacts.merging.forms import MergeForm
 from contacts.models import CustomField, DuplicateFlag, Merge
 from contacts.services import access_contact
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models, transaction
-from django.http import Http404
 from django.utils import timezone
 
 from alt.accounts.models import User, Workspace
 from alt.lib.tenancy import TenantModel
 from contacts.models import Activity, Contact, DuplicateFlag, Merge
-from contacts.services import activity_record, contact_refresh_search, phone_display
+from contacts.normalize import phone_display
+from contacts.services import activity_record, contact_refresh_search
 
 
 class MergeError(ValueError):
@@ -29,28 +29,12 @@ class MergeError(ValueError):
 
 # --- access --------------------------------------------------------------------------------------
 def access_duplicate_flag(workspace: Workspace, flag_id: int | str) -> DuplicateFlag:
-    flag = (
-        DuplicateFlag.objects.for_workspace(workspace).filter(id=flag_id).first()
-        if str(flag_id).isdigit()
-        else None
-    )
-    if flag is None:
-        raise Http404("No such duplicate")
-    return flag
+    return DuplicateFlag.objects.for_workspace(workspace).get_or_404("duplicate", id=flag_id)
 
 
 def access_merge(workspace: Workspace, merge_id: int | str) -> Merge:
-    merge = (
-        Merge.objects.for_workspace(workspace)
-        .select_related("survivor", "merged")
-        .filter(id=merge_id)
-        .first()
-        if str(merge_id).isdigit()
-        else None
-    )
-    if merge is None:
-        raise Http404("No such merge")
-    return merge
+    merges = Merge.objects.for_workspace(workspace).select_related("survivor", "merged")
+    return merges.get_or_404("merge", id=merge_id)
 
 
 def duplicate_dismiss(*, flag: DuplicateFlag) -> DuplicateFlag:
@@ -82,6 +66,7 @@ CHOICE_FIELDS: list[tuple[str, str]] = [
 CUSTOM_PREFIX = "custom:"
 SURVIVOR, MERGED = "survivor", "merged"
 # The survivor's fields a merge can change, recorded before it so that undo can restore them.
+# A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 SNAPSHOT_FIELDS = (
     "first_name", "last_name", "stage", "source", "assigned_to", "role", "budget_min", "budget_max",
     "timeframe", "custom_fields", "next_follow_up_on", "consent_email", "consent_sms",
@@ -144,8 +129,11 @@ def merge_field_choices(
     keys = sorted({*(survivor.custom_fields or {}), *(merged.custom_fields or {})})
     names = [
         *CHOICE_FIELDS,
-        *((f"{CUSTOM_PREFIX}{k}", (labels or {}).get(k, k.replace("_", " ").capitalize())) for k in keys),
-    ]  # fmt: skip
+        *(
+            (f"{CUSTOM_PREFIX}{k}", (labels or {}).get(k, k.replace("_", " ").capitalize()))
+            for k in keys
+        ),
+    ]
     choices = []
     for name, label in names:
         mine, theirs = _value(survivor, name), _value(merged, name)
@@ -226,8 +214,10 @@ def _move(
         ids = [
             r["pk"]
             for r in mine.values("pk", *columns)
-            if not any(tuple(r[f] for f in fields) in t for fields, t in zip(sets, taken, strict=True))
-        ]  # fmt: skip
+            if not any(
+                tuple(r[f] for f in fields) in t for fields, t in zip(sets, taken, strict=True)
+            )
+        ]
     else:
         ids = list(mine.values_list("pk", flat=True))
     if ids:
@@ -317,10 +307,12 @@ def contact_merge(
             workspace=ws, survivor=survivor, merged=merged, actor=actor, survivor_before=before
         )
         activity = activity_record(
-            contact=survivor, kind=Activity.Kind.MERGED, actor=actor,
+            contact=survivor,
+            kind=Activity.Kind.MERGED,
+            actor=actor,
             summary=f"Merged {merged.name} into this contact",
             data={"merge_id": merge.id, "merged_id": merged.id},
-        )  # fmt: skip
+        )
         merge.moved = {
             "rows": moved,
             "unset_primary": unset_primary,

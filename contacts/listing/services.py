@@ -11,17 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.db import models
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
 
 from alt.accounts.models import User, Workspace
 from contacts.models import (
@@ -31,10 +29,9 @@ from contacts.models import (
     ContactQuerySet,
     PipelineStage,
     SavedList,
-    Source,
     Tag,
 )
-from contacts.services import phone_display
+from contacts.normalize import phone_display
 
 PAGE_SIZE = 50
 STALE_DAYS = (7, 14, 30, 60, 90)
@@ -152,77 +149,6 @@ def list_choices(workspace: Workspace, *, with_counts: bool = False) -> ListChoi
         tags=list(Tag.objects.for_workspace(workspace).order_by("name")),
         members=list(members),
     )
-
-
-def member_label(user: User) -> str:
-    return user.full_name or user.email
-
-
-class ContactListForm(forms.Form):
-    """The list's GET parameters. Choices come from `ListChoices`, so validating a stage, tag or
-    teammate costs no query, and another workspace's id is simply not a valid choice."""
-
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": "Name, email or phone",
-                "autocomplete": "off",
-                "enterkeyhint": "search",
-            }
-        ),
-    )
-    stage = forms.TypedChoiceField(label="Stage", required=False, coerce=int, empty_value=None)
-    source = forms.ChoiceField(
-        label="Source", required=False, choices=[("", "Any source"), *Source.choices]
-    )
-    tag = forms.TypedChoiceField(label="Tag", required=False, coerce=int, empty_value=None)
-    assignee = forms.ChoiceField(label="Assigned to", required=False)
-    stale = forms.TypedChoiceField(
-        label="No activity in",
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[("", "Any time"), *((str(d), f"{d} days") for d in STALE_DAYS)],
-    )
-    follow_up = forms.BooleanField(label="Follow-up due", required=False)
-    sort = forms.ChoiceField(label="Sort", required=False, choices=Sort.choices)
-    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, data: Mapping[str, Any] | None, *, choices: ListChoices) -> None:
-        super().__init__(data)
-        fields = self.fields
-        fields["stage"].choices = [("", "Any stage"), *((s.id, s.name) for s in choices.stages)]  # type: ignore[attr-defined]
-        fields["tag"].choices = [("", "Any tag"), *((t.id, t.name) for t in choices.tags)]  # type: ignore[attr-defined]
-        fields["assignee"].choices = [  # type: ignore[attr-defined]
-            ("", "Anyone"),
-            (ASSIGNEE_MINE, "Me"),
-            (ASSIGNEE_UNASSIGNED, "Unassigned"),
-            *((str(u.id), member_label(u)) for u in choices.members),
-        ]
-        for name in ("stage", "source", "tag", "assignee", "stale", "follow_up", "sort"):
-            fields[name].widget.attrs["class"] = "js-filter"
-
-    def to_query(self) -> ContactListQuery:
-        """The valid parameters; an invalid one (a stale link, another workspace's stage) is
-        left out and its error shown next to the filter."""
-        self.is_valid()
-        data = self.cleaned_data
-        sort = data.get("sort") or Sort.NEWEST
-        return ContactListQuery(
-            q=" ".join((data.get("q") or "").split()),
-            stage=data.get("stage"),
-            source=data.get("source") or "",
-            tag=data.get("tag"),
-            assignee=data.get("assignee") or "",
-            stale_days=data.get("stale"),
-            follow_up_due=bool(data.get("follow_up")),
-            sort=sort,
-            cursor=cursor_decode(data.get("cursor") or "", sort),
-        )
 
 
 # --- the queryset and its pages ------------------------------------------------------------------
@@ -360,14 +286,7 @@ def saved_lists_for(workspace: Workspace) -> list[SavedList]:
 
 def access_saved_list(workspace: Workspace, saved_list_id: int | str) -> SavedList:
     """The workspace's saved list with this id, or Http404 (also for another workspace's id)."""
-    saved = (
-        SavedList.objects.for_workspace(workspace).filter(id=saved_list_id).first()
-        if str(saved_list_id).isdigit()
-        else None
-    )
-    if saved is None:
-        raise Http404("No such list")
-    return saved
+    return SavedList.objects.for_workspace(workspace).get_or_404("list", id=saved_list_id)
 
 
 def saved_list_create(
@@ -385,6 +304,7 @@ def saved_list_delete(*, saved_list: SavedList) -> None:
 
 
 # --- CSV export ----------------------------------------------------------------------------------
+# A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 EXPORT_COLUMNS = [
     "first_name", "last_name", "emails", "phones", "stage", "source", "tags", "assigned_to",
     "role", "budget_min", "budget_max", "timeframe", "next_follow_up_on", "created_at",

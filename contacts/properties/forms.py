@@ -1,4 +1,4 @@
-"""Forms for properties, their links to contacts, and the pipeline and custom-field settings.
+"""Forms for properties and their links to contacts.
 
 Every form that names a tenant row takes `workspace=` (WorkspaceFormMixin), so a select box only
 lists the workspace's own rows and a posted id of another workspace is an invalid choice.
@@ -12,10 +12,13 @@ from typing import Any
 
 from django import forms
 
+from alt.lib.money import parse_amount
 from alt.lib.tenancy import WorkspaceFormMixin
-from contacts.models import Contact, CustomField, PipelineStage, Property, PropertyLink
-from contacts.services import PropertyInput
+from contacts.forms import contact_label, contact_options
+from contacts.models import Contact, Property, PropertyLink
+from contacts.properties.services import PropertyInput
 
+# A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 US_STATES = [
     ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"),
     ("CA", "California"), ("CO", "Colorado"), ("CT", "Connecticut"), ("DE", "Delaware"),
@@ -34,23 +37,7 @@ US_STATES = [
 
 _ZIP = re.compile(r"^(\d{5})(?:[-\s]?(\d{4}))?$")
 _MLS = re.compile(r"^[A-Za-z0-9-]+$")
-_AMOUNT = re.compile(r"^(\d+(?:\.\d+)?)\s*([km]?)$")
 MAX_PRICE = 2_000_000_000  # the column is a PostgreSQL integer
-
-
-def _whole_number(raw: str, *, suffixes: bool = False) -> int | None:
-    """'$1,250,000' -> 1250000; with suffixes '850k' -> 850000 and '1.2m' -> 1200000."""
-    text = raw.strip().lower().replace("$", "").replace(",", "").replace(" ", "")
-    if not text:
-        return None
-    match = _AMOUNT.match(text)
-    if match is None or (match.group(2) and not suffixes):
-        raise ValueError(text)
-    multiplier = {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2)]
-    value = Decimal(match.group(1)) * multiplier
-    if value != value.to_integral_value():
-        raise ValueError(text)
-    return int(value)
 
 
 class PropertyForm(forms.Form):
@@ -134,7 +121,7 @@ class PropertyForm(forms.Form):
 
     def clean_price(self) -> int | None:
         try:
-            price = _whole_number(self.cleaned_data["price"], suffixes=True)
+            price = parse_amount(self.cleaned_data["price"])
         except ValueError:
             raise forms.ValidationError(
                 "Enter the price in dollars, like 850000, $850,000 or 850k."
@@ -155,7 +142,7 @@ class PropertyForm(forms.Form):
 
     def clean_sqft(self) -> int | None:
         try:
-            sqft = _whole_number(self.cleaned_data["sqft"])
+            sqft = parse_amount(self.cleaned_data["sqft"], suffixes=False)
         except ValueError:
             raise forms.ValidationError(
                 "Enter the living area in square feet, like 1850."
@@ -220,100 +207,11 @@ class PropertyLinkForm(WorkspaceFormMixin, forms.Form):
         super().__init__(*args, workspace=workspace, **kwargs)
         field = self.fields["contact"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Contact.objects.for_workspace(workspace).live()
-        options = Contact.objects.for_workspace(workspace).live()
-        if contact_query.strip():
-            options = options.search(contact_query)
-        shown = options.order_by("-last_activity_at", "-id")[: self.OPTIONS]
+        live = Contact.objects.for_workspace(workspace).live()
+        field.queryset = live
+        shown = contact_options(live, contact_query, self.OPTIONS)
         # Rendering lists only these; validation (field.queryset) accepts any live contact.
         field.widget.choices = [
             ("", "Choose a contact"),
-            *((c.id, _contact_label(c)) for c in shown),
+            *((c.id, contact_label(c)) for c in shown),
         ]
-
-
-def _contact_label(contact: Contact) -> str:
-    detail = contact.primary_email or contact.primary_phone
-    return f"{contact.name} · {detail}" if detail and detail != contact.name else contact.name
-
-
-class StageForm(WorkspaceFormMixin, forms.Form):
-    name = forms.CharField(
-        label="Stage name",
-        max_length=60,
-        error_messages={"required": "Give the stage a name."},
-    )
-    outcome = forms.ChoiceField(
-        choices=PipelineStage.Outcome.choices,
-        initial=PipelineStage.Outcome.OPEN,
-        help_text="Won and lost stages count as closed on the dashboard.",
-    )
-
-    def __init__(self, *args: Any, stage: PipelineStage | None = None, **kwargs: Any) -> None:
-        if stage is not None and "initial" not in kwargs:
-            kwargs["initial"] = {"name": stage.name, "outcome": stage.outcome}
-        super().__init__(*args, **kwargs)
-        self.stage = stage
-
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the stage a name.")
-        same = PipelineStage.objects.for_workspace(self.workspace).filter(name__iexact=name)
-        if self.stage is not None:
-            same = same.exclude(id=self.stage.id)
-        if same.exists():
-            raise forms.ValidationError(f"There is already a stage called “{name}”.")
-        return name
-
-
-class CustomFieldForm(WorkspaceFormMixin, forms.Form):
-    """Add a custom field (label, kind, choices) or, given `field`, rename it (label, choices):
-    the kind of an existing field never changes, since contacts' values are stored in it."""
-
-    label = forms.CharField(
-        max_length=60,
-        error_messages={"required": "Give the field a name, like “Preferred school district”."},
-    )
-    kind = forms.ChoiceField(choices=CustomField.Kind.choices, initial=CustomField.Kind.TEXT)
-    choices = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "North Park\nHillcrest"}),
-        help_text="For a choice field: one choice per line.",
-    )
-
-    def __init__(self, *args: Any, field: CustomField | None = None, **kwargs: Any) -> None:
-        if field is not None and "initial" not in kwargs:
-            kwargs["initial"] = {"label": field.label, "choices": "\n".join(field.choices)}
-        super().__init__(*args, **kwargs)
-        self.field = field
-        if field is not None:
-            del self.fields["kind"]
-            if field.kind != CustomField.Kind.CHOICE:
-                del self.fields["choices"]
-
-    @property
-    def field_kind(self) -> str:
-        return self.field.kind if self.field is not None else self.cleaned_data.get("kind", "")
-
-    def clean_label(self) -> str:
-        label = self.cleaned_data["label"].strip()
-        same = CustomField.objects.for_workspace(self.workspace).filter(label__iexact=label)
-        if self.field is not None:
-            same = same.exclude(id=self.field.id)
-        if same.exists():
-            raise forms.ValidationError(f"There is already a field called “{label}”.")
-        return label
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        lines = [line.strip() for line in data.get("choices", "").splitlines() if line.strip()]
-        data["choices"] = list(dict.fromkeys(lines))
-        if self.field_kind == CustomField.Kind.CHOICE:
-            if len(data["choices"]) < 2:
-                self.add_error("choices", "List at least two choices, one per line.")
-            elif any(len(c) > 60 for c in data["choices"]):
-                self.add_error("choices", "Keep each choice under 60 characters.")
-            elif len(data["choices"]) > 50:
-                self.add_error("choices", "A choice field can have up to 50 choices.")
-        return data

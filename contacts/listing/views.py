@@ -15,8 +15,10 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
-from contacts import listing, services
-from contacts.forms_listing import BulkActionForm, SavedListForm, UndoForm
+from alt.accounts.shortcuts import member_label
+from contacts import services
+from contacts.listing import services as listing
+from contacts.listing.forms import BulkActionForm, ContactListForm, SavedListForm, UndoForm
 from contacts.models import DuplicateFlag
 
 # The ids of the last bulk delete, shown once on the list with an Undo button.
@@ -29,7 +31,7 @@ UNDO_SESSION_KEY = "contacts_undo_ids"
 def contact_list(request: WorkspaceRequest) -> HttpResponse:
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     choices = listing.list_choices(request.workspace, with_counts=not partial)
-    form = listing.ContactListForm(request.GET, choices=choices)
+    form = ContactListForm(request.GET, choices=choices)
     query = form.to_query()
     page = listing.contacts_page(request.workspace, query, user=request.user)
     context: dict[str, Any] = {
@@ -52,7 +54,7 @@ def contact_list(request: WorkspaceRequest) -> HttpResponse:
 @workspace_required  # type: ignore[arg-type]  # it types views as returning HttpResponse
 def contact_export(request: WorkspaceRequest) -> StreamingHttpResponse:
     choices = listing.list_choices(request.workspace)
-    query = listing.ContactListForm(request.GET, choices=choices).to_query()
+    query = ContactListForm(request.GET, choices=choices).to_query()
     rows = listing.export_rows(request.workspace, query, user=request.user)
     response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
     filename = f"contacts-{timezone.localdate().isoformat()}.csv"
@@ -102,7 +104,7 @@ def contact_bulk_undo(request: WorkspaceRequest) -> HttpResponse:
 @workspace_required
 def saved_list_create(request: WorkspaceRequest) -> HttpResponse:
     choices = listing.list_choices(request.workspace)
-    query = listing.ContactListForm(request.POST, choices=choices).to_query()
+    query = ContactListForm(request.POST, choices=choices).to_query()
     form = SavedListForm(request.POST)
     if not form.is_valid():
         messages.error(request, str(form.errors["name"][0]))
@@ -154,7 +156,7 @@ def _bulk_apply(request: WorkspaceRequest, form: BulkActionForm) -> str:
         return f"Moved {_contacts(n)} to {stage.name}."
     assignee = form.assignee_user
     n = services.contacts_bulk_assign(workspace=ws, ids=ids, assignee=assignee)
-    who = listing.member_label(assignee) if assignee else "nobody"
+    who = member_label(assignee) if assignee else "nobody"
     return f"Assigned {_contacts(n)} to {who}."
 
 

@@ -10,7 +10,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef, Q
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -19,17 +19,16 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
+from alt.accounts.seams import contact_panels
+from alt.accounts.shortcuts import render_local
 from alt.lib.dates import local_day
-from appointments.services import appointments_for
-from appointments.views import calendar_settings_url
-from contacts import services
+from contacts import custom_fields, services
 from contacts.forms import (
     SECTIONS,
     ContactCreateForm,
     ContactForm,
     NoteForm,
     TaskForm,
-    custom_field_display,
 )
 from contacts.models import (
     Activity,
@@ -41,9 +40,9 @@ from contacts.models import (
     Tag,
     Task,
 )
+from contacts.normalize import phone_display
 
 TIMELINE_PAGE = 50
-APPOINTMENTS_SHOWN = 5
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -56,11 +55,15 @@ def contact_create(request: WorkspaceRequest) -> HttpResponse:
             workspace=request.workspace, actor=request.user, data=form.to_input()
         )
         if _is_flagged(contact):
-            messages.warning(request, format_html(
-                "Added {}. It looks like a contact you already have: "
-                '<a href="{}">review possible duplicates</a>.',
-                contact.name, reverse("contacts:duplicates"),
-            ))  # fmt: skip
+            messages.warning(
+                request,
+                format_html(
+                    "Added {}. It looks like a contact you already have: "
+                    '<a href="{}">review possible duplicates</a>.',
+                    contact.name,
+                    reverse("contacts:duplicates"),
+                ),
+            )
         else:
             messages.success(request, f"Added {contact.name}.")
         return redirect("contacts:detail", contact_id=contact.id)
@@ -135,9 +138,12 @@ def task_create(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
     if not form.is_valid():
         return _invalid(request, contact, "task_form", task_form=form)
     task = services.task_add(
-        workspace=request.workspace, contact=contact, actor=request.user,
-        title=form.cleaned_data["title"], due_at=form.due_at(),
-    )  # fmt: skip
+        workspace=request.workspace,
+        contact=contact,
+        actor=request.user,
+        title=form.cleaned_data["title"],
+        due_at=form.due_at(),
+    )
     if not request.htmx:
         messages.success(request, f"Task added: {task.title}.")
         return redirect("contacts:detail", contact_id=contact.id)
@@ -159,12 +165,17 @@ def task_create(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
 def contact_delete(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
     contact = services.access_contact(request.workspace, contact_id)
     services.contacts_delete(workspace=request.workspace, ids=[contact.id], actor=request.user)
-    messages.success(request, format_html(
-        '{} moved to the trash. <form method="post" action="{}" class="flash-action">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-        '<button type="submit" class="link">Undo</button></form>',
-        contact.name, reverse("contacts:restore", args=[contact.id]), get_token(request),
-    ))  # fmt: skip
+    messages.success(
+        request,
+        format_html(
+            '{} moved to the trash. <form method="post" action="{}" class="flash-action">'
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            '<button type="submit" class="link">Undo</button></form>',
+            contact.name,
+            reverse("contacts:restore", args=[contact.id]),
+            get_token(request),
+        ),
+    )
     return redirect("contacts:list")
 
 
@@ -218,9 +229,7 @@ def _render(
     request: WorkspaceRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     context.setdefault("just_now", timezone.now() - timedelta(minutes=1))
-    # Dates and times on these pages read in the agent's own time zone.
-    with timezone.override(ZoneInfo(request.user.timezone)):
-        return render(request, template, context, status=status)
+    return render_local(request, template, context, status=status)
 
 
 def _is_flagged(contact: Contact) -> bool:
@@ -291,19 +300,19 @@ def _detail_context(
 ) -> dict[str, Any]:
     emails, phones, tags = _emails_phones_tags(request, contact)
     tz = ZoneInfo(request.user.timezone)
-    custom_fields = list(CustomField.objects.for_workspace(request.workspace))
+    fields = list(CustomField.objects.for_workspace(request.workspace))
     context: dict[str, Any] = {
         "contact": contact,
         "sections": list(SECTIONS.values()),
         "emails": emails,
-        "phones": [(e164, services.phone_display(e164)) for e164 in phones],
+        "phones": [(e164, phone_display(e164)) for e164 in phones],
         "tags": tags,
-        "primary_phone": services.phone_display(contact.primary_phone),
+        "primary_phone": phone_display(contact.primary_phone),
         "custom_values": [
-            (f.label, custom_field_display(f, contact.custom_fields.get(f.key), tz=tz))
-            for f in custom_fields
+            (f.label, custom_fields.display(f, contact.custom_fields.get(f.key), tz=tz))
+            for f in fields
         ],
-        "has_custom_fields": bool(custom_fields),
+        "has_custom_fields": bool(fields),
         "undo_hours": settings.CONTACT_UNDO_HOURS,
         "back": reverse("contacts:detail", args=[contact.id]),
         "today": timezone.localdate(timezone.now(), tz),
@@ -318,12 +327,8 @@ def _detail_context(
             .filter(contact=contact, completed_at=None)
             .order_by("due_at", "id")[:20]
         )
-        upcoming = appointments_for(request.workspace).filter(
-            contact=contact, ends_at__gt=timezone.now()
-        )
-        context["appointments"] = list(upcoming[:APPOINTMENTS_SHOWN])
-        context["now"] = timezone.now()
-        context["calendar_settings_url"] = calendar_settings_url()
+        # Panels of apps above contacts (appointments: the upcoming ones), under the actions.
+        context["panels"] = contact_panels(request, contact)
     return context
 
 
@@ -338,20 +343,26 @@ def _emails_phones_tags(
         .filter(id=contact.id)
         .values_list(
             ArraySubquery(
-                ContactEmail.objects.for_workspace(ws).filter(**mine)
-                .order_by("-is_primary", "id").values("email")
+                ContactEmail.objects.for_workspace(ws)
+                .filter(**mine)
+                .order_by("-is_primary", "id")
+                .values("email")
             ),
             ArraySubquery(
-                ContactPhone.objects.for_workspace(ws).filter(**mine)
-                .order_by("-is_primary", "id").values("e164")
+                ContactPhone.objects.for_workspace(ws)
+                .filter(**mine)
+                .order_by("-is_primary", "id")
+                .values("e164")
             ),
             ArraySubquery(
-                Tag.objects.for_workspace(ws).filter(contacts=OuterRef("pk"))
-                .order_by("name").values("name")
+                Tag.objects.for_workspace(ws)
+                .filter(contacts=OuterRef("pk"))
+                .order_by("name")
+                .values("name")
             ),
         )
         .get()
-    )  # fmt: skip
+    )
     return row[0], row[1], row[2]
 
 

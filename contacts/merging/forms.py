@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from contacts.merging import MERGED, SURVIVOR, FieldChoice
+from contacts.merging.services import MERGED, SURVIVOR, FieldChoice
 
 
 class MergeForm(forms.Form):

@@ -1,8 +1,15 @@
-"""Task reminders: every minute (CELERY_BEAT_SCHEDULE), email each due task to its assignee, once.
+"""Periodic jobs of the contacts app (CELERY_BEAT_SCHEDULE).
+
+Task reminders: every minute, email each due task to its assignee, once.
 
 A reminder is claimed before it is sent: one conditional UPDATE sets `reminded_at` on due rows
 that do not have it yet and returns their ids, so two beats or two workers running at the same
 time never claim, and never email, the same task twice.
+
+Purge: hourly, erase contacts whose delete was not undone within CONTACT_UNDO_HOURS.
+
+Both tasks keep the names they were registered under when they lived in contacts/tasks/reminders.py
+and contacts/tasks/purge.py: the beat schedule and messages already queued in production use them.
 """
 
 from __future__ import annotations
@@ -24,9 +31,12 @@ from django.utils import timezone
 from alt.accounts.models import Membership, Workspace
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import retry_transient
+from contacts import services
+from contacts.imports.tasks import contacts_import_run
 from contacts.models import Task
 
-__all__ = ["task_reminders_send"]
+# contacts_import_run is imported so that Celery, which autodiscovers contacts.tasks, registers it.
+__all__ = ["contacts_import_run", "contacts_purge_deleted", "task_reminders_send"]
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +166,7 @@ def _release_rest(
         _release(workspaces[workspace_id], claimed[workspace_id], claimed_at)
 
 
-@shared_task(bind=True)
+@shared_task(bind=True, name="contacts.tasks.reminders.task_reminders_send")
 def task_reminders_send(self: Any) -> None:
     # Claim by conditional UPDATE (reminded_at IS NULL -> now) before sending: a task is emailed
     # by whichever run claimed it, and only once.
@@ -164,3 +174,10 @@ def task_reminders_send(self: Any) -> None:
         task_reminders_deliver()
     except IntegrationError as exc:
         retry_transient(self, exc)
+
+
+@shared_task(name="contacts.tasks.purge.contacts_purge_deleted")
+def contacts_purge_deleted() -> None:
+    # State guard: each batch is deleted only while deleted_at is still past the undo window, so a
+    # second run (or a contact restored meanwhile) erases nothing more.
+    services.contacts_purge_deleted()

@@ -21,18 +21,17 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
 from alt.accounts.models import User, Workspace
-from alt.lib.dates import EARLIEST, LATEST, parse_typed_day, shown
+from alt.lib.money import parse_amount
+from contacts import custom_fields
 from contacts.models import (
     Activity,
     Contact,
@@ -45,16 +44,15 @@ from contacts.models import (
     PipelineStage,
     Source,
 )
-from contacts.services import (
+from contacts.normalize import (
     InvalidPhone,
-    default_stage,
     normalize_email,
     phone_display,
     phone_to_e164,
-    pipeline_create_defaults,
     search_text_for,
-    tags_get_or_create,
 )
+from contacts.pipeline.services import default_stage, pipeline_create_defaults
+from contacts.services import tags_get_or_create
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +95,7 @@ IDENTITY_TARGETS = frozenset(
     {"first_name", "last_name", "full_name", "email", "email_2", "phone", "phone_2"}
 )
 
+# A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 _SYNONYMS: dict[str, list[str]] = {
     "first_name": ["firstname", "first", "givenname", "forename", "fname", "first_name"],
     "last_name": ["lastname", "last", "surname", "familyname", "lname"],
@@ -279,14 +278,11 @@ def import_upload_create(
 
 def access_import(workspace: Workspace, import_id: int | str) -> ImportJob:
     """The workspace's import job (without its file content), or Http404."""
-    job = (
-        ImportJob.objects.for_workspace(workspace).defer("content").filter(id=import_id).first()
-        if str(import_id).isdigit()
-        else None
+    return (
+        ImportJob.objects.for_workspace(workspace)
+        .defer("content")
+        .get_or_404("import", id=import_id)
     )
-    if job is None:
-        raise Http404("No such import")
-    return job
 
 
 def _job_content(job: ImportJob) -> bytes:
@@ -320,7 +316,7 @@ def import_start(*, job: ImportJob, mapping: dict[int, str], dedupe: str) -> boo
     """Save the column mapping and dedupe policy and queue the import (sends
     contacts_import_run after commit). A job already started is left alone (returns False).
     Raises ValueError for an invalid mapping."""
-    from contacts.tasks.imports import contacts_import_run
+    from contacts.imports.tasks import contacts_import_run
 
     problems = mapping_problems(mapping, job.headers)
     if problems:
@@ -408,11 +404,8 @@ def import_progress_get(*, job: ImportJob) -> ImportProgress:
 
 # --- parsing one row -----------------------------------------------------------------------------
 _email_validator = EmailValidator()
-_AMOUNT = re.compile(r"^\$?(\d+(?:\.\d+)?)([km]?)$")
 # No "%m/%d/%y": a two-digit year is refused (alt.lib.dates), never guessed.
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%b %d %Y", "%B %d %Y")
-_YES = {"yes", "y", "true", "1", "x"}
-_NO = {"no", "n", "false", "0"}
+# A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 _ROLES = {
     "buyer": Contact.Role.BUYER, "buying": Contact.Role.BUYER, "seller": Contact.Role.SELLER,
     "selling": Contact.Role.SELLER, "both": Contact.Role.BOTH, "buyerseller": Contact.Role.BOTH,
@@ -489,50 +482,29 @@ class _CellError(ValueError):
 
 
 def _parse_amount(value: str) -> int:
-    match = _AMOUNT.match(value.replace(",", "").replace(" ", "").lower())
-    if not match:
+    try:
+        amount = parse_amount(value)
+    except ValueError:
+        raise _CellError("is not an amount") from None
+    if amount is None:  # a blank cell never gets here; a lone "$" does
         raise _CellError("is not an amount")
-    amount = Decimal(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2)]
     if amount > MAX_AMOUNT:
         raise _CellError("is too large")
-    return int(amount)
+    return amount
 
 
 def _parse_date(value: str) -> date:
     try:
-        return parse_typed_day(value.replace(",", " "), _DATE_FORMATS)
-    except ValidationError as error:
-        if error.code == "two_digit_year":
-            raise _CellError(f"has no full year: {error.messages[0].lower()[:-1]}") from None
-        if error.code == "out_of_range":
-            raise _CellError(f"is not between {shown(EARLIEST)} and {shown(LATEST)}") from None
-        raise _CellError("is not a date (use YYYY-MM-DD or MM/DD/YYYY)") from None
+        return custom_fields.parse_date(value)
+    except custom_fields.InvalidValue as error:
+        raise _CellError(str(error)) from None
 
 
 def _parse_custom(custom: CustomField, value: str) -> Any:
-    kind = custom.kind
-    if kind == CustomField.Kind.NUMBER:
-        try:
-            number = Decimal(value.replace(",", "").replace("$", ""))
-        except InvalidOperation:
-            raise _CellError("is not a number") from None
-        if not number.is_finite():
-            raise _CellError("is not a number")
-        return int(number) if number == number.to_integral_value() else float(number)
-    if kind == CustomField.Kind.DATE:
-        return _parse_date(value).isoformat()
-    if kind == CustomField.Kind.YES_NO:
-        if value.lower() in _YES:
-            return True
-        if value.lower() in _NO:
-            return False
-        raise _CellError("is not yes or no")
-    if kind == CustomField.Kind.CHOICE:
-        for choice in custom.choices:
-            if choice.lower() == value.lower():
-                return choice
-        raise _CellError(f"is not one of {', '.join(custom.choices)}")
-    return value
+    try:
+        return custom_fields.parse_value(custom, value)
+    except custom_fields.InvalidValue as error:
+        raise _CellError(str(error)) from None
 
 
 def _split_full_name(value: str) -> tuple[str, str]:
@@ -920,19 +892,32 @@ class _BatchWriter:
         Activity.objects.for_workspace(self.ws).bulk_create(
             [
                 *(
-                    Activity(workspace=self.ws, contact=contact, kind=Activity.Kind.IMPORTED,
-                             actor=self.actor, summary=summary[:300], data=data,
-                             occurred_at=self.now)
+                    Activity(
+                        workspace=self.ws,
+                        contact=contact,
+                        kind=Activity.Kind.IMPORTED,
+                        actor=self.actor,
+                        summary=summary[:300],
+                        data=data,
+                        occurred_at=self.now,
+                    )
                     for contact, summary in entries
                 ),
                 *(
-                    Activity(workspace=self.ws, contact_id=note.contact_id, kind=Activity.Kind.NOTE,
-                             actor=self.actor, summary="Note", body=note.body,
-                             data={"note_id": note.id, **data}, occurred_at=self.now)
+                    Activity(
+                        workspace=self.ws,
+                        contact_id=note.contact_id,
+                        kind=Activity.Kind.NOTE,
+                        actor=self.actor,
+                        summary="Note",
+                        body=note.body,
+                        data={"note_id": note.id, **data},
+                        occurred_at=self.now,
+                    )
                     for note in notes
                 ),
             ]
-        )  # fmt: skip
+        )
 
     def _update(self, rows: list[tuple[ParsedRow, int]]) -> None:
         """The "update" policy: the row's non-empty values replace the matched contact's; its
@@ -994,9 +979,17 @@ class _BatchWriter:
             contact.updated_at = self.now
         Contact.objects.for_workspace(ws).bulk_update(
             list(contacts.values()),
-            sorted(changed | {"primary_email", "primary_phone", "search_text", "last_activity_at",
-                              "updated_at"}),
-        )  # fmt: skip
+            sorted(
+                changed
+                | {
+                    "primary_email",
+                    "primary_phone",
+                    "search_text",
+                    "last_activity_at",
+                    "updated_at",
+                }
+            ),
+        )
         ContactEmail.objects.for_workspace(ws).bulk_create(new_emails)
         ContactPhone.objects.for_workspace(ws).bulk_create(new_phones)
         Contact.tags.through.objects.bulk_create(links, ignore_conflicts=True)

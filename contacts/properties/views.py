@@ -11,9 +11,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
-from contacts import services
-from contacts.forms_properties import PropertyFilterForm, PropertyForm, PropertyLinkForm
 from contacts.models import Property, PropertyLink
+from contacts.properties import services
+from contacts.properties.forms import PropertyFilterForm, PropertyForm, PropertyLinkForm
 
 PAGE_SIZE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

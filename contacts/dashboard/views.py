@@ -12,9 +12,8 @@ from django.utils import timezone
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.models import Membership
-from appointments.models import Appointment
-from appointments.services import appointments_for
-from appointments.views import calendar_settings_url
+from alt.accounts.seams import dashboard_cards
+from alt.accounts.shortcuts import render_local
 from contacts.models import Contact, PipelineStage, Task
 
 STALE_DAYS = 14
@@ -35,15 +34,13 @@ def dashboard(request: WorkspaceRequest) -> HttpResponse:
         "stale_days": STALE_DAYS,
         "stale_url": f"{reverse('contacts:list')}?stale={STALE_DAYS}",
         "tasks": _my_tasks_due(request, now, tz),
-        "appointments": _my_appointments_today(request, now, tz),
-        "calendar_settings_url": calendar_settings_url(),
+        # Cards of apps above contacts (appointments: today's agenda), first in the grid.
+        "cards": dashboard_cards(request),
         "back": reverse("dashboard"),
-        "now": now,
     }
     if context["first_run"]:
         context["team_size"] = Membership.objects.filter(workspace=request.workspace).count()
-    with timezone.override(tz):
-        return render(request, "contacts/dashboard.html", context)
+    return render_local(request, "contacts/dashboard.html", context)
 
 
 @workspace_required
@@ -92,20 +89,6 @@ def _contact_counts(
         # A range of the (workspace, created_at) index: only this week's rows are read.
         "new_this_week": contacts.live().filter(created_at__gte=week_start).count(),
     }
-
-
-def _my_appointments_today(
-    request: WorkspaceRequest, now: datetime, tz: ZoneInfo
-) -> list[Appointment]:
-    """My appointments on my today (earlier ones included, greyed), soonest first."""
-    today = timezone.localdate(now, tz)
-    start = datetime.combine(today, time.min, tzinfo=tz)
-    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
-    return list(
-        appointments_for(request.workspace)
-        .filter(agent=request.user, starts_at__lt=end, ends_at__gt=start)
-        .filter(contact__deleted_at=None, contact__merged_into=None)[:TASKS_SHOWN]
-    )
 
 
 def _my_tasks_due(request: WorkspaceRequest, now: datetime, tz: ZoneInfo) -> dict[str, Any]:

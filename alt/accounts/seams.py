@@ -1,0 +1,61 @@
+"""Places on core pages that higher apps fill in without the page importing them (DESIGN.md:
+dependencies point one way; a lower layer reaches a higher one only through a seam).
+
+- Dashboard cards: `register_dashboard_card(card)`, where `card(request)` returns the Panel to show
+  on the dashboard, or None for none. The dashboard renders them first in its grid, in
+  registration order.
+- Contact page panels: `register_contact_panel(panel)`, where `panel(request, contact)` returns
+  the Panel to show under the contact's quick actions, or None.
+
+An app registers in its AppConfig.ready() (appointments registers its day's agenda and the
+contact's upcoming appointments). The page includes `panel.template` with the panel's own context
+as `panel`, inside the page's time-zone override, so a card reads dates like the page around it.
+Callables take the request for its workspace and user; they run one query or none, since the
+pages' query counts are tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alt.accounts.decorators import WorkspaceRequest
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+DashboardCard = Callable[["WorkspaceRequest"], Panel | None]
+# The contact is a contacts.models.Contact, which this layer does not import.
+ContactPanel = Callable[["WorkspaceRequest", Any], Panel | None]
+
+_dashboard_cards: dict[str, DashboardCard] = {}
+_contact_panels: dict[str, ContactPanel] = {}
+
+
+def _key(fn: Callable[..., Any]) -> str:
+    # Keyed by where the function lives, so registering twice (ready() run again) changes nothing.
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def register_dashboard_card(card: DashboardCard) -> DashboardCard:
+    _dashboard_cards[_key(card)] = card
+    return card
+
+
+def register_contact_panel(panel: ContactPanel) -> ContactPanel:
+    _contact_panels[_key(panel)] = panel
+    return panel
+
+
+def dashboard_cards(request: WorkspaceRequest) -> list[Panel]:
+    return [p for card in _dashboard_cards.values() if (p := card(request)) is not None]
+
+
+def contact_panels(request: WorkspaceRequest, contact: Any) -> list[Panel]:
+    return [p for panel in _contact_panels.values() if (p := panel(request, contact)) is not None]

@@ -1,0 +1,50 @@
+"""What appointments shows on core pages, through alt.accounts.seams (registered in apps.py): the
+agent's appointments of the day on the dashboard, and a contact's upcoming ones on the contact's
+page."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from alt.accounts.decorators import WorkspaceRequest
+from alt.accounts.seams import Panel
+from appointments.services import appointments_for
+from appointments.views import calendar_settings_url
+from contacts.models import Contact
+
+DASHBOARD_SHOWN = 10
+CONTACT_SHOWN = 5
+
+
+def dashboard_card(request: WorkspaceRequest) -> Panel:
+    """My appointments on my today (earlier ones included, greyed), soonest first."""
+    tz, now = ZoneInfo(request.user.timezone), timezone.now()
+    today = timezone.localdate(now, tz)
+    start = datetime.combine(today, time.min, tzinfo=tz)
+    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
+    appointments = list(
+        appointments_for(request.workspace)
+        .filter(agent=request.user, starts_at__lt=end, ends_at__gt=start)
+        .filter(contact__deleted_at=None, contact__merged_into=None)[:DASHBOARD_SHOWN]
+    )
+    context = {
+        "appointments": appointments,
+        "now": now,
+        "calendar_settings_url": calendar_settings_url(),
+    }
+    return Panel("appointments/_dashboard_card.html", context)
+
+
+def contact_panel(request: WorkspaceRequest, contact: Contact) -> Panel:
+    """The contact's next appointments (shown only when there are some)."""
+    now = timezone.now()
+    upcoming = appointments_for(request.workspace).filter(contact=contact, ends_at__gt=now)
+    context = {
+        "appointments": list(upcoming[:CONTACT_SHOWN]),
+        "now": now,
+        "calendar_settings_url": calendar_settings_url(),
+    }
+    return Panel("appointments/_contact_panel.html", context)

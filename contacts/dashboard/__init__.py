@@ -1,0 +1,1 @@
+"""The dashboard: leads per stage, counts, my tasks, and the cards other apps register."""

@@ -1,0 +1,1 @@
+"""Demo data: seed a workspace with realistic contacts, properties and timelines."""

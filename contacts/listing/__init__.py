@@ -1,0 +1,1 @@
+"""The contact list: search, filters, bulk actions, saved lists, CSV export."""

@@ -1,0 +1,1 @@
+"""Settings of the CRM: pipeline stages and custom contact fields."""

@@ -1,0 +1,1 @@
+"""Properties (listings) and their links to contacts."""
