@@ -18,11 +18,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.core.management import call_command
 from django.db.models import Count
 
+from alt.lib.env import database_url_from_settings
 from bench.common import OUT, ROOT, Row, percentile, report
 
 CREATES = int(os.environ.get("BENCH_CALENDAR_APPOINTMENTS", 1_000))
@@ -35,17 +36,6 @@ CONVERGE_TIMEOUT_SECONDS = 600
 EMAIL = "bench.calendar@example.com"
 
 
-def _database_url(settings_dict: dict[str, Any]) -> str:
-    user = quote(settings_dict["USER"] or "")
-    password = quote(settings_dict["PASSWORD"] or "")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = settings_dict["HOST"] or ""
-    port = settings_dict["PORT"] or ""
-    if host.startswith("/"):
-        return f"postgresql://{auth}/{settings_dict['NAME']}?host={host}"
-    return f"postgresql://{auth}{host}{':' + str(port) if port else ''}/{settings_dict['NAME']}"
-
-
 def _start_worker(google_url: str) -> subprocess.Popen[bytes]:
     from django.conf import settings
     from django.db import connection
@@ -55,7 +45,7 @@ def _start_worker(google_url: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _database_url(connection.settings_dict),
+        "DATABASE_URL": database_url_from_settings(connection.settings_dict),
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         **google_settings(google_url),
         "LOG_LEVEL": "INFO",  # the worker announces "ready." at INFO

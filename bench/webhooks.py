@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from django.core.management import call_command
 
-from bench.calendar import _database_url
+from alt.lib.env import database_url_from_settings
 from bench.common import OUT, ROOT, Row, percentile, report
 
 WORKERS = 2  # gunicorn sync workers: one per core of this machine
@@ -43,7 +43,7 @@ def _start_server(port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": _database_url(connection.settings_dict),
+        "DATABASE_URL": database_url_from_settings(connection.settings_dict),
         "CELERY_QUEUE": QUEUE,
         "LOG_LEVEL": "ERROR",
     }

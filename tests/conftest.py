@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -22,6 +22,7 @@ from celery.app.task import Task
 from django.test import Client, TestCase
 
 from alt.accounts.models import User, Workspace
+from alt.lib.env import database_url_from_settings
 from appointments.models import Appointment
 from contacts.models import Contact
 from contacts.pipeline.services import pipeline_create_defaults
@@ -326,17 +327,6 @@ def parse(moment: str) -> datetime:
 
 
 # --- a real Celery worker -----------------------------------------------------------------------
-def _database_url(settings_dict: dict[str, Any]) -> str:
-    user = quote(settings_dict["USER"] or "")
-    password = quote(settings_dict["PASSWORD"] or "")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = settings_dict["HOST"] or ""
-    port = settings_dict["PORT"] or ""
-    if host.startswith("/"):
-        return f"postgresql://{auth}/{settings_dict['NAME']}?host={host}"
-    return f"postgresql://{auth}{host}{':' + str(port) if port else ''}/{settings_dict['NAME']}"
-
-
 @pytest.fixture(scope="session")
 def celery_worker_process(
     django_db_setup: None,
@@ -351,7 +341,7 @@ def celery_worker_process(
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _database_url(connection.settings_dict),
+        "DATABASE_URL": database_url_from_settings(connection.settings_dict),
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "EMAIL_BACKEND": "integrations.resend_email.backend.ResendEmailBackend",

@@ -7,7 +7,9 @@ start-up rather than silently falling back to a default.
 from __future__ import annotations
 
 import os
-from urllib.parse import parse_qs, unquote, urlsplit
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -77,6 +79,19 @@ def database_from_url(url: str) -> dict[str, object]:
         "PORT": str(parts.port or ""),
         "OPTIONS": options,
     }
+
+
+def database_url_from_settings(settings_dict: Mapping[str, Any]) -> str:
+    """The inverse of `database_from_url`: a DATABASE_URL naming the same database, for a child
+    process (a Celery worker or gunicorn started by tests and benchmarks)."""
+    user = quote(settings_dict["USER"] or "")
+    password = quote(settings_dict["PASSWORD"] or "")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict["HOST"] or ""
+    port = settings_dict["PORT"] or ""
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{settings_dict['NAME']}?host={host}"
+    return f"postgresql://{auth}{host}{':' + str(port) if port else ''}/{settings_dict['NAME']}"
 
 
 def celery_broker_from_redis_url(url: str) -> str:
