@@ -27,19 +27,14 @@ def invite_send_email(self: Any, invite_id: int, token: str) -> None:
         "accept_url": settings.SITE_URL + reverse("accounts:invite_accept", args=[token]),
         "expiry_days": settings.INVITE_EXPIRY_DAYS,
     }
-    try:
-        send_mail(
-            f"You're invited to {invite.workspace.name} on Agent Lead Tracker",
-            render_to_string("accounts/email/invite.txt", context),
-            None,
-            [invite.email],
-            html_message=render_to_string("accounts/email/invite.html", context),
-        )
-    except IntegrationError as exc:
-        if exc.permanent:
-            log.warning("invite %s email refused by the provider: %s", invite_id, exc)
-            return
-        retry_transient(self, exc)
+    _send_or_retry(
+        self,
+        subject=f"You're invited to {invite.workspace.name} on Agent Lead Tracker",
+        template="accounts/email/invite",
+        to=invite.email,
+        context=context,
+        what=f"invite {invite_id} email",
+    )
 
 
 @shared_task(bind=True)
@@ -60,16 +55,31 @@ def membership_removed_email_send(
         "actor": User.objects.filter(id=actor_id).first(),
         "support_email": settings.SUPPORT_EMAIL,
     }
+    _send_or_retry(
+        self,
+        subject=f"You were removed from {workspace.name} on Agent Lead Tracker",
+        template="accounts/email/member_removed",
+        to=user.email,
+        context=context,
+        what=f"removal notice to user {user_id}",
+    )
+
+
+def _send_or_retry(
+    task: Any, *, subject: str, template: str, to: str, context: dict[str, Any], what: str
+) -> None:
+    """Send one transactional email from `template`.txt and .html. A permanent refusal by the
+    provider is logged and dropped; a transient failure re-queues `task` with backoff."""
     try:
         send_mail(
-            f"You were removed from {workspace.name} on Agent Lead Tracker",
-            render_to_string("accounts/email/member_removed.txt", context),
+            subject,
+            render_to_string(f"{template}.txt", context),
             None,
-            [user.email],
-            html_message=render_to_string("accounts/email/member_removed.html", context),
+            [to],
+            html_message=render_to_string(f"{template}.html", context),
         )
     except IntegrationError as exc:
         if exc.permanent:
-            log.warning("removal notice to user %s refused by the provider: %s", user_id, exc)
+            log.warning("%s refused by the provider: %s", what, exc)
             return
-        retry_transient(self, exc)
+        retry_transient(task, exc)
