@@ -83,3 +83,33 @@ def test_a_pending_email_change_shows_both_addresses_within_the_security_policy(
     expect(page.get_by_label("Current email")).to_have_value("alice@example.com")
     expect(page.get_by_role("button", name="Re-send Verification")).to_be_visible()
     screenshot("email-change-pending")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_removing_a_teammate_with_a_hostile_name_fits_the_screen(
+    width: int,
+    live_server: Any,
+    alice: Any,
+    bob: Any,
+    workspace_of: Any,
+    page: Page,
+    screenshot: Callable[[str], Path],
+) -> None:
+    from alt.accounts.models import Membership
+
+    # Right-to-left text, an override character and one unbroken word as long as a name may be.
+    bob.full_name = "\u202ebob \u05d3\u05d5\u05d3 " + "W" * 140
+    bob.save(update_fields=["full_name"])
+    membership = Membership.objects.get(user=bob, workspace=workspace_of(alice))
+    sign_in(page, alice, live_server.url)
+    page.set_viewport_size({"width": width, "height": 844})
+
+    for name, path in (
+        ("workspace", "/settings/workspace/"),
+        ("remove", f"/settings/workspace/members/{membership.id}/remove/"),
+    ):
+        page.goto(live_server.url + path)
+        screenshot(f"{name}-hostile-{width}")
+        layout = page.evaluate(LAYOUT)
+        assert layout["width"] <= width, f"{path} scrolls sideways at {width} px"
