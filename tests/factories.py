@@ -7,11 +7,13 @@ email and phone, duplicate flags, timeline entries and, for appointments, the ca
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
 import factory
 from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from alt.accounts.models import Membership, User, Workspace
@@ -23,6 +25,16 @@ from contacts.services import ContactInput, contact_create, task_add
 PASSWORD = "correct-horse-battery-staple"
 
 
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD hashed once per test process with the production hasher (PBKDF2 at Django's full
+    iteration count, ~0.5 s a hash here). Factory users share this one salted hash, so tests pay
+    for hashing when they sign up or sign in, as production does, not for every user they set up.
+    Sign-up still hashes each password with its own salt (tests/accounts/test_password_storage.py).
+    """
+    return make_password(PASSWORD)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -30,12 +42,11 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"agent{n}@example.com")
     full_name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+    password = factory.LazyFunction(password_hash)
 
     @factory.post_generation
     def verified(self: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
-            self.save()
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
 
 
