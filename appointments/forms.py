@@ -121,6 +121,7 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
     ) -> None:
         self.tz = ZoneInfo(time_zone)
         self.appointment = appointment
+        self.contact_query = contact_query
         if appointment is not None and "initial" not in kwargs:
             kwargs["initial"] = self._initial_from(appointment)
         elif appointment is None:
