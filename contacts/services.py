@@ -23,6 +23,7 @@ from alt.accounts.models import Membership, User, Workspace
 from contacts.models import (
     Activity,
     Contact,
+    ContactChannel,
     ContactEmail,
     ContactPhone,
     DuplicateFlag,
@@ -266,21 +267,9 @@ def duplicates_flag(*, contact: Contact) -> list[DuplicateFlag]:
     if not emails and not phones:
         return []
     matches: dict[int, str] = {}
-    for other_id, email in (
-        ContactEmail.objects.for_workspace(ws)
-        .filter(email__in=emails)
-        .exclude(contact=contact)
-        .filter(contact__deleted_at=None, contact__merged_into=None)
-        .values_list("contact_id", "email")
-    ):
+    for other_id, email in _others_with(contact, ContactEmail, "email", emails):
         matches.setdefault(other_id, f"Same email {email}")
-    for other_id, e164 in (
-        ContactPhone.objects.for_workspace(ws)
-        .filter(e164__in=phones)
-        .exclude(contact=contact)
-        .filter(contact__deleted_at=None, contact__merged_into=None)
-        .values_list("contact_id", "e164")
-    ):
+    for other_id, e164 in _others_with(contact, ContactPhone, "e164", phones):
         matches.setdefault(other_id, f"Same phone {phone_display(e164)}")
     flags = []
     for other_id, reason in matches.items():
@@ -290,6 +279,20 @@ def duplicates_flag(*, contact: Contact) -> list[DuplicateFlag]:
         )
         flags.append(flag)
     return flags
+
+
+def _others_with(
+    contact: Contact, model: type[ContactChannel], field: str, values: list[str]
+) -> list[tuple[int, str]]:
+    """(contact id, value) for each of `values` that a live other contact of the workspace has,
+    read from ContactEmail.email or ContactPhone.e164."""
+    return list(
+        model.objects.for_workspace(contact.workspace)
+        .filter(**{f"{field}__in": values})
+        .exclude(contact=contact)
+        .filter(contact__deleted_at=None, contact__merged_into=None)
+        .values_list("contact_id", field)
+    )
 
 
 # --- timeline, notes, tasks ----------------------------------------------------------------------
