@@ -20,7 +20,7 @@ from django.utils import timezone
 from alt.lib.dates import DayField, check_range, check_schedule, local_or_utc, schedule_range
 from alt.lib.tenancy import WorkspaceFormMixin
 from appointments.models import Appointment
-from contacts.forms import contact_label, contact_options
+from contacts.forms import ContactChoiceField, contact_options
 from contacts.models import Contact, Property
 
 CONTACT_OPTIONS = 25  # contacts listed in the picker; a search narrows them
@@ -69,13 +69,8 @@ def default_title(kind: str, contact: Contact) -> str:
 
 class AppointmentForm(WorkspaceFormMixin, forms.Form):
     # Empty placeholders: __init__ scopes both to the workspace.
-    contact = forms.ModelChoiceField(
-        label="With",
-        queryset=Contact.objects.none(),
-        error_messages={
-            "required": "Choose who the appointment is with.",
-            "invalid_choice": "That contact is not in your workspace.",
-        },
+    contact = ContactChoiceField(
+        label="With", required_message="Choose who the appointment is with."
     )
     kind = forms.ChoiceField(
         label="Type", choices=Appointment.Kind.choices, initial=Appointment.Kind.TOUR
@@ -126,6 +121,7 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
     ) -> None:
         self.tz = ZoneInfo(time_zone)
         self.appointment = appointment
+        self.contact_query = contact_query
         if appointment is not None and "initial" not in kwargs:
             kwargs["initial"] = self._initial_from(appointment)
         elif appointment is None:
@@ -175,9 +171,8 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
         """Rendering lists the `CONTACT_OPTIONS` most recently active contacts matching `query`,
         plus the one already chosen; validation accepts any live contact of the workspace."""
         field = self.fields["contact"]
-        assert isinstance(field, forms.ModelChoiceField)
-        live = Contact.objects.for_workspace(workspace).live()
-        field.queryset = live
+        assert isinstance(field, ContactChoiceField)
+        live = field.scope(workspace)
         chosen_id = str(self.data.get("contact") if self.is_bound else self.initial.get("contact"))
         shown = contact_options(live, query, CONTACT_OPTIONS)
         if chosen_id.isdigit() and all(str(c.id) != chosen_id for c in shown):
@@ -185,8 +180,7 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
             if chosen is not None:
                 shown.insert(0, chosen)
         self.chosen_contact = next((c for c in shown if str(c.id) == chosen_id), None)
-        empty = "Choose a contact" if shown else "No contacts match"
-        field.widget.choices = [("", empty), *((c.id, contact_label(c)) for c in shown)]
+        field.offer(shown, "Choose a contact" if shown else "No contacts match")
 
     def _scope_properties(self, workspace: Any) -> None:
         field = self.fields["property"]

@@ -104,6 +104,16 @@ def _push_on_commit(appointment: Appointment) -> None:
         backend.push_on_commit(appointment)
 
 
+def _lock_live(appointment: Appointment) -> Appointment | None:
+    """The appointment's row, locked until the transaction ends; None once it has been deleted."""
+    return (
+        Appointment.objects.for_workspace(appointment.workspace)
+        .select_for_update()
+        .filter(id=appointment.id, deleted_at=None)
+        .first()
+    )
+
+
 def _when(appointment: Appointment) -> str:
     return appointment.starts_at.isoformat()
 
@@ -215,12 +225,7 @@ def appointment_delete(*, appointment: Appointment, actor: User | None) -> None:
     hidden (deleted_at); the push job deletes the event, then the row. With no calendar connected
     the row goes at once. Logged on the contact's timeline."""
     with transaction.atomic():
-        locked = (
-            Appointment.objects.for_workspace(appointment.workspace)
-            .select_for_update()
-            .filter(id=appointment.id, deleted_at=None)
-            .first()
-        )
+        locked = _lock_live(appointment)
         if locked is None:
             return  # already deleted: deleting twice is one deletion
         locked.deleted_at = timezone.now()
@@ -264,12 +269,7 @@ def appointment_restore_to_calendar(*, appointment: Appointment, actor: User | N
     live event makes it "synced" (GC-3). Does nothing for an appointment that is not removed
     (a second press), and leaves it waiting while the calendar needs reconnecting."""
     with transaction.atomic():
-        locked = (
-            Appointment.objects.for_workspace(appointment.workspace)
-            .select_for_update()
-            .filter(id=appointment.id, deleted_at=None)
-            .first()
-        )
+        locked = _lock_live(appointment)
         if locked is None or locked.sync_state != Appointment.Sync.REMOVED:
             return
         locked.restore_requested_at = timezone.now()

@@ -91,15 +91,7 @@ def appointment_week(request: WorkspaceRequest) -> HttpResponse:
 def appointment_create(request: WorkspaceRequest) -> HttpResponse:
     raw_contact = request.GET.get("contact", "")
     contact = access_contact(request.workspace, raw_contact) if raw_contact else None
-    query = request.GET.get("contact_q", "")[:100]
-    data = request.POST if request.method == "POST" else None
-    form = AppointmentForm(
-        data,
-        workspace=request.workspace,
-        time_zone=request.user.timezone,
-        contact=contact,
-        contact_query=query,
-    )
+    form = _form(request, contact=contact)
     if request.htmx and "contact_q" in request.GET:
         return _render(request, "appointments/form.html#contact_select", {"form": form})
     fallback = reverse("contacts:detail", args=[contact.id]) if contact else None
@@ -114,21 +106,14 @@ def appointment_create(request: WorkspaceRequest) -> HttpResponse:
         else:
             messages.success(request, _booked_message(request, appointment))
             return redirect(back)
-    context = {"form": form, "contact": contact, "contact_q": query, "back": back}
+    context = {"form": form, "contact": contact, "contact_q": form.contact_query, "back": back}
     return _render(request, "appointments/form.html", context, status=400 if form.errors else 200)
 
 
 @workspace_required
 def appointment_edit(request: WorkspaceRequest, appointment_id: int) -> HttpResponse:
     appointment = services.access_appointment(request.workspace, appointment_id)
-    data = request.POST if request.method == "POST" else None
-    form = AppointmentForm(
-        data,
-        workspace=request.workspace,
-        time_zone=request.user.timezone,
-        appointment=appointment,
-        contact_query=request.GET.get("contact_q", "")[:100],
-    )
+    form = _form(request, appointment=appointment)
     if request.htmx and "contact_q" in request.GET:
         return _render(request, "appointments/form.html#contact_select", {"form": form})
     back = _next_url(request, reverse("appointments:list"), exclude=appointment.id)
@@ -193,6 +178,19 @@ def _render(
     context.setdefault("back", request.get_full_path())
     context.setdefault("calendar_settings_url", calendar_settings_url())
     return render_local(request, template, context, status=status)
+
+
+def _form(request: WorkspaceRequest, **kwargs: Any) -> AppointmentForm:
+    """The appointment form: bound on a POST, in the agent's time zone, its contact box narrowed
+    by the picker's search (`contact_q`)."""
+    data = request.POST if request.method == "POST" else None
+    return AppointmentForm(
+        data,
+        workspace=request.workspace,
+        time_zone=request.user.timezone,
+        contact_query=request.GET.get("contact_q", "")[:100],
+        **kwargs,
+    )
 
 
 def _is_valid(form: AppointmentForm) -> bool:

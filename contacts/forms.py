@@ -75,6 +75,33 @@ def contact_options(contacts: ContactQuerySet, query: str, limit: int) -> list[C
     return list(options.order_by("-last_activity_at", "-id")[:limit])
 
 
+class ContactChoiceField(forms.ModelChoiceField):
+    """A select box of one of the workspace's live contacts (an appointment's, a property link's).
+    Declared empty: the form's __init__ calls `scope(workspace)`, after which validation accepts
+    any live contact of the workspace and refuses another workspace's id as an invalid choice;
+    `offer()` sets the few the box renders (see contact_options)."""
+
+    def __init__(self, *, required_message: str, **kwargs: Any) -> None:
+        super().__init__(
+            queryset=Contact.objects.none(),
+            error_messages={
+                "required": required_message,
+                "invalid_choice": "That contact is not in your workspace.",
+            },
+            **kwargs,
+        )
+
+    def scope(self, workspace: Any) -> ContactQuerySet:
+        """Accept the workspace's live contacts; returns them."""
+        live = Contact.objects.for_workspace(workspace).live()
+        self.queryset = live
+        return live
+
+    def offer(self, contacts: list[Contact], empty: str) -> None:
+        """Render `contacts` as the options, after an empty one labelled `empty`."""
+        self.widget.choices = [("", empty), *((c.id, contact_label(c)) for c in contacts)]
+
+
 class ContactForm(WorkspaceFormMixin, forms.Form):
     """Every field of a contact. `section=` keeps one section's fields, for in-place edits;
     `contact=` fills the form from an existing contact."""

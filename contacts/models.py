@@ -244,14 +244,23 @@ class Contact(TenantModel):
         return letters.upper()
 
 
-class ContactEmail(TenantModel):
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
-    email = models.EmailField()  # stored lower-cased by contacts.services
+class ContactChannel(TenantModel):
+    """What a contact's email addresses and phone numbers share: a label, and which is the main
+    one (listed first; copied to Contact.primary_email / primary_phone)."""
+
     label = models.CharField(max_length=20, blank=True)
     is_primary = models.BooleanField(default=False)
 
     class Meta:
+        abstract = True
         ordering = ["-is_primary", "id"]
+
+
+class ContactEmail(ContactChannel):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    email = models.EmailField()  # stored lower-cased by contacts.services
+
+    class Meta(ContactChannel.Meta):
         indexes = [models.Index(fields=["workspace", "email"], name="contact_email_ws_email")]
         constraints = [
             models.UniqueConstraint(fields=["contact", "email"], name="contact_email_unique")
@@ -261,14 +270,11 @@ class ContactEmail(TenantModel):
         return self.email
 
 
-class ContactPhone(TenantModel):
+class ContactPhone(ContactChannel):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
     e164 = models.CharField(max_length=20)  # +14155550123, normalised with phonenumbers
-    label = models.CharField(max_length=20, blank=True)
-    is_primary = models.BooleanField(default=False)
 
-    class Meta:
-        ordering = ["-is_primary", "id"]
+    class Meta(ContactChannel.Meta):
         indexes = [models.Index(fields=["workspace", "e164"], name="contact_phone_ws_e164")]
         constraints = [
             models.UniqueConstraint(fields=["contact", "e164"], name="contact_phone_unique")

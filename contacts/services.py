@@ -23,6 +23,7 @@ from alt.accounts.models import Membership, User, Workspace
 from contacts.models import (
     Activity,
     Contact,
+    ContactChannel,
     ContactEmail,
     ContactPhone,
     DuplicateFlag,
@@ -103,6 +104,24 @@ def tags_get_or_create(*, workspace: Workspace, names: Iterable[str]) -> list[Ta
     return out
 
 
+def _emails_phones(contact: Contact) -> tuple[list[str], list[str]]:
+    """The contact's email addresses and E.164 phone numbers, the primary one first in each."""
+    ws = contact.workspace
+    emails = list(
+        ContactEmail.objects.for_workspace(ws)
+        .filter(contact=contact)
+        .order_by("-is_primary", "id")
+        .values_list("email", flat=True)
+    )
+    phones = list(
+        ContactPhone.objects.for_workspace(ws)
+        .filter(contact=contact)
+        .order_by("-is_primary", "id")
+        .values_list("e164", flat=True)
+    )
+    return emails, phones
+
+
 def _apply_emails_phones(contact: Contact, emails: Sequence[str], phones: Sequence[str]) -> None:
     emails = list(dict.fromkeys(normalize_email(e) for e in emails if e and e.strip()))
     phones = list(dict.fromkeys(p for p in phones if p))
@@ -111,16 +130,7 @@ def _apply_emails_phones(contact: Contact, emails: Sequence[str], phones: Sequen
         email__in=emails
     ).delete()
     ContactPhone.objects.for_workspace(ws).filter(contact=contact).exclude(e164__in=phones).delete()
-    have_emails = set(
-        ContactEmail.objects.for_workspace(ws)
-        .filter(contact=contact)
-        .values_list("email", flat=True)
-    )
-    have_phones = set(
-        ContactPhone.objects.for_workspace(ws)
-        .filter(contact=contact)
-        .values_list("e164", flat=True)
-    )
+    have_emails, have_phones = map(set, _emails_phones(contact))
     ContactEmail.objects.for_workspace(ws).bulk_create(
         ContactEmail(workspace=ws, contact=contact, email=e) for e in emails if e not in have_emails
     )
@@ -144,18 +154,7 @@ def _apply_emails_phones(contact: Contact, emails: Sequence[str], phones: Sequen
 def contact_refresh_search(*, contact: Contact) -> None:
     """Recompute the denormalised primary email/phone and search text from the related rows."""
     ws = contact.workspace
-    emails = list(
-        ContactEmail.objects.for_workspace(ws)
-        .filter(contact=contact)
-        .order_by("-is_primary", "id")
-        .values_list("email", flat=True)
-    )
-    phones = list(
-        ContactPhone.objects.for_workspace(ws)
-        .filter(contact=contact)
-        .order_by("-is_primary", "id")
-        .values_list("e164", flat=True)
-    )
+    emails, phones = _emails_phones(contact)
     contact.primary_email = emails[0] if emails else ""
     contact.primary_phone = phones[0] if phones else ""
     contact.search_text = search_text_for(contact.first_name, contact.last_name, emails, phones)
@@ -264,34 +263,13 @@ def contact_update(
 def duplicates_flag(*, contact: Contact) -> list[DuplicateFlag]:
     """Flag live contacts of the workspace that share an email or a phone with `contact`."""
     ws = contact.workspace
-    emails = list(
-        ContactEmail.objects.for_workspace(ws)
-        .filter(contact=contact)
-        .values_list("email", flat=True)
-    )
-    phones = list(
-        ContactPhone.objects.for_workspace(ws)
-        .filter(contact=contact)
-        .values_list("e164", flat=True)
-    )
+    emails, phones = _emails_phones(contact)
     if not emails and not phones:
         return []
     matches: dict[int, str] = {}
-    for other_id, email in (
-        ContactEmail.objects.for_workspace(ws)
-        .filter(email__in=emails)
-        .exclude(contact=contact)
-        .filter(contact__deleted_at=None, contact__merged_into=None)
-        .values_list("contact_id", "email")
-    ):
+    for other_id, email in _others_with(contact, ContactEmail, "email", emails):
         matches.setdefault(other_id, f"Same email {email}")
-    for other_id, e164 in (
-        ContactPhone.objects.for_workspace(ws)
-        .filter(e164__in=phones)
-        .exclude(contact=contact)
-        .filter(contact__deleted_at=None, contact__merged_into=None)
-        .values_list("contact_id", "e164")
-    ):
+    for other_id, e164 in _others_with(contact, ContactPhone, "e164", phones):
         matches.setdefault(other_id, f"Same phone {phone_display(e164)}")
     flags = []
     for other_id, reason in matches.items():
@@ -301,6 +279,20 @@ def duplicates_flag(*, contact: Contact) -> list[DuplicateFlag]:
         )
         flags.append(flag)
     return flags
+
+
+def _others_with(
+    contact: Contact, model: type[ContactChannel], field: str, values: list[str]
+) -> list[tuple[int, str]]:
+    """(contact id, value) for each of `values` that a live other contact of the workspace has,
+    read from ContactEmail.email or ContactPhone.e164."""
+    return list(
+        model.objects.for_workspace(contact.workspace)
+        .filter(**{f"{field}__in": values})
+        .exclude(contact=contact)
+        .filter(contact__deleted_at=None, contact__merged_into=None)
+        .values_list("contact_id", field)
+    )
 
 
 # --- timeline, notes, tasks ----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.seams import contact_panels
 from alt.accounts.shortcuts import render_local
 from alt.lib.dates import local_day
+from alt.lib.keyset import cursor_for, cursor_parse
 from contacts import custom_fields, services
 from contacts.forms import (
     SECTIONS,
@@ -43,7 +44,6 @@ from contacts.models import (
 from contacts.normalize import phone_display
 
 TIMELINE_PAGE = 50
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @workspace_required
@@ -108,7 +108,7 @@ def contact_timeline(request: WorkspaceRequest, contact_id: int) -> HttpResponse
     if not request.htmx:
         url = reverse("contacts:detail", args=[contact.id])
         return redirect(f"{url}?before={before}#timeline" if before else f"{url}#timeline")
-    entries, older = _timeline(request, contact, _parse_cursor(before))
+    entries, older = _timeline(request, contact, cursor_parse(before))
     partial = "timeline_page" if before else "timeline"
     context = {"contact": contact, "entries": entries, "older_cursor": older}
     return _render(request, f"contacts/detail.html#{partial}", context)
@@ -266,7 +266,8 @@ def _timeline(
         qs = qs.filter(Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, id__lt=last_id))
     rows = list(qs.select_related("actor").order_by("-occurred_at", "-id")[: TIMELINE_PAGE + 1])
     entries = rows[:TIMELINE_PAGE]
-    older = _cursor(entries[-1]) if len(rows) > TIMELINE_PAGE else ""
+    last = entries[-1] if len(rows) > TIMELINE_PAGE else None
+    older = cursor_for(last.occurred_at, last.id) if last else ""
     return entries, older
 
 
@@ -278,21 +279,6 @@ def _entry_for(request: WorkspaceRequest, contact: Contact, which: Q) -> Activit
         .order_by("-id")
         .first()
     )
-
-
-def _cursor(activity: Activity) -> str:
-    micros = (activity.occurred_at - EPOCH) // timedelta(microseconds=1)
-    return f"{micros}.{activity.id}"
-
-
-def _parse_cursor(raw: str) -> tuple[datetime, int] | None:
-    micros, _, last_id = raw.partition(".")
-    if not (micros.isdigit() and last_id.isdigit()):
-        return None
-    try:
-        return EPOCH + timedelta(microseconds=int(micros)), int(last_id)
-    except OverflowError:
-        return None
 
 
 def _detail_context(
@@ -320,7 +306,7 @@ def _detail_context(
         "task_form": forms.get("task_form") or TaskForm(time_zone=request.user.timezone),
     }
     if timeline:
-        before = _parse_cursor(request.GET.get("before", ""))
+        before = cursor_parse(request.GET.get("before", ""))
         context["entries"], context["older_cursor"] = _timeline(request, contact, before)
         context["open_tasks"] = list(
             Task.objects.for_workspace(request.workspace)

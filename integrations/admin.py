@@ -7,16 +7,24 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from integrations.models import InboundEvent
+from integrations.webhooks import inbound_event_retry
 
 if TYPE_CHECKING:  # generic for django-stubs only; Django's class is not subscriptable
-    ModelAdmin = admin.ModelAdmin[InboundEvent]
+    ModelAdmin = admin.ModelAdmin[Any]
 else:
     ModelAdmin = admin.ModelAdmin
-from integrations.webhooks import inbound_event_retry
+
+
+class IntegrationRecordAdmin(ModelAdmin):
+    """What staff see of a record an integration keeps (a delivery, a connection): its state, never
+    an add form, since only the provider or the app makes one. Secrets go in `exclude`."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(ModelAdmin):
+class InboundEventAdmin(IntegrationRecordAdmin):
     """Deliveries and their processing state. The raw body (message text, phone numbers) is not
     shown: staff see that a delivery failed and why, and can send it back for processing."""
 
@@ -35,9 +43,6 @@ class InboundEventAdmin(ModelAdmin):
         "last_error",
     )
     actions = ("retry",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
     @admin.action(description="Process the selected failed deliveries again")
     def retry(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

@@ -14,8 +14,8 @@ from django import forms
 
 from alt.lib.money import parse_amount
 from alt.lib.tenancy import WorkspaceFormMixin
-from contacts.forms import contact_label, contact_options
-from contacts.models import Contact, Property, PropertyLink
+from contacts.forms import ContactChoiceField, contact_options
+from contacts.models import Property, PropertyLink
 from contacts.properties.services import PropertyInput
 
 # A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
@@ -191,14 +191,7 @@ class PropertyLinkForm(WorkspaceFormMixin, forms.Form):
 
     OPTIONS = 25
 
-    # An empty placeholder: WorkspaceFormMixin swaps in the workspace's contacts.
-    contact = forms.ModelChoiceField(
-        queryset=Contact.objects.none(),
-        error_messages={
-            "required": "Choose a contact to link.",
-            "invalid_choice": "That contact is not in your workspace.",
-        },
-    )
+    contact = ContactChoiceField(required_message="Choose a contact to link.")
     role = forms.ChoiceField(
         label="As", choices=PropertyLink.Role.choices, initial=PropertyLink.Role.INTERESTED
     )
@@ -206,12 +199,7 @@ class PropertyLinkForm(WorkspaceFormMixin, forms.Form):
     def __init__(self, *args: Any, workspace: Any, contact_query: str = "", **kwargs: Any) -> None:
         super().__init__(*args, workspace=workspace, **kwargs)
         field = self.fields["contact"]
-        assert isinstance(field, forms.ModelChoiceField)
-        live = Contact.objects.for_workspace(workspace).live()
-        field.queryset = live
-        shown = contact_options(live, contact_query, self.OPTIONS)
-        # Rendering lists only these; validation (field.queryset) accepts any live contact.
-        field.widget.choices = [
-            ("", "Choose a contact"),
-            *((c.id, contact_label(c)) for c in shown),
-        ]
+        assert isinstance(field, ContactChoiceField)
+        # Rendering lists only these; validation accepts any live contact of the workspace.
+        live = field.scope(workspace)
+        field.offer(contact_options(live, contact_query, self.OPTIONS), "Choose a contact")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -11,12 +11,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
+from alt.lib.keyset import cursor_for, cursor_parse
 from contacts.models import Property, PropertyLink
 from contacts.properties import services
 from contacts.properties.forms import PropertyFilterForm, PropertyForm, PropertyLinkForm
 
 PAGE_SIZE = 50
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @workspace_required
@@ -24,12 +24,13 @@ def property_list(request: WorkspaceRequest) -> HttpResponse:
     filters = PropertyFilterForm(request.GET)
     filters.is_valid()
     q, status = filters.cleaned_data.get("q", ""), filters.cleaned_data.get("status", "")
-    after = _parse_cursor(request.GET.get("after", ""))
+    after = cursor_parse(request.GET.get("after", ""))
     rows = list(_page(_properties(request, q, status), after)[: PAGE_SIZE + 1])
+    last = rows[PAGE_SIZE - 1] if len(rows) > PAGE_SIZE else None
     context = {
         "filters": filters,
         "properties": rows[:PAGE_SIZE],
-        "next_cursor": _cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else "",
+        "next_cursor": cursor_for(last.created_at, last.id) if last else "",
         "is_later_page": after is not None,
         "q": q,
         "status": status,
@@ -129,22 +130,6 @@ def _page(qs: QuerySet[Property], after: tuple[datetime, int] | None) -> QuerySe
         created_at, last_id = after
         qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id))
     return qs.order_by("-created_at", "-id")
-
-
-def _cursor(prop: Property) -> str:
-    micros = (prop.created_at - EPOCH) // timedelta(microseconds=1)
-    return f"{micros}.{prop.id}"
-
-
-def _parse_cursor(raw: str) -> tuple[datetime, int] | None:
-    micros, _, last_id = raw.partition(".")
-    if not (micros.isdigit() and last_id.isdigit()):
-        return None
-    try:
-        created_at = EPOCH + timedelta(microseconds=int(micros))
-    except OverflowError:
-        return None
-    return created_at, int(last_id)
 
 
 def _detail_context(

@@ -1,19 +1,13 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.contrib import admin
 
+from integrations.admin import IntegrationRecordAdmin
 from integrations.google_calendar.models import CalendarConnection
-
-if TYPE_CHECKING:  # generic for django-stubs only; Django's class is not subscriptable
-    ModelAdmin = admin.ModelAdmin[CalendarConnection]
-else:
-    ModelAdmin = admin.ModelAdmin
 
 
 @admin.register(CalendarConnection)
-class CalendarConnectionAdmin(ModelAdmin):
+class CalendarConnectionAdmin(IntegrationRecordAdmin):
     """Status only. Tokens are never shown (GC-10, SEC-2) and calendar data is not listed."""
 
     list_display = ("user", "workspace", "status", "connected_at", "reconnect_email_sent_at")
@@ -31,6 +25,3 @@ class CalendarConnectionAdmin(ModelAdmin):
         "reconnect_email_sent_at",
         "last_error",
     )
-
-    def has_add_permission(self, request: object) -> bool:
-        return False

@@ -28,7 +28,8 @@ import copy
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from urllib.parse import unquote
@@ -356,6 +357,21 @@ class GoogleEmulator(OAuth2Server):
             return _not_found()
         return access.email, self.calendars.setdefault(access.email.lower(), {})
 
+    @contextmanager
+    def _locked_event(
+        self, request: RecordedRequest, match: re.Match[str], allowed_scopes: set[str]
+    ) -> Iterator[tuple[dict[str, dict[str, Any]], dict[str, Any]] | Response]:
+        """The token user's events and the one `eventId` names, held under the lock for the whole
+        `with` block; or the error Response (bad token or scope, calendar or event not found)."""
+        found = self._calendar(request, match, allowed_scopes)
+        if isinstance(found, Response):
+            yield found
+            return
+        _email, events = found
+        with self.lock:
+            stored = events.get(unquote(match["event_id"]))
+            yield _not_found() if stored is None else (events, stored)
+
     def _next_etag(self) -> str:
         self._etag_counter += 1
         return f'"{int(time.time() * 1000) * 1000 + self._etag_counter % 1000}"'
@@ -514,14 +530,10 @@ class GoogleEmulator(OAuth2Server):
 
     @route("PATCH", r"/calendar/v3/calendars/(?P<calendar_id>[^/]+)/events/(?P<event_id>[^/]+)")
     def events_patch(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        found = self._calendar(request, match, _EVENT_WRITE_SCOPES)
-        if isinstance(found, Response):
-            return found
-        _email, events = found
-        with self.lock:
-            stored = events.get(unquote(match["event_id"]))
-            if stored is None:
-                return _not_found()
+        with self._locked_event(request, match, _EVENT_WRITE_SCOPES) as found:
+            if isinstance(found, Response):
+                return found
+            events, stored = found
             setting = self.deleted_event_patch_answer
             answer = _DELETED_EVENT_ANSWERS.get(setting) if isinstance(setting, int) else None
             if stored["status"] == "cancelled" and answer is not None:
@@ -554,14 +566,10 @@ class GoogleEmulator(OAuth2Server):
 
     @route("DELETE", r"/calendar/v3/calendars/(?P<calendar_id>[^/]+)/events/(?P<event_id>[^/]+)")
     def events_delete(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        found = self._calendar(request, match, _EVENT_WRITE_SCOPES)
-        if isinstance(found, Response):
-            return found
-        _email, events = found
-        with self.lock:
-            stored = events.get(unquote(match["event_id"]))
-            if stored is None:
-                return _not_found()
+        with self._locked_event(request, match, _EVENT_WRITE_SCOPES) as found:
+            if isinstance(found, Response):
+                return found
+            _events, stored = found
             if stored["status"] == "cancelled":
                 return _api_error(410, "deleted", "Resource has been deleted")
             stored["status"] = "cancelled"
@@ -572,14 +580,10 @@ class GoogleEmulator(OAuth2Server):
     # -- reads ALT must never make (GC-5); they answer like Google so a violation is not masked --
     @route("GET", r"/calendar/v3/calendars/(?P<calendar_id>[^/]+)/events/(?P<event_id>[^/]+)")
     def events_get(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        found = self._calendar(request, match, _EVENT_READ_SCOPES)
-        if isinstance(found, Response):
-            return found
-        _email, events = found
-        with self.lock:
-            stored = events.get(unquote(match["event_id"]))
-            if stored is None:
-                return _not_found()
+        with self._locked_event(request, match, _EVENT_READ_SCOPES) as found:
+            if isinstance(found, Response):
+                return found
+            _events, stored = found
             return Response(200, json=copy.deepcopy(stored))  # cancelled ones too, as Google does
 
     @route("GET", r"/calendar/v3/calendars/(?P<calendar_id>[^/]+)/events")

@@ -177,3 +177,13 @@ def test_the_admin_check_reports_an_admin_that_shows_an_authenticators_secret() 
         )
     ]
     assert admin_secret_errors(admin.site) == []
+
+
+@pytest.mark.parametrize("model", [InboundEvent, CalendarConnection])
+def test_staff_cannot_add_an_integration_record_by_hand(staff_client: Client, model: Any) -> None:
+    opts = model._meta
+    add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+
+    assert staff_client.get(add).status_code == 403
+    assert staff_client.post(add, {"status": "received"}).status_code == 403
+    assert not model._default_manager.exists()
