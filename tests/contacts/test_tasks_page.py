@@ -384,3 +384,39 @@ def test_another_workspace_cannot_edit_stop_or_delete_a_task(
     assert charlie_client.post(f"/tasks/{task.id}/delete/").status_code == 404
     [same] = tasks_in(workspace_of(alice))
     assert (same.title, same.repeat) == ("Check the MLS", "daily")
+
+
+@pytest.mark.parametrize(
+    "due_at",
+    [datetime(9999, 12, 31, 23, 30, tzinfo=UTC), datetime(1, 1, 1, 0, 0, tzinfo=UTC)],
+)
+def test_a_repeating_task_stored_at_the_ends_of_time_opens_and_completes_without_a_next_one(
+    alice_client: Client, alice: User, due_at: datetime
+) -> None:
+    ws = workspace_of(alice)
+    task = Task.objects.for_workspace(ws).create(
+        workspace=ws, assigned_to=alice, title="Forever", due_at=due_at, repeat="daily",
+        repeat_time_zone=LA, repeat_time=time(9, 0),
+    )  # fmt: skip
+
+    edit = alice_client.get(f"/tasks/{task.id}/edit/")
+    listing = alice_client.get("/tasks/")
+    done = alice_client.post(f"/tasks/{task.id}/complete/")
+
+    assert edit.status_code == 200
+    assert listing.status_code == 200
+    assert done.status_code == 302
+    if due_at.year == 9999:
+        assert tasks_in(ws) == [task]  # no occurrence after the last day datetime can hold
+
+
+def test_without_javascript_the_search_box_narrows_the_contact_list_of_the_whole_page(
+    alice_client: Client, alice: User, maria: Contact
+) -> None:
+    other = create_contact(workspace=maria.workspace, actor=alice, first_name="Quentin")
+
+    page = alice_client.get("/tasks/", {"contact_q": "lopez"}).content.decode()
+
+    assert page.startswith("<!DOCTYPE html>")
+    assert f'<option value="{maria.id}">Maria Lopez</option>' in page
+    assert f'value="{other.id}"' not in page
