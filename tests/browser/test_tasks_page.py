@@ -36,7 +36,9 @@ def test_an_agent_adds_a_repeating_task_about_a_contact_found_by_typing(
     expect(page.locator("#id_contact option")).to_have_count(2)  # "No contact" and Nadia
     page.locator("#id_contact").select_option(label="Nadia Lopez")
     page.get_by_label("Task", exact=True).fill("Weekly check-in")
-    page.get_by_label("Due date", exact=True).fill((timezone.localdate() + timedelta(days=2)).isoformat())
+    page.get_by_label("Due date", exact=True).fill(
+        (timezone.localdate() + timedelta(days=2)).isoformat()
+    )
     page.get_by_label("Time", exact=True).fill("09:30")
     page.get_by_label("Repeat", exact=True).select_option(label="Every week")
     page.get_by_role("button", name="Add task").click()
