@@ -420,3 +420,20 @@ def test_without_javascript_the_search_box_narrows_the_contact_list_of_the_whole
     assert page.startswith("<!DOCTYPE html>")
     assert f'<option value="{maria.id}">Maria Lopez</option>' in page
     assert f'value="{other.id}"' not in page
+
+
+def test_the_service_refuses_an_outsider_as_assignee_and_another_workspaces_contact(
+    alice: User, charlie: User
+) -> None:
+    ws = workspace_of(alice)
+    theirs = create_contact(workspace=workspace_of(charlie), actor=charlie, first_name="Zed")
+    due = timezone.now() + timedelta(days=1)
+
+    with pytest.raises(ValueError, match="member of the workspace"):
+        task_add(
+            workspace=ws, contact=None, actor=alice, title="X", due_at=due, assigned_to=charlie
+        )
+    with pytest.raises(ValueError, match="Choose a contact from this workspace."):
+        task_add(workspace=ws, contact=theirs, actor=alice, title="X", due_at=due)
+
+    assert tasks_in(ws) == []
