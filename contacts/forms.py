@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -403,6 +403,22 @@ class TaskForm(forms.Form):
         day: date = self.cleaned_data["due_date"]
         check_schedule(day, self.today())
         return day
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        day = data.get("due_date")
+        clock = data.get("due_time") or time(9, 0)
+        if day is not None and "due_time" not in self.errors:
+            moment = datetime.combine(day, clock, tzinfo=self.time_zone)
+            wall = moment.astimezone(UTC).astimezone(self.time_zone)
+            if wall.replace(tzinfo=None) != moment.replace(tzinfo=None):
+                shown_clock = clock.strftime("%I:%M %p").lstrip("0")
+                self.add_error(
+                    "due_time",
+                    f"{shown_clock} doesn't exist on {day:%b} {day.day}: the clocks go forward "
+                    "that night. Pick another time.",
+                )
+        return data
 
     def due_at(self) -> datetime:
         """The due moment, aware (stored in UTC by Django)."""

@@ -150,6 +150,10 @@ def test_another_workspaces_contact_id_is_refused_and_nothing_is_added(
             "Choose how often it repeats from the list.",
         ),
         ({"due_time": "25:99"}, "Enter the time like 09:30 or 2:15 PM."),
+        (
+            {"due_date": "2031-03-09", "due_time": "02:30"},
+            "2:30 AM doesn&#x27;t exist on Mar 9: the clocks go forward that night.",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_error_and_nothing_is_added(
@@ -433,7 +437,7 @@ def test_the_service_refuses_an_outsider_as_assignee_and_another_workspaces_cont
         task_add(
             workspace=ws, contact=None, actor=alice, title="X", due_at=due, assigned_to=charlie
         )
-    with pytest.raises(ValueError, match="Choose a contact from this workspace."):
+    with pytest.raises(ValueError, match="Choose a contact from this workspace"):
         task_add(workspace=ws, contact=theirs, actor=alice, title="X", due_at=due)
 
     assert tasks_in(ws) == []
