@@ -20,7 +20,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.seams import contact_panels
-from alt.accounts.shortcuts import render_local
+from alt.accounts.shortcuts import member_label, render_local
 from alt.lib.dates import format_when, local_day
 from contacts import custom_fields, services
 from contacts.forms import (
@@ -208,7 +208,11 @@ def task_list(request: WorkspaceRequest) -> HttpResponse:
         except ValueError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Task added: {task.title}.")
+            mine = task.assigned_to_id == request.user.id
+            whose = (
+                "" if mine or task.assigned_to is None else f" for {member_label(task.assigned_to)}"
+            )
+            messages.success(request, f"Task added{whose}: {task.title}.")
             return redirect("contacts:tasks")
     context = _task_list_context(request, form, query)
     return _render(request, "contacts/tasks.html", context, status=400 if form.errors else 200)

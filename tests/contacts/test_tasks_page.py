@@ -124,6 +124,10 @@ def test_the_task_can_be_for_a_teammate_but_not_for_someone_outside_the_workspac
     assert teammate.status_code == 302
     [task] = tasks_in(workspace_of(alice))
     assert task.assigned_to == bob
+    assert (
+        "Task added for Bob Teammate: Renew my license."
+        in alice_client.get("/tasks/").content.decode()
+    )
 
 
 def test_another_workspaces_contact_id_is_refused_and_nothing_is_added(
