@@ -23,6 +23,7 @@ from appointments.tasks import (
     appointment_reminders_send,
 )
 from contacts.models import Contact
+from contacts.services import contacts_delete
 from tests.conftest import START, book, new_contact, workspace_of
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +145,17 @@ def test_a_deleted_appointment_is_never_emailed(alice: User, wendy: Contact) -> 
 
     assert mail.outbox == []
     assert reminded(waiting) is None
+
+
+def test_an_appointment_with_a_deleted_contact_is_not_emailed(alice: User, wendy: Contact) -> None:
+    wants_reminders(alice, 60)
+    book(alice, wendy)
+    contacts_delete(workspace=wendy.workspace, ids=[wendy.id], actor=alice)
+
+    with time_machine.travel(START - timedelta(minutes=30), tick=False):
+        assert appointment_reminders_deliver() == 0
+
+    assert mail.outbox == []
 
 
 def test_a_second_claim_finds_nothing_left_to_claim(alice: User, wendy: Contact) -> None:
