@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -19,6 +20,7 @@ from alt.accounts.models import User
 from contacts.models import Activity, Contact, Task
 from contacts.normalize import search_text_for
 from contacts.services import RepeatRule, task_add, task_complete
+from contacts.tasks import task_reminders_deliver
 from tests.conftest import workspace_of
 from tests.contacts.conftest import bulk_contacts
 from tests.factories import create_contact
@@ -445,3 +447,13 @@ def test_the_service_refuses_an_outsider_as_assignee_and_another_workspaces_cont
         task_add(workspace=ws, contact=theirs, actor=alice, title="X", due_at=due)
 
     assert tasks_in(ws) == []
+
+
+def test_the_reminder_of_a_repeating_task_says_it_repeats(alice: User) -> None:
+    repeating(None, alice, timezone.now() - timedelta(minutes=1), "weekly")
+
+    task_reminders_deliver()
+
+    [email] = mail.outbox
+    assert email.subject == "Reminder: Check the MLS"
+    assert "Repeats: every week. Mark it done and the next one is added." in email.body
