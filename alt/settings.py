@@ -133,6 +133,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "contacts.tasks.reminders.task_reminders_send",
         "schedule": 60.0,
     },
+    # Email agents who asked for it before each of their appointments (claimed by a conditional
+    # UPDATE, sent once; re-armed when the appointment moves).
+    "appointment-reminders": {
+        "task": "appointments.tasks.appointment_reminders_send",
+        "schedule": 60.0,
+    },
     # Erase contacts whose delete was not undone within the undo window.
     "contacts-purge-deleted": {
         "task": "contacts.tasks.purge.contacts_purge_deleted",

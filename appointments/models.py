@@ -102,6 +102,10 @@ class Appointment(TenantModel):
     # Set when the agent asks for an event deleted in Google back; cleared once Google has it.
     restore_requested_at = models.DateTimeField(null=True, blank=True)
 
+    # Set when the agent's reminder email was claimed; cleared when the appointment moves, so the
+    # reminder sweep (appointments/tasks.py) emails again before the new time.
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
     # Soft delete: the row stays (hidden everywhere) until Google's copy is deleted too.
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -121,6 +125,12 @@ class Appointment(TenantModel):
                 fields=["sync_requested_at"],
                 name="appointment_sync_pending",
                 condition=Q(sync_state="pending"),
+            ),
+            # The reminder sweep's scan: live rows whose reminder has not gone out.
+            models.Index(
+                fields=["starts_at"],
+                name="appointment_reminder_due",
+                condition=Q(reminded_at=None, deleted_at=None),
             ),
             models.Index(
                 fields=["workspace", "agent", "sync_state"],

@@ -44,9 +44,11 @@ def reassign_appointments_of_leaving_member(
         appointment.sync_error = ""
         appointment.sync_attempts = 0
         appointment.sync_requested_at = now
+        appointment.reminded_at = None  # the new agent gets their own reminder
         appointment.save(
             update_fields=[
                 "agent",
+                "reminded_at",
                 "google_event_id",
                 "synced_version",
                 "version",

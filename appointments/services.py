@@ -7,8 +7,9 @@ Google Calendar adapter registers itself there; this app never imports a provide
 is also written to the contact's timeline.
 
 GC-9: appointment data is for the calendar sync only. Nothing here feeds AI prompts, automations,
-calls, texts or emails, and tests/integrations/test_google_calendar_privacy.py keeps ai/ from
-importing this app.
+calls or texts, and tests/integrations/test_google_calendar_privacy.py keeps ai/ from importing
+this app. The one email is the agent's own opt-in reminder of their appointment (appointments/
+tasks.py), built from ALT's row, never from anything read from Google.
 """
 
 from __future__ import annotations
@@ -204,6 +205,10 @@ def appointment_update(
             # F() so two edits racing each other both count; the value is reloaded below.
             appointment.version = F("version") + 1
             fields += ["version", *_mark_for_sync(appointment)]
+        if "starts_at" in changed:
+            # Re-armed: the agent's reminder goes out again before the new time.
+            appointment.reminded_at = None
+            fields.append("reminded_at")
         appointment.save(update_fields=fields)
         appointment.refresh_from_db(fields=["version"])
         rescheduled = {"starts_at", "ends_at"} & set(changed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,13 +21,13 @@ from django.utils import timezone
 
 from alt.accounts.models import User
 from alt.accounts.shortcuts import member_label
-from alt.lib.dates import DayField, check_range, check_schedule, schedule_range
+from alt.lib.dates import DayField, check_range, check_schedule, local_or_utc, schedule_range
 from alt.lib.money import parse_amount
 from alt.lib.tenancy import WorkspaceFormMixin
 from contacts import custom_fields
-from contacts.models import Contact, ContactQuerySet, CustomField, PipelineStage, Source
+from contacts.models import Contact, ContactQuerySet, CustomField, PipelineStage, Source, Task
 from contacts.normalize import InvalidPhone, normalize_email, phone_display, phone_to_e164
-from contacts.services import ContactInput
+from contacts.services import ContactInput, RepeatRule
 
 MAX_BUDGET = 2_147_483_647  # the columns are PostgreSQL integers
 MAX_VALUES = 10  # emails or phones per contact
@@ -431,7 +431,143 @@ class TaskForm(forms.Form):
         check_schedule(day, self.today())
         return day
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        day = data.get("due_date")
+        clock = data.get("due_time") or time(9, 0)
+        if day is not None and "due_time" not in self.errors:
+            moment = datetime.combine(day, clock, tzinfo=self.time_zone)
+            wall = moment.astimezone(UTC).astimezone(self.time_zone)
+            if wall.replace(tzinfo=None) != moment.replace(tzinfo=None):
+                shown_clock = clock.strftime("%I:%M %p").lstrip("0")
+                self.add_error(
+                    "due_time",
+                    f"{shown_clock} doesn't exist on {day:%b} {day.day}: the clocks go forward "
+                    "that night. Pick another time.",
+                )
+        return data
+
     def due_at(self) -> datetime:
         """The due moment, aware (stored in UTC by Django)."""
         when = self.cleaned_data.get("due_time") or time(9, 0)
         return datetime.combine(self.cleaned_data["due_date"], when, tzinfo=self.time_zone)
+
+
+CONTACT_OPTIONS = 25  # contacts a picker lists; typing in its search box narrows them
+
+
+def scope_contact_choices(
+    field: forms.ModelChoiceField[Contact],
+    contacts: ContactQuerySet,
+    *,
+    chosen_id: str,
+    query: str,
+    empty_label: str,
+) -> Contact | None:
+    """Make `field` accept any of `contacts` but render only the CONTACT_OPTIONS most recently
+    active ones matching `query` (a workspace may have 10,000), plus the one already chosen.
+    Returns the chosen contact, if it is one of `contacts`."""
+    field.queryset = contacts
+    shown = contact_options(contacts, query, CONTACT_OPTIONS)
+    chosen = next((c for c in shown if str(c.id) == chosen_id), None)
+    if chosen is None and chosen_id.isdigit():
+        chosen = contacts.filter(id=chosen_id).first()
+        if chosen is not None:
+            shown.insert(0, chosen)
+    first = empty_label if shown or not query else "No contacts match"
+    field.widget.choices = [("", first), *((c.id, contact_label(c)) for c in shown)]
+    return chosen
+
+
+class TaskPageForm(WorkspaceFormMixin, TaskForm):
+    """A task from the Tasks page, new or edited: also who it is about (optional, picked by
+    search), who does it (a member) and whether it repeats."""
+
+    contact: forms.ModelChoiceField[Contact] = forms.ModelChoiceField(
+        label="About",
+        queryset=Contact.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": "That contact is not in your workspace."},
+    )
+    assigned_to: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        label="For",
+        queryset=User.objects.none(),
+        error_messages={
+            "required": "Choose who does it.",
+            "invalid_choice": "Choose a member of your team.",
+        },
+    )
+    repeat = forms.ChoiceField(
+        label="Repeat",
+        choices=Task.Repeat.choices,
+        required=False,
+        error_messages={"invalid_choice": "Choose how often it repeats from the list."},
+    )
+
+    field_order = ["title", "due_date", "due_time", "repeat", "contact", "assigned_to"]
+
+    def __init__(
+        self,
+        *args: Any,
+        workspace: Any,
+        user: User,
+        task: Task | None = None,
+        contact_query: str = "",
+        **kwargs: Any,
+    ) -> None:
+        self.task = task
+        if task is not None and "initial" not in kwargs:
+            kwargs["initial"] = self._initial_from(task, ZoneInfo(user.timezone))
+        kwargs.setdefault("initial", {}).setdefault("assigned_to", user.id)
+        super().__init__(*args, workspace=workspace, time_zone=user.timezone, **kwargs)
+        members = User.objects.filter(memberships__workspace=workspace).order_by("full_name", "id")
+        self.fields["assigned_to"].queryset = members  # type: ignore[attr-defined]
+        self.fields["assigned_to"].label_from_instance = member_label  # type: ignore[attr-defined]
+        self.fields[
+            "repeat"
+        ].help_text = "When you mark it done, the next one is added at the same time of day."
+        raw = self.data.get("contact") if self.is_bound else self.initial.get("contact")
+        self.chosen_contact = scope_contact_choices(
+            self.fields["contact"],  # type: ignore[arg-type]
+            Contact.objects.for_workspace(workspace).live(),
+            chosen_id=str(raw or ""),
+            query=contact_query,
+            empty_label="No contact",
+        )
+
+    @staticmethod
+    def _initial_from(task: Task, tz: ZoneInfo) -> dict[str, Any]:
+        # A row stored outside the range (never through this form) still opens, in UTC if need be.
+        due = local_or_utc(task.due_at, tz)
+        return {
+            "title": task.title,
+            "due_date": due.date(),
+            "due_time": due.time().replace(second=0, microsecond=0, tzinfo=None),
+            "repeat": task.repeat,
+            "contact": task.contact_id,
+            "assigned_to": task.assigned_to_id,
+        }
+
+    def clean_due_date(self) -> date:
+        day: date = self.cleaned_data["due_date"]
+        # An edit that keeps the stored day is not held to the window; a new day is.
+        if self.task is not None and day == self.initial.get("due_date"):
+            check_range(day)
+            return day
+        return super().clean_due_date()
+
+    def repeat_rule(self) -> RepeatRule:
+        return RepeatRule(
+            repeat=self.cleaned_data.get("repeat") or "", time_zone=str(self.time_zone)
+        )
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """What task_add / task_update take, from the cleaned form."""
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "due_at": self.due_at(),
+            "contact": data.get("contact"),
+            "assigned_to": data["assigned_to"],
+            "repeat": self.repeat_rule(),
+        }

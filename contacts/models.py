@@ -355,6 +355,16 @@ class Note(TenantModel):
 
 
 class Task(TenantModel):
+    """Something an agent must do by `due_at`, about a contact or on its own. A repeating task is
+    one open row at a time: completing it creates the next occurrence (`previous` points back, one
+    next per occurrence, a DB constraint), at the same wall-clock time in `repeat_time_zone`."""
+
+    class Repeat(models.TextChoices):
+        NONE = "", "Doesn't repeat"
+        DAILY = "daily", "Every day"
+        WEEKLY = "weekly", "Every week"
+        MONTHLY = "monthly", "Every month"
+
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
     )
@@ -367,8 +377,32 @@ class Task(TenantModel):
     # Set when the reminder email went out; the sweeper claims rows by a conditional UPDATE on it.
     reminded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    repeat = models.CharField(max_length=8, choices=Repeat.choices, blank=True, default="")
+    # The series' wall clock: each occurrence is due at `repeat_time` in this zone (so a DST change
+    # moves the UTC time, not the local one) and, monthly, on `repeat_day` (or the month's last).
+    repeat_time_zone = models.CharField(max_length=64, blank=True)
+    repeat_time = models.TimeField(null=True, blank=True)
+    repeat_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The occurrence whose completion created this one (unique: a task is followed at most once).
+    previous = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="next_occurrence",
+    )
 
     class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(repeat="") | (~Q(repeat_time_zone="") & Q(repeat_time__isnull=False)),
+                name="task_repeat_has_wall_clock",
+            ),
+            models.CheckConstraint(
+                condition=Q(repeat_day__isnull=True) | Q(repeat_day__gte=1, repeat_day__lte=31),
+                name="task_repeat_day_in_month",
+            ),
+        ]
         indexes = [
             models.Index(
                 fields=["workspace", "assigned_to", "due_at"], name="task_ws_assignee_due"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -35,6 +36,7 @@ from contacts.models import (
 )
 from contacts.normalize import normalize_email, phone_display, search_text_for
 from contacts.pipeline.services import default_stage
+from contacts.recurrence import next_due_at
 
 
 # --- access --------------------------------------------------------------------------------------
@@ -340,6 +342,44 @@ def note_add(*, contact: Contact, author: User, body: str) -> Note:
     return note
 
 
+@dataclass(frozen=True)
+class RepeatRule:
+    """How a task repeats: `repeat` (Task.Repeat) at the wall-clock time of its due moment in
+    `time_zone`; a monthly series on the day of the month it is first due."""
+
+    repeat: str = ""
+    time_zone: str = "UTC"
+
+
+def _repeat_fields(due_at: datetime, rule: RepeatRule) -> dict[str, Any]:
+    if rule.repeat not in Task.Repeat.values:
+        raise ValueError(f"Not a repeat: {rule.repeat!r}")
+    if not rule.repeat:
+        return {"repeat": "", "repeat_time_zone": "", "repeat_time": None, "repeat_day": None}
+    local = due_at.astimezone(ZoneInfo(rule.time_zone))
+    return {
+        "repeat": rule.repeat,
+        "repeat_time_zone": rule.time_zone,
+        "repeat_time": local.time().replace(tzinfo=None),
+        "repeat_day": local.day if rule.repeat == Task.Repeat.MONTHLY else None,
+    }
+
+
+def _check_assignee(workspace: Workspace, assignee: User | None) -> None:
+    if (
+        assignee is not None
+        and not Membership.objects.filter(workspace=workspace, user=assignee).exists()
+    ):
+        raise ValueError("A task can only be assigned to a member of the workspace.")
+
+
+def _check_task_contact(workspace: Workspace, contact: Contact | None) -> None:
+    if contact is not None and (
+        contact.workspace_id != workspace.id or contact.deleted_at or contact.merged_into_id
+    ):
+        raise ValueError("Choose a contact from this workspace.")
+
+
 def task_add(
     *,
     workspace: Workspace,
@@ -348,7 +388,14 @@ def task_add(
     title: str,
     due_at: datetime,
     assigned_to: User | None = None,
+    repeat: RepeatRule | None = None,
 ) -> Task:
+    """Add a task (about `contact`, or on its own) for `assigned_to` (default: the actor); one
+    about a contact is logged on its timeline. `repeat` makes it the first of a series. Its
+    reminder is emailed at `due_at` by the reminder sweep. Raises ValueError for an assignee who is
+    not a member, a contact of another workspace or an unknown repeat."""
+    _check_assignee(workspace, assigned_to)
+    _check_task_contact(workspace, contact)
     with transaction.atomic():
         task = Task.objects.create(
             workspace=workspace,
@@ -356,6 +403,7 @@ def task_add(
             assigned_to=assigned_to or actor,
             title=title.strip(),
             due_at=due_at,
+            **_repeat_fields(due_at, repeat or RepeatRule()),
         )
         if contact is not None:
             activity_record(
@@ -368,24 +416,115 @@ def task_add(
     return task
 
 
-def task_complete(*, task: Task, actor: User) -> Task:
-    """Mark done (state guard: completing twice logs once)."""
+def task_update(
+    *,
+    task: Task,
+    title: str,
+    due_at: datetime,
+    contact: Contact | None,
+    assigned_to: User | None,
+    repeat: RepeatRule,
+) -> Task:
+    """Change a task. A new due time re-arms its reminder (reminded_at cleared) and restarts the
+    series' wall clock from it. Raises ValueError as task_add does."""
+    workspace = task.workspace
+    _check_assignee(workspace, assigned_to)
+    _check_task_contact(workspace, contact)
     with transaction.atomic():
-        updated = (
-            Task.objects.for_workspace(task.workspace)
-            .filter(id=task.id, completed_at=None)
-            .update(completed_at=timezone.now())
-        )
-        task.refresh_from_db()
-        if updated and task.contact is not None:
-            activity_record(
-                contact=task.contact,
-                kind=Activity.Kind.TASK_COMPLETED,
-                actor=actor,
-                summary=f"Done: {task.title}",
-                data={"task_id": task.id},
-            )
+        locked = Task.objects.for_workspace(workspace).select_for_update().get(id=task.id)
+        rearm = locked.due_at != due_at
+        locked.title = title.strip()
+        locked.due_at = due_at
+        locked.contact = contact
+        locked.assigned_to = assigned_to or locked.assigned_to
+        # Unchanged, a series keeps its clock and day (this occurrence may be on a Feb 28).
+        if rearm or repeat.repeat != locked.repeat:
+            for name, value in _repeat_fields(due_at, repeat).items():
+                setattr(locked, name, value)
+        if rearm:
+            locked.reminded_at = None
+        locked.save()
+    return locked
+
+
+def task_stop_repeating(*, task: Task) -> Task:
+    """End a task's series: this occurrence stays, completing it creates no next one."""
+    Task.objects.for_workspace(task.workspace).filter(id=task.id).update(
+        **_repeat_fields(task.due_at, RepeatRule())
+    )
+    task.refresh_from_db()
     return task
+
+
+def task_delete(*, task: Task) -> None:
+    """Delete a task (its timeline entries stay). Deleting the open occurrence of a repeating
+    task ends the series: there is no other row to create a next one."""
+    Task.objects.for_workspace(task.workspace).filter(id=task.id).delete()
+
+
+def task_complete(*, task: Task, actor: User) -> Task:
+    """Mark done; for a repeating task, create the next occurrence. State guard under a row lock
+    (SELECT ... FOR UPDATE WHERE completed_at IS NULL): completing twice, even concurrently,
+    completes, logs and creates the next occurrence once (Task.previous is also unique)."""
+    with transaction.atomic():
+        locked = (
+            Task.objects.for_workspace(task.workspace)
+            .select_for_update()
+            .filter(id=task.id, completed_at=None)
+            .first()
+        )
+        if locked is not None:
+            locked.completed_at = timezone.now()
+            locked.save(update_fields=["completed_at"])
+            if locked.contact is not None:
+                activity_record(
+                    contact=locked.contact,
+                    kind=Activity.Kind.TASK_COMPLETED,
+                    actor=actor,
+                    summary=f"Done: {locked.title}",
+                    data={"task_id": locked.id},
+                )
+            if locked.repeat:
+                _next_occurrence(locked)
+        task.refresh_from_db()
+    return task
+
+
+def task_next_occurrence(*, task: Task) -> Task | None:
+    """The open occurrence that completing `task` created, if any."""
+    return (
+        Task.objects.for_workspace(task.workspace)
+        .filter(previous=task, completed_at=None)
+        .select_related("contact")
+        .first()
+    )
+
+
+def _next_occurrence(done: Task) -> Task | None:
+    assert done.completed_at is not None
+    assert done.repeat_time is not None
+    due_at = next_due_at(
+        due_at=done.due_at,
+        repeat=done.repeat,
+        time_zone=done.repeat_time_zone,
+        wall_time=done.repeat_time,
+        anchor_day=done.repeat_day,
+        after=done.completed_at,
+    )
+    if due_at is None:
+        return None
+    return Task.objects.create(
+        workspace=done.workspace,
+        contact=done.contact,
+        assigned_to=done.assigned_to,
+        title=done.title,
+        due_at=due_at,
+        repeat=done.repeat,
+        repeat_time_zone=done.repeat_time_zone,
+        repeat_time=done.repeat_time,
+        repeat_day=done.repeat_day,
+        previous=done,
+    )
 
 
 # --- delete and undo -----------------------------------------------------------------------------

@@ -37,6 +37,9 @@ urlpatterns = [
     path("contacts/<int:contact_id>/restore/", detail.contact_restore, name="restore"),
     path("tasks/", detail.task_list, name="tasks"),
     path("tasks/<int:task_id>/complete/", detail.task_complete_view, name="task_complete"),
+    path("tasks/<int:task_id>/edit/", detail.task_edit, name="task_edit"),
+    path("tasks/<int:task_id>/delete/", detail.task_delete_view, name="task_delete"),
+    path("tasks/<int:task_id>/stop/", detail.task_stop_repeating_view, name="task_stop"),
     # merging/: duplicates and merging
     path("contacts/duplicates/", merge.duplicate_list, name="duplicates"),
     path(

@@ -20,8 +20,8 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.seams import contact_panels
-from alt.accounts.shortcuts import render_local
-from alt.lib.dates import local_day
+from alt.accounts.shortcuts import member_label, render_local
+from alt.lib.dates import format_when, local_day
 from alt.lib.keyset import cursor_for, cursor_parse
 from contacts import custom_fields, services
 from contacts.forms import (
@@ -30,6 +30,7 @@ from contacts.forms import (
     ContactForm,
     NoteForm,
     TaskForm,
+    TaskPageForm,
 )
 from contacts.models import (
     Activity,
@@ -194,20 +195,69 @@ def contact_restore(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
 
 @workspace_required
 def task_list(request: WorkspaceRequest) -> HttpResponse:
-    tasks = (
-        Task.objects.for_workspace(request.workspace)
-        .filter(assigned_to=request.user, completed_at=None)
-        .filter(Q(contact=None) | Q(contact__deleted_at=None, contact__merged_into=None))
-        .select_related("contact")
-        .order_by("due_at", "id")[:500]
+    query = request.GET.get("contact_q", "")[:100]
+    data = request.POST if request.method == "POST" else None
+    form = TaskPageForm(data, workspace=request.workspace, user=request.user, contact_query=query)
+    if request.htmx and "contact_q" in request.GET:
+        return _render(request, "contacts/tasks.html#contact_select", {"form": form})
+    if request.method == "POST" and _task_form_valid(form):
+        try:
+            task = services.task_add(
+                workspace=request.workspace, actor=request.user, **form.service_kwargs()
+            )
+        except ValueError as error:
+            form.add_error(None, str(error))
+        else:
+            mine = task.assigned_to_id == request.user.id
+            whose = (
+                "" if mine or task.assigned_to is None else f" for {member_label(task.assigned_to)}"
+            )
+            messages.success(request, f"Task added{whose}: {task.title}.")
+            return redirect("contacts:tasks")
+    context = _task_list_context(request, form, query)
+    return _render(request, "contacts/tasks.html", context, status=400 if form.errors else 200)
+
+
+@workspace_required
+def task_edit(request: WorkspaceRequest, task_id: int) -> HttpResponse:
+    task = services.access_task(request.workspace, task_id)
+    data = request.POST if request.method == "POST" else None
+    query = request.GET.get("contact_q", "")[:100]
+    form = TaskPageForm(
+        data, workspace=request.workspace, user=request.user, task=task, contact_query=query
     )
-    groups = tasks_by_day(list(tasks), ZoneInfo(request.user.timezone))
-    context = {
-        "groups": groups,
-        "has_tasks": any(items for _key, _label, items in groups),
-        "back": reverse("contacts:tasks"),
-    }
-    return _render(request, "contacts/tasks.html", context)
+    if request.htmx and "contact_q" in request.GET:
+        return _render(request, "contacts/tasks.html#contact_select", {"form": form})
+    if request.method == "POST" and _task_form_valid(form):
+        try:
+            services.task_update(task=task, **form.service_kwargs())
+        except ValueError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Saved: {form.cleaned_data['title']}.")
+            return redirect("contacts:tasks")
+    context = {"form": form, "task": task, "contact_q": query}
+    status = 400 if form.errors else 200
+    return _render(request, "contacts/task_edit.html", context, status=status)
+
+
+@require_POST
+@workspace_required
+def task_delete_view(request: WorkspaceRequest, task_id: int) -> HttpResponse:
+    task = services.access_task(request.workspace, task_id)
+    services.task_delete(task=task)
+    ended = " The series ends with it." if task.repeat and task.completed_at is None else ""
+    messages.success(request, f"Deleted: {task.title}.{ended}")
+    return redirect("contacts:tasks")
+
+
+@require_POST
+@workspace_required
+def task_stop_repeating_view(request: WorkspaceRequest, task_id: int) -> HttpResponse:
+    task = services.access_task(request.workspace, task_id)
+    services.task_stop_repeating(task=task)
+    messages.success(request, f"“{task.title}” no longer repeats; this one stays on your list.")
+    return redirect("contacts:task_edit", task_id=task.id)
 
 
 @require_POST
@@ -215,9 +265,13 @@ def task_list(request: WorkspaceRequest) -> HttpResponse:
 def task_complete_view(request: WorkspaceRequest, task_id: int) -> HttpResponse:
     task = services.access_task(request.workspace, task_id)
     services.task_complete(task=task, actor=request.user)
+    next_task = services.task_next_occurrence(task=task)
     if request.htmx:
-        return _render(request, "contacts/tasks.html#task_row", {"task": task})
-    messages.success(request, f"Done: {task.title}.")
+        context = {"task": task, "next_task": next_task, "back": request.POST.get("next", "")}
+        return _render(request, "contacts/tasks.html#task_done", context)
+    tz = ZoneInfo(request.user.timezone)
+    again = f" Next one: {format_when(next_task.due_at, tz=tz)}." if next_task else ""
+    messages.success(request, f"Done: {task.title}.{again}")
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=False):
         return redirect(back)
@@ -230,6 +284,37 @@ def _render(
 ) -> HttpResponse:
     context.setdefault("just_now", timezone.now() - timedelta(minutes=1))
     return render_local(request, template, context, status=status)
+
+
+def _task_form_valid(form: TaskPageForm) -> bool:
+    # A posted id of another workspace's contact is a 404, never a hint that it exists.
+    valid = form.is_valid()
+    if form.has_error("contact", "invalid_choice"):
+        raise Http404("No such contact")
+    return valid
+
+
+def _task_list_context(request: WorkspaceRequest, form: TaskPageForm, query: str) -> dict[str, Any]:
+    """My open tasks by day (about live contacts, or none); `?without=contact` keeps only those
+    without a contact."""
+    mine = (
+        Task.objects.for_workspace(request.workspace)
+        .filter(assigned_to=request.user, completed_at=None)
+        .filter(Q(contact=None) | Q(contact__deleted_at=None, contact__merged_into=None))
+    )
+    without_contact = request.GET.get("without") == "contact"
+    shown = mine.filter(contact=None) if without_contact else mine
+    tasks = list(shown.select_related("contact").order_by("due_at", "id")[:500])
+    groups = tasks_by_day(tasks, ZoneInfo(request.user.timezone))
+    return {
+        "groups": groups,
+        "has_tasks": bool(tasks),
+        "without_contact": without_contact,
+        "without_contact_count": mine.filter(contact=None).count(),
+        "form": form,
+        "contact_q": query,
+        "back": request.get_full_path() if request.method == "GET" else reverse("contacts:tasks"),
+    }
 
 
 def _is_flagged(contact: Contact) -> bool:

@@ -50,8 +50,11 @@ class SignupForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["full_name", "timezone"]
-        help_texts = {"timezone": "Appointments are shown and synced in this time zone."}
+        fields = ["full_name", "timezone", "appointment_reminder_minutes"]
+        help_texts = {
+            "timezone": "Appointments are shown and synced in this time zone.",
+            "appointment_reminder_minutes": "ALT emails you before each of your appointments.",
+        }
 
 
 class WorkspaceForm(forms.ModelForm):

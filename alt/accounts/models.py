@@ -41,6 +41,17 @@ class UserManager(BaseUserManager["User"]):
         return self._create(email, password, **extra)
 
 
+# How long before each of their appointments an agent is emailed a reminder (None: never).
+APPOINTMENT_REMINDER_CHOICES = [
+    (None, "No reminder"),
+    (15, "15 minutes before"),
+    (30, "30 minutes before"),
+    (60, "1 hour before"),
+    (120, "2 hours before"),
+    (1440, "1 day before"),
+]
+
+
 class User(AbstractUser):
     """An agent or a member of support staff; logs in with an email address (ACC-1)."""
 
@@ -51,6 +62,13 @@ class User(AbstractUser):
     full_name = models.CharField(max_length=150)
     timezone = models.CharField(
         max_length=64, default="America/Los_Angeles", choices=TIMEZONE_CHOICES
+    )
+    # Opt-in: the appointments app's reminder sweep reads it (alt/accounts never imports it).
+    appointment_reminder_minutes = models.PositiveIntegerField(
+        "appointment reminders",
+        null=True,
+        blank=True,
+        choices=APPOINTMENT_REMINDER_CHOICES,
     )
 
     USERNAME_FIELD = "email"

@@ -20,6 +20,16 @@ workspace and its owner's membership exist, with keyword arguments:
 
 Receivers (contacts creates the default pipeline) run in the same transaction: if one raises, no
 workspace is created.
+
+`demo_seeded` is sent by contacts' demo seeding (`manage.py seed_demo`, the `make run` demo) once
+it has added contacts to a workspace, with keyword arguments:
+
+- `workspace`: the Workspace,
+- `owner`: the User it was seeded for,
+- `seed`: the int that makes the run reproducible.
+
+Receivers add the demo rows of apps above contacts (appointments adds past and upcoming
+appointments with the seeded contacts) and must add nothing when the workspace already has theirs.
 """
 
 from __future__ import annotations
@@ -28,3 +38,4 @@ from django.dispatch import Signal
 
 member_removing = Signal()
 workspace_created = Signal()
+demo_seeded = Signal()

@@ -35,6 +35,7 @@ from django.utils import timezone
 from faker import Faker
 
 from alt.accounts.models import Membership, User, Workspace
+from alt.accounts.signals import demo_seeded
 from contacts.models import (
     Activity,
     Contact,
@@ -882,6 +883,9 @@ def seed_workspace(
     for bundle in plan.rng.sample(reachable, k=min(twins, len(reachable))):
         _twin(plan, bundle)
         added.add(SeedCounts(contacts=1, activities=1))
+    if added.contacts:
+        # Apps above contacts add theirs (appointments: past and upcoming ones) through the seam.
+        demo_seeded.send(sender=Workspace, workspace=workspace, owner=owner, seed=seed)
     return added
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from alt.accounts.management.commands.ensure_demo_login import DEMO_EMAIL
 from alt.accounts.models import Membership, User
+from appointments.models import Appointment
 from contacts.models import (
     Activity,
     Contact,
@@ -214,3 +215,33 @@ def test_it_can_seed_another_members_workspace_reproducibly(
 def test_an_unknown_email_is_an_error() -> None:
     with pytest.raises(CommandError, match=r"No user with the email nobody@example\.com"):
         _seed(email="nobody@example.com")
+
+
+def test_the_demo_has_past_and_upcoming_appointments_with_its_contacts() -> None:
+    _seed()
+    ws = _demo_workspace()
+    now = timezone.now()
+    appointments = list(Appointment.objects.for_workspace(ws).live().select_related("contact"))
+    members = set(Membership.objects.filter(workspace=ws).values_list("user_id", flat=True))
+
+    assert any(a.ends_at < now for a in appointments)
+    assert any(a.starts_at > now for a in appointments)
+    assert {a.contact.workspace_id for a in appointments} == {ws.id}
+    assert {a.agent_id for a in appointments} <= members
+    # Not synced yet: connecting Google Calendar pushes the upcoming ones.
+    assert {a.sync_state for a in appointments} == {Appointment.Sync.OFF}
+    logged = Activity.objects.for_workspace(ws).filter(
+        kind="appointment", data__appointment_id__in=[a.id for a in appointments]
+    )
+    assert logged.count() == len(appointments)
+
+
+def test_seeding_again_adds_no_appointments() -> None:
+    _seed()
+    ws = _demo_workspace()
+    before = Appointment.objects.for_workspace(ws).count()
+
+    _seed(contacts=80)
+
+    assert Contact.objects.for_workspace(ws).count() == 80
+    assert Appointment.objects.for_workspace(ws).count() == before
