@@ -20,10 +20,9 @@ from django.utils import timezone
 from alt.lib.dates import DayField, check_range, check_schedule, local_or_utc, schedule_range
 from alt.lib.tenancy import WorkspaceFormMixin
 from appointments.models import Appointment
-from contacts.forms import ContactChoiceField, contact_options
+from contacts.forms import ContactChoiceField
 from contacts.models import Contact, Property
 
-CONTACT_OPTIONS = 25  # contacts listed in the picker; a search narrows them
 PROPERTY_OPTIONS = 100  # properties listed; open listings first
 END_TIME = "end"  # the length choice that says "I'll give an end time instead"
 LENGTHS = [
@@ -168,19 +167,15 @@ class AppointmentForm(WorkspaceFormMixin, forms.Form):
         }
 
     def _scope_contacts(self, workspace: Any, preset: Contact | None, query: str) -> None:
-        """Rendering lists the `CONTACT_OPTIONS` most recently active contacts matching `query`,
-        plus the one already chosen; validation accepts any live contact of the workspace."""
         field = self.fields["contact"]
         assert isinstance(field, ContactChoiceField)
-        live = field.scope(workspace)
-        chosen_id = str(self.data.get("contact") if self.is_bound else self.initial.get("contact"))
-        shown = contact_options(live, query, CONTACT_OPTIONS)
-        if chosen_id.isdigit() and all(str(c.id) != chosen_id for c in shown):
-            chosen = preset if preset is not None else live.filter(id=chosen_id).first()
-            if chosen is not None:
-                shown.insert(0, chosen)
-        self.chosen_contact = next((c for c in shown if str(c.id) == chosen_id), None)
-        field.offer(shown, "Choose a contact" if shown else "No contacts match")
+        self.chosen_contact = field.pick(
+            workspace,
+            chosen_id=self.data.get("contact") if self.is_bound else self.initial.get("contact"),
+            query=query,
+            empty="Choose a contact",
+            preset=preset,
+        )
 
     def _scope_properties(self, workspace: Any) -> None:
         field = self.fields["property"]

@@ -75,13 +75,16 @@ def contact_options(contacts: ContactQuerySet, query: str, limit: int) -> list[C
     return list(options.order_by("-last_activity_at", "-id")[:limit])
 
 
+CONTACT_OPTIONS = 25  # contacts a picker lists; typing in its search box narrows them
+
+
 class ContactChoiceField(forms.ModelChoiceField):
     """A select box of one of the workspace's live contacts (an appointment's, a property link's).
     Declared empty: the form's __init__ calls `scope(workspace)`, after which validation accepts
     any live contact of the workspace and refuses another workspace's id as an invalid choice;
     `offer()` sets the few the box renders (see contact_options)."""
 
-    def __init__(self, *, required_message: str, **kwargs: Any) -> None:
+    def __init__(self, *, required_message: str = "Choose a contact.", **kwargs: Any) -> None:
         super().__init__(
             queryset=Contact.objects.none(),
             error_messages={
@@ -100,6 +103,30 @@ class ContactChoiceField(forms.ModelChoiceField):
     def offer(self, contacts: list[Contact], empty: str) -> None:
         """Render `contacts` as the options, after an empty one labelled `empty`."""
         self.widget.choices = [("", empty), *((c.id, contact_label(c)) for c in contacts)]
+
+    def pick(
+        self,
+        workspace: Any,
+        *,
+        chosen_id: object,
+        query: str,
+        empty: str,
+        preset: Contact | None = None,
+        limit: int = CONTACT_OPTIONS,
+    ) -> Contact | None:
+        """The pickers' one recipe: accept any live contact of the workspace, render only the
+        `limit` most recently active ones matching `query` (a workspace may have 10,000), plus
+        the one already chosen (`preset` saves looking it up). Returns the chosen contact, if it
+        is one of the workspace's live contacts."""
+        live = self.scope(workspace)
+        chosen = str(chosen_id or "")
+        shown = contact_options(live, query, limit)
+        if chosen.isdigit() and all(str(c.id) != chosen for c in shown):
+            found = preset if preset is not None else live.filter(id=chosen).first()
+            if found is not None:
+                shown.insert(0, found)
+        self.offer(shown, empty if shown or not query else "No contacts match")
+        return next((c for c in shown if str(c.id) == chosen), None)
 
 
 class ContactForm(WorkspaceFormMixin, forms.Form):
@@ -453,42 +480,11 @@ class TaskForm(forms.Form):
         return datetime.combine(self.cleaned_data["due_date"], when, tzinfo=self.time_zone)
 
 
-CONTACT_OPTIONS = 25  # contacts a picker lists; typing in its search box narrows them
-
-
-def scope_contact_choices(
-    field: forms.ModelChoiceField[Contact],
-    contacts: ContactQuerySet,
-    *,
-    chosen_id: str,
-    query: str,
-    empty_label: str,
-) -> Contact | None:
-    """Make `field` accept any of `contacts` but render only the CONTACT_OPTIONS most recently
-    active ones matching `query` (a workspace may have 10,000), plus the one already chosen.
-    Returns the chosen contact, if it is one of `contacts`."""
-    field.queryset = contacts
-    shown = contact_options(contacts, query, CONTACT_OPTIONS)
-    chosen = next((c for c in shown if str(c.id) == chosen_id), None)
-    if chosen is None and chosen_id.isdigit():
-        chosen = contacts.filter(id=chosen_id).first()
-        if chosen is not None:
-            shown.insert(0, chosen)
-    first = empty_label if shown or not query else "No contacts match"
-    field.widget.choices = [("", first), *((c.id, contact_label(c)) for c in shown)]
-    return chosen
-
-
 class TaskPageForm(WorkspaceFormMixin, TaskForm):
     """A task from the Tasks page, new or edited: also who it is about (optional, picked by
     search), who does it (a member) and whether it repeats."""
 
-    contact: forms.ModelChoiceField[Contact] = forms.ModelChoiceField(
-        label="About",
-        queryset=Contact.objects.none(),
-        required=False,
-        error_messages={"invalid_choice": "That contact is not in your workspace."},
-    )
+    contact = ContactChoiceField(label="About", required=False)
     assigned_to: forms.ModelChoiceField[User] = forms.ModelChoiceField(
         label="For",
         queryset=User.objects.none(),
@@ -526,13 +522,13 @@ class TaskPageForm(WorkspaceFormMixin, TaskForm):
         self.fields[
             "repeat"
         ].help_text = "When you mark it done, the next one is added at the same time of day."
-        raw = self.data.get("contact") if self.is_bound else self.initial.get("contact")
-        self.chosen_contact = scope_contact_choices(
-            self.fields["contact"],  # type: ignore[arg-type]
-            Contact.objects.for_workspace(workspace).live(),
-            chosen_id=str(raw or ""),
+        field = self.fields["contact"]
+        assert isinstance(field, ContactChoiceField)
+        self.chosen_contact = field.pick(
+            workspace,
+            chosen_id=self.data.get("contact") if self.is_bound else self.initial.get("contact"),
             query=contact_query,
-            empty_label="No contact",
+            empty="No contact",
         )
 
     @staticmethod
