@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEVSTACK := $(PY) -m alt.devstack
 
-.PHONY: run test install gates pytest bench clean-data
+.PHONY: run test install test-tools gates pytest bench clean-data
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,10 +17,18 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 install: $(VENV)/.synced
 
+# Test-only JavaScript (axe-core for the accessibility checks of tests/browser/): `npm ci` installs
+# exactly the version in package-lock.json and refuses a tarball whose sha512 differs from the
+# integrity recorded there (the registry's own).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+test-tools: node_modules/.package-lock.json
+
 run: install
 	$(DEVSTACK) run
 
-test: install
+test: install test-tools
 	$(DEVSTACK) exec -- $(MAKE) --no-print-directory gates pytest
 
 # Quality gates (CONVENTIONS.md): formatting, lint, types, migrations, deploy checks.

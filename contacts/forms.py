@@ -387,7 +387,8 @@ class ContactCreateForm(ContactForm):
 
     def __init__(self, *args: Any, workspace: Any, **kwargs: Any) -> None:
         super().__init__(*args, workspace=workspace, **kwargs)
-        self.fields["first_name"].widget.attrs["autofocus"] = True
+        if not self.is_bound:  # after a failed submit, focus goes to the error summary instead
+            self.fields["first_name"].widget.attrs["autofocus"] = True
 
 
 class NoteForm(forms.Form):

@@ -144,6 +144,23 @@ class Source(models.TextChoices):
     MANUAL = "manual", "Manual"
     IMPORT = "import", "Import"
 
+    @property
+    def created_summary(self) -> str:
+        """How the timeline says a contact came in: "Added by hand", not "Added from Manual"."""
+        return CREATED_SUMMARIES[self.value]
+
+
+# Also rewritten into older timelines by migration 0003_a11y_created_summaries.
+CREATED_SUMMARIES = {
+    "instagram": "Added from Instagram",
+    "sms": "Added from a text message",
+    "website": "Added from the website",
+    "referral": "Added as a referral",
+    "open_house": "Added at an open house",
+    "manual": "Added by hand",
+    "import": "Added by an import",
+}
+
 
 class Contact(TenantModel):
     class Role(models.TextChoices):

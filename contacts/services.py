@@ -207,7 +207,7 @@ def contact_create(
             contact=contact,
             kind=Activity.Kind.CREATED,
             actor=actor,
-            summary=f"Added from {contact.get_source_display()}",
+            summary=Source(contact.source).created_summary,
         )
         if flag_duplicates:
             duplicates_flag(contact=contact)

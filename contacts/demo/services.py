@@ -539,7 +539,7 @@ def _timeline(plan: SeedPlan, bundle: ContactBundle, stage_index: int, count: in
             contact,
             Activity.Kind.CREATED,
             start,
-            f"Added from {contact.get_source_display()}",
+            Source(contact.source).created_summary,
             actor=actor,
         )
     )

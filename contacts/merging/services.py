@@ -92,14 +92,23 @@ def _display(contact: Contact, name: str) -> str:
         value = (contact.custom_fields or {}).get(name.removeprefix(CUSTOM_PREFIX))
         if isinstance(value, bool):
             return "Yes" if value else "No"
+        if isinstance(value, int | float):  # a number field: 54298 reads 54,298
+            return (
+                f"{value:,}"
+                if isinstance(value, float) and not value.is_integer()
+                else f"{int(value):,}"
+            )
         return "" if value is None else str(value)
     if name == "budget":
         low, high = contact.budget_min, contact.budget_max
         if low is None and high is None:
             return ""
-        low_text = f"${low:,}" if low is not None else "any"
-        high_text = f"${high:,}" if high is not None else "any"
-        return f"{low_text} to {high_text}"
+        # Worded as on the contact page: "$450,000 to $600,000", "$450,000 and up", "up to $54,298".
+        if high is None:
+            return f"${low:,} and up"
+        if low is None:
+            return f"up to ${high:,}"
+        return f"${low:,} to ${high:,}"
     if name == "assigned_to":
         user = contact.assigned_to
         return user.get_full_name() or user.email if user else ""
@@ -411,7 +420,7 @@ class MergeSide:
     emails: list[str]
     phones: list[str]
     tags: list[str]
-    counts: dict[str, int]
+    counts: dict[str, int]  # "singular,plural" noun -> how many (the template's `counted` filter)
 
 
 def merge_sides(*, survivor: Contact, merged: Contact) -> tuple[MergeSide, MergeSide]:
@@ -422,10 +431,10 @@ def merge_sides(*, survivor: Contact, merged: Contact) -> tuple[MergeSide, Merge
 
 def _side(contact: Contact) -> MergeSide:
     counts = {
-        "notes": contact.notes.count(),
-        "tasks": contact.tasks.count(),
-        "timeline entries": contact.activities.count(),
-        "properties": contact.property_links.count(),
+        "note": contact.notes.count(),
+        "task": contact.tasks.count(),
+        "timeline entry,timeline entries": contact.activities.count(),
+        "property,properties": contact.property_links.count(),
     }
     return MergeSide(
         contact=contact,

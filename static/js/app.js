@@ -9,6 +9,18 @@
       event.preventDefault();
     }
   });
+  // After a failed submit, keyboard focus goes to the form's error summary (templates/
+  // _error_summary.html), on a full page load and when htmx swaps a form back in. Each summary is
+  // focused once, so a later unrelated swap does not pull focus back to it.
+  function focusErrorSummary() {
+    var fresh = document.querySelectorAll("[data-error-summary]:not([data-seen])");
+    fresh.forEach(function (el) { el.setAttribute("data-seen", ""); });
+    if (fresh.length) {
+      fresh[0].focus();
+    }
+  }
+  document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  document.addEventListener("htmx:afterSettle", focusErrorSummary);
   // Flash messages fade after a while so they do not cover the page on a phone.
   window.addEventListener("load", function () {
     window.setTimeout(function () {

@@ -2,6 +2,9 @@
 
 A browser test fails when its page logged a console error, an uncaught exception or a
 Content-Security-Policy violation (Chromium reports those as console errors).
+
+Accessibility: `axe_page` is a page whose context lets the test inject axe-core (installed from
+package-lock.json by `make test-tools`) and `axe_violations(page)` runs it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Response,
+    ViewportSize,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,7 +40,12 @@ LAUNCH_ARGS = [
     "--disable-quic",
 ]
 PHONE: ViewportSize = {"width": 390, "height": 844}
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "browser"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "var" / "test-artifacts" / "browser"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_MISSING = "axe-core missing: run `make test-tools` (npm ci, from package-lock.json)"
+# The bar is zero violations of WCAG 2.1 A and AA and of axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 # Playwright's sync API keeps an asyncio loop running on the main thread for as long as the
 # session's browser is open, so Django's async-safety guard refuses every ORM call made there
@@ -61,18 +76,64 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(viewport=PHONE)
+    yield from _checked_page(browser, request, bypass_csp=False)
+
+
+@pytest.fixture
+def axe_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page in a context that ignores the Content-Security-Policy, so that axe-core can be
+    injected as a script tag. Only for accessibility runs: every other browser test uses `page`,
+    whose context keeps the policy and fails on its violations."""
+    if not AXE.exists():
+        pytest.fail(AXE_MISSING, pytrace=False)
+    yield from _checked_page(browser, request, bypass_csp=True)
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Inject axe-core into the page as it is now and return its violations (rule id, impact,
+    help and the CSS targets of the failing nodes)."""
+    page.add_script_tag(path=AXE)
+    result = page.evaluate(
+        """async (tags) => {
+          const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+          return result.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            targets: v.nodes.map(n => n.target.join(" ")),
+            summary: v.nodes.length ? v.nodes[0].failureSummary : "",
+          }));
+        }""",
+        AXE_TAGS,
+    )
+    return list(result)
+
+
+def _checked_page(
+    browser: Browser, request: pytest.FixtureRequest, *, bypass_csp: bool
+) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE, bypass_csp=bypass_csp)
     context.set_default_timeout(10_000)
     page = context.new_page()
     problems: list[str] = []
 
+    # A test that visits an error page on purpose (a 404, a form sent back with 400) asserts the
+    # status itself; the browser's "Failed to load resource" line for that document is no news.
+    error_documents: set[str] = set()
+
+    def on_response(response: Response) -> None:
+        if response.request.resource_type == "document" and response.status >= 400:
+            error_documents.add(response.url)
+
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            problems.append(f"console error: {message.text} ({message.location.get('url')})")
+        url = message.location.get("url")
+        if message.type == "error" and not (
+            message.text.startswith("Failed to load resource") and url in error_documents
+        ):
+            problems.append(f"console error: {message.text} ({url})")
 
     def on_page_error(error: PlaywrightError) -> None:
         problems.append(f"uncaught exception: {error.message}")
 
+    page.on("response", on_response)
     page.on("console", on_console)
     page.on("pageerror", on_page_error)
     yield page
