@@ -31,6 +31,6 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("contacts", "0002_contact_live_stage_index")]
+    dependencies = [("contacts", "0003_tasks_repeat")]
 
     operations = [migrations.RunPython(forwards, backwards)]
