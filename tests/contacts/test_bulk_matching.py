@@ -21,6 +21,7 @@ from contacts import tasks as contact_tasks
 from contacts.bulk import services as bulk
 from contacts.listing.services import ContactListQuery
 from contacts.models import Activity, BulkJob, Contact, Tag
+from tests.conftest import wait_for
 from tests.contacts.conftest import add_contact, bulk_contacts, stage_named
 
 pytestmark = pytest.mark.django_db
@@ -270,6 +271,26 @@ def test_a_large_set_is_queued_for_the_worker_and_its_page_polls_until_done(
     assert "hx-trigger" not in done  # polling stops
     assert 'value="100"' in done
     assert "Tagged 5 contacts “Hot”." in done
+
+
+@pytest.mark.worker
+def test_a_real_worker_runs_a_large_set_sent_from_the_web(
+    celery_worker: Any, alice_client: Client, ws: Any, settings: Any
+) -> None:
+    settings.CONTACT_BULK_INLINE_MAX = 3  # read by the web side, which decides to queue
+    bulk_contacts(ws, [{"first_name": f"Web{i}", "source": "website"} for i in range(6)])
+    bulk_contacts(ws, [{"first_name": "Walkin", "source": "open_house"}])
+
+    response = alice_client.post(
+        BULK, matching(ws, {"source": "website"}, action="tag", tag="Worker", confirmed="1")
+    )
+
+    job = only_job(ws)
+    assert response["Location"] == f"/contacts/bulk/jobs/{job.id}/"
+    jobs = BulkJob.objects.for_workspace(ws)
+    wait_for(lambda: jobs.get(id=job.id).state == "done", timeout=30)
+    tagged = Contact.objects.for_workspace(ws).filter(tags__name="Worker")
+    assert sorted(tagged.values_list("first_name", flat=True)) == [f"Web{i}" for i in range(6)]
 
 
 def test_a_running_job_shows_its_progress(
