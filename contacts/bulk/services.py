@@ -269,40 +269,52 @@ def _revert(job: BulkJob, actor: User) -> int:
         return len(services.contacts_restore(workspace=ws, ids=ids, actor=actor))
     if job.action == Action.TAG:
         tag = Tag.objects.for_workspace(ws).filter(name__iexact=job.params["tag"]).first()
-        return (
-            len(services.contacts_bulk_untag(workspace=ws, ids=ids, tag_name=tag.name))
-            if tag
-            else 0
-        )
+        if tag is None:  # deleted since: nobody has it any more
+            return 0
+        return len(services.contacts_bulk_untag(workspace=ws, ids=ids, tag_name=tag.name))
     if job.action == Action.UNTAG:
         return len(services.contacts_bulk_tag(workspace=ws, ids=ids, tag_name=job.params["tag"]))
     by_previous: dict[int | None, list[int]] = defaultdict(list)
     for contact_id, previous in job.undo.items():
         by_previous[previous].append(int(contact_id))
-    live = Contact.objects.for_workspace(ws).live()
-    reverted = 0
     if job.action == Action.STAGE:
-        for stage_id, group in by_previous.items():
-            stage = PipelineStage.objects.for_workspace(ws).filter(id=stage_id).first()
-            still = live.filter(id__in=group, stage_id=job.params["stage_id"])
-            if stage is not None:
-                moved = services.contacts_bulk_set_stage(
-                    workspace=ws,
-                    ids=list(still.values_list("id", flat=True)),
-                    stage=stage,
-                    actor=actor,
-                )
-                reverted += len(moved)
-        return reverted
+        return _revert_stages(job, by_previous, actor)
+    return _revert_assignees(job, by_previous)
+
+
+def _still(job: BulkJob, ids: list[int], **where_the_job_left_them: Any) -> list[int]:
+    """The live contacts among `ids` that nobody has changed since the job (still where it put
+    them): only those are put back."""
+    live = Contact.objects.for_workspace(job.workspace).live()
+    return list(live.filter(id__in=ids, **where_the_job_left_them).values_list("id", flat=True))
+
+
+def _revert_stages(job: BulkJob, by_previous: dict[Any, list[int]], actor: User) -> int:
+    reverted = 0
+    stages = PipelineStage.objects.for_workspace(job.workspace)
+    for stage_id, group in by_previous.items():
+        stage = stages.filter(id=stage_id).first()
+        if stage is None:
+            continue  # that stage was deleted since: nowhere to move them back to
+        ids = _still(job, group, stage_id=job.params["stage_id"])
+        reverted += len(
+            services.contacts_bulk_set_stage(
+                workspace=job.workspace, ids=ids, stage=stage, actor=actor
+            )
+        )
+    return reverted
+
+
+def _revert_assignees(job: BulkJob, by_previous: dict[Any, list[int]]) -> int:
+    reverted = 0
     for user_id, group in by_previous.items():
-        previous_user = workspace_member(ws, user_id)
+        previous_user = workspace_member(job.workspace, user_id)
         if user_id is not None and previous_user is None:
             continue  # that teammate left the workspace: nobody to give the contacts back to
-        still = live.filter(id__in=group, assigned_to_id=job.params.get("assignee_id"))
-        assigned = services.contacts_bulk_assign(
-            workspace=ws, ids=list(still.values_list("id", flat=True)), assignee=previous_user
+        ids = _still(job, group, assigned_to_id=job.params.get("assignee_id"))
+        reverted += len(
+            services.contacts_bulk_assign(workspace=job.workspace, ids=ids, assignee=previous_user)
         )
-        reverted += len(assigned)
     return reverted
 
 

@@ -44,7 +44,9 @@ def contact_list(request: WorkspaceRequest) -> HttpResponse:
         "next_page_query": query.urlencode(cursor=page.next_cursor) if page.next_cursor else "",
         "sort_label": listing.Sort(query.sort).label,
         "filters_open": bool(form.errors) or any(k != "q" for k in query.params()),
-        "matching_count": _matching_count(request, query, choices, more=bool(page.next_cursor)),
+        "matching_count": _matching_count(
+            request, query, choices, counted=not partial, more=bool(page.next_cursor)
+        ),
     }
     if partial:
         template = "contacts/list.html#rows" if query.cursor else "contacts/list.html#results"
@@ -146,19 +148,26 @@ def _sidebar(request: WorkspaceRequest) -> dict[str, Any]:
 
 
 def _matching_count(
-    request: WorkspaceRequest, query: listing.ContactListQuery, choices: Any, *, more: bool
+    request: WorkspaceRequest,
+    query: listing.ContactListQuery,
+    choices: listing.ListChoices,
+    *,
+    counted: bool,
+    more: bool,
 ) -> int:
     """N for "Select all N matching", offered when the matches go beyond this page (0: not
-    offered). Unfiltered, it is the sidebar's count of live contacts: no extra query."""
+    offered). Unfiltered on a full page load, it is the sidebar's count of live contacts
+    (`counted`: the stages came with their counts), so it costs no query."""
     if not more or query.cursor:
         return 0
-    if not query.is_filtered and any(hasattr(s, "contact_count") for s in choices.stages):
-        return int(choices.total)
+    if counted and not query.is_filtered:
+        return choices.total
     return bulk.bulk_matching_count(request.workspace, query, user=request.user)
 
 
 def _bulk_matching(request: WorkspaceRequest, form: BulkActionForm) -> HttpResponse:
-    """ "All N matching": a confirmation stating N first, then the job (inline or in the worker)."""
+    """An action on all N matching: a confirmation stating N, then the job (run here if small,
+    else in the worker, whose progress page the agent is sent to)."""
     query = form.cleaned_data["query"]
     if not form.cleaned_data["confirmed"]:
         count = bulk.bulk_matching_count(request.workspace, query, user=request.user)

@@ -569,3 +569,36 @@ def test_the_selected_ids_path_still_needs_a_selection(
     response = alice_client.post(BULK, {"action": "delete", "scope": ""}, follow=True)
 
     assert "Select at least one contact first." in response.content.decode()
+
+
+def test_undoing_an_assignment_leaves_alone_contacts_whose_previous_owner_left(
+    alice_client: Client, alice: Any, bob: Any, ws: Any, board: dict[str, list[Contact]]
+) -> None:
+    services.contacts_bulk_assign(workspace=ws, ids=[board["new"][0].id], assignee=bob)
+    job = run_all(alice_client, ws, action="assign", assignee=alice.id)
+    bob.memberships.all().delete()
+
+    response = undo(alice_client, job)
+
+    assert "Undone: 5 contacts put back." in response.content.decode()
+    assert fresh(ws, board["new"][0]).assigned_to == alice
+
+
+def test_a_mine_filter_whose_owner_is_gone_stops_the_job_instead_of_guessing(
+    ws: Any, alice: Any, board: dict[str, list[Contact]], settings: Any
+) -> None:
+    settings.CONTACT_BULK_INLINE_MAX = 0
+    services.contacts_bulk_assign(workspace=ws, ids=[board["new"][0].id], assignee=alice)
+    job = bulk.bulk_job_start(
+        workspace=ws, actor=alice, action="delete", params={},
+        query=ContactListQuery(assignee="mine"),
+    )  # fmt: skip
+    assert job.state == "queued"
+    BulkJob.objects.for_workspace(ws).filter(id=job.id).update(created_by=None)
+
+    bulk.bulk_job_run(workspace_id=ws.id, bulk_job_id=job.id)
+
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert job.error == "The teammate who started this is no longer in the workspace."
+    assert Contact.objects.for_workspace(ws).filter(deleted_at=None).count() == 6
