@@ -1,6 +1,7 @@
 """In a real browser, on a phone and a desktop: bulk-tag every contact matching a filter (more
 than one page of them) after a confirmation that states how many, then delete a contact from its
-page and bring it back from Recently deleted."""
+page and bring it back from Recently deleted. And a set above the inline limit, run by a real
+Celery worker while the job's progress bar polls until it is done."""
 
 from __future__ import annotations
 
@@ -95,3 +96,34 @@ def test_bulk_tag_every_match_of_a_filter_then_delete_and_restore_a_contact(
         .filter(contact=maria, kind=Activity.Kind.RESTORED, actor=alice)
         .exists()
     )
+
+
+@pytest.mark.worker
+def test_a_large_set_runs_in_the_real_worker_while_a_progress_bar_polls_until_done(
+    celery_worker: Any,
+    live_server: Any,
+    alice: Any,
+    workspace_of: Any,
+    page: Page,
+    settings: Any,
+    screenshot: Callable[[str], Path],
+) -> None:
+    settings.CONTACT_BULK_INLINE_MAX = 10  # read by the live server, which runs in this process
+    ws = workspace_of(alice)
+    bulk_contacts(ws, [{"first_name": f"Web{i:02d}", "source": "website"} for i in range(55)])
+    page.set_viewport_size({"width": 1280, "height": 844})
+    sign_in(page, alice, live_server.url)
+    page.goto(f"{live_server.url}/contacts/?source=website")
+    page.check(".js-select-all")
+    page.check(".js-scope-matching")
+    page.click(".bulk-actions > summary")
+    page.select_option("#bulk-stage", label="Qualified")
+    page.click("button[name=action][value=stage]")
+    page.click("text=Yes, 55 contacts")
+
+    assert "/contacts/bulk/jobs/" in page.url  # more than the inline limit: sent to the worker
+    expect(page.locator("#bulk-progress h2")).to_have_text("Done", timeout=30_000)
+    expect(page.locator("#bulk-progress")).not_to_have_attribute("hx-trigger", "every 1s")
+    expect(page.locator("#bulk-progress")).to_contain_text("Moved 55 contacts to Qualified.")
+    screenshot("bulk-job-done")
+    assert Contact.objects.for_workspace(ws).filter(stage__name="Qualified").count() == 55
