@@ -602,3 +602,16 @@ def test_a_mine_filter_whose_owner_is_gone_stops_the_job_instead_of_guessing(
     assert job.state == "failed"
     assert job.error == "The teammate who started this is no longer in the workspace."
     assert Contact.objects.for_workspace(ws).filter(deleted_at=None).count() == 6
+
+
+def test_an_oversized_filter_is_refused(
+    alice_client: Client, ws: Any, board: dict[str, list[Contact]]
+) -> None:
+    response = alice_client.post(
+        BULK,
+        {"scope": "matching", "filter": "q=a&" * 501, "action": "delete", "confirmed": "1"},
+        follow=True,
+    )
+
+    assert "at most 2000 characters" in response.content.decode()
+    assert Contact.objects.for_workspace(ws).filter(deleted_at=None).count() == 6
