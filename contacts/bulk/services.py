@@ -132,6 +132,7 @@ def _matching_ids(job: BulkJob) -> list[int]:
     query = ContactListQuery.from_params(job.query)
     if job.created_by is None and query.assignee == ASSIGNEE_MINE:
         raise BulkJobError("The teammate who started this is no longer in the workspace.")
+    # The user only matters to "mine" (handled above); an unsaved User stands in for the others.
     user = job.created_by if job.created_by is not None else User()
     qs = contacts_filtered(job.workspace, query, user=user)
     return list(qs.values_list("id", flat=True))
