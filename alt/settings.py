@@ -144,6 +144,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "contacts.tasks.purge.contacts_purge_deleted",
         "schedule": 3600.0,
     },
+    # Re-send bulk actions whose broker message was lost; stop (for a person to retry) those
+    # whose worker stopped sending heartbeats.
+    "contacts-bulk-jobs-sweep": {
+        "task": "contacts.tasks.bulk_jobs_sweep",
+        "schedule": 60.0,
+    },
     # Re-send Google Calendar pushes still pending after a minute (a lost broker message delays
     # a sync, never loses it).
     "google-calendar-sync-sweep": {
@@ -158,6 +164,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 # How long a deleted contact can be restored before it is erased for good.
 CONTACT_UNDO_HOURS = env_int("CONTACT_UNDO_HOURS", 24)
+# A bulk action on "all N matching" runs in the request up to this many contacts, beyond it in
+# the worker with a progress bar.
+CONTACT_BULK_INLINE_MAX = env_int("CONTACT_BULK_INLINE_MAX", 500)
 # Largest CSV a person may upload; bigger files are refused with a clear message.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 

@@ -206,6 +206,11 @@ class Contact(TenantModel):
     updated_at = models.DateTimeField(auto_now=True)
     # Soft states that can be undone; a periodic job purges deleted contacts after the undo window.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Who deleted it, for "Recently deleted" (None: deleted before this was recorded, or by a
+    # teammate whose account is gone).
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -230,6 +235,12 @@ class Contact(TenantModel):
                 name="contact_ws_stage_live",
             ),
             models.Index(fields=["workspace", "assigned_to", "id"], name="contact_ws_assignee"),
+            # "Recently deleted", newest first, and the hourly purge: only the deleted rows.
+            models.Index(
+                fields=["workspace", "-deleted_at", "-id"],
+                condition=Q(deleted_at__isnull=False),
+                name="contact_ws_deleted",
+            ),
             models.Index(fields=["workspace", "next_follow_up_on"], name="contact_ws_follow_up"),
             # btree_gin lets the trigram index start with the workspace.
             GinIndex(
@@ -456,6 +467,7 @@ class Activity(TenantModel):
         UPDATED = "updated", "Details edited"
         MERGED = "merged", "Merged"
         IMPORTED = "imported", "Imported"
+        RESTORED = "restored", "Restored"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -570,3 +582,78 @@ class ImportJob(TenantModel):
     failure = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class BulkJob(TenantModel):
+    """A bulk action on every contact matching a filter of the list ("all N matching").
+
+    The filter is stored (validated parameters, never raw GET data) and evaluated when the job
+    starts; the matching ids are then kept in `contact_ids` and worked through in batches, each
+    batch committing its changes, its `undo` entries and `done` together, so a retry resumes
+    exactly where a failure stopped. Small sets run in the request, large ones in the worker.
+    """
+
+    class Action(models.TextChoices):
+        TAG = "tag", "Add tag"
+        UNTAG = "untag", "Remove tag"
+        STAGE = "stage", "Set stage"
+        ASSIGN = "assign", "Assign"
+        DELETE = "delete", "Delete"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Stopped"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=8, choices=Action.choices)
+    # The action's argument: {"tag": name}, {"stage_id": id} or {"assignee_id": id or None}.
+    params = models.JSONField(default=dict, blank=True)
+    # ContactListQuery.params() of the list the agent was looking at.
+    query = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    # How many matched when the agent confirmed (what the confirmation said).
+    expected = models.PositiveIntegerField(default=0)
+    contact_ids = models.JSONField(null=True, blank=True)  # set when the job starts
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    # What undoing needs: the ids that gained/lost the tag or were deleted (a list), or each
+    # moved contact's previous stage / assignee ({contact id: previous id or None}).
+    undo = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Touched by every batch: a running job whose heartbeat stops is found by the sweeper.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweeper's question: which jobs are waiting or running (and maybe stuck)?
+            models.Index(
+                fields=["state", "heartbeat_at"],
+                condition=Q(state__in=["queued", "running"]),
+                name="bulkjob_active",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(done__lte=F("total")), name="bulkjob_done_le_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return min(100, 100 * self.done // self.total) if self.total else 0

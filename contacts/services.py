@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from contacts.models import (
     ContactChannel,
     ContactEmail,
     ContactPhone,
+    ContactQuerySet,
     DuplicateFlag,
     Note,
     PipelineStage,
@@ -527,33 +528,80 @@ def _next_occurrence(done: Task) -> Task | None:
     )
 
 
-# --- delete and undo -----------------------------------------------------------------------------
+# --- delete, restore and "Recently deleted" ----------------------------------------------------
+def undo_window_start() -> datetime:
+    """Contacts deleted at or after this moment can still be restored."""
+    return timezone.now() - timedelta(hours=settings.CONTACT_UNDO_HOURS)
+
+
 def contacts_delete(*, workspace: Workspace, ids: list[int], actor: User | None) -> list[int]:
     """Soft-delete the workspace's live contacts among `ids` (ids of another workspace are
-    ignored): they leave every list at once and can be restored for CONTACT_UNDO_HOURS, after
-    which the hourly purge erases them. Returns the ids deleted. No external side effects."""
+    ignored), recording who deleted them: they leave every list at once, show in "Recently
+    deleted" and can be restored for CONTACT_UNDO_HOURS, after which the hourly purge erases
+    them. Returns the ids deleted. No external side effects."""
     with transaction.atomic():
         contacts = Contact.objects.for_workspace(workspace)
         live = contacts.live().filter(id__in=ids)
         deleted = list(live.select_for_update().values_list("id", flat=True))
         Contact.objects.for_workspace(workspace).filter(id__in=deleted).update(
-            deleted_at=timezone.now()
+            deleted_at=timezone.now(), deleted_by=actor
         )
     return deleted
 
 
-def contacts_restore(*, workspace: Workspace, ids: list[int]) -> int:
-    """Undo a delete of the workspace's contacts among `ids` deleted less than
-    CONTACT_UNDO_HOURS ago. Returns how many came back (0 once the window has passed)."""
-    window_start = timezone.now() - timedelta(hours=settings.CONTACT_UNDO_HOURS)
+def contacts_recently_deleted(workspace: Workspace) -> ContactQuerySet:
+    """The workspace's deleted contacts that can still be restored, newest delete first, with
+    who deleted them. Merged contacts are not here: a merge is undone from its own page."""
     return (
         Contact.objects.for_workspace(workspace)
-        .filter(id__in=ids, deleted_at__gte=window_start)
-        .update(deleted_at=None)
+        .filter(deleted_at__gte=undo_window_start(), merged_into=None)
+        .select_related("deleted_by")
+        .annotate(
+            restorable_until=ExpressionWrapper(
+                F("deleted_at") + timedelta(hours=settings.CONTACT_UNDO_HOURS),
+                output_field=DateTimeField(),
+            )
+        )
+        .order_by("-deleted_at", "-id")
     )
 
 
+def contacts_restore(
+    *, workspace: Workspace, ids: Iterable[int], actor: User | None = None
+) -> list[int]:
+    """Undo a delete of the workspace's contacts among `ids` deleted less than
+    CONTACT_UNDO_HOURS ago: they come back with everything they had (emails, phones, tags, notes,
+    tasks, timeline), and each gets a "Restored" timeline entry. Returns the ids restored (none
+    once the window has passed, for a live contact or another workspace's). No external side
+    effects."""
+    ids = list(ids)
+    with transaction.atomic():
+        contacts = Contact.objects.for_workspace(workspace)
+        restoring = list(
+            contacts.filter(id__in=ids, deleted_at__gte=undo_window_start(), merged_into=None)
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+        if not restoring:
+            return []
+        contacts.filter(id__in=restoring).update(deleted_at=None, deleted_by=None)
+        # Bookkeeping, not a touch with the lead: last_activity_at is left alone, so a restored
+        # contact is exactly as stale as before its delete.
+        Activity.objects.for_workspace(workspace).bulk_create(
+            Activity(
+                workspace=workspace,
+                contact_id=contact_id,
+                kind=Activity.Kind.RESTORED,
+                actor=actor,
+                summary="Restored from Recently deleted",
+            )
+            for contact_id in restoring
+        )
+    return restoring
+
+
 # --- bulk actions (the contact list) -------------------------------------------------------------
+# Each returns what it changed, per contact, so that a bulk job can record its undo.
 def _live_contact_ids(workspace: Workspace, ids: Iterable[int]) -> list[int]:
     """The ids among `ids` of the workspace's live contacts: every bulk action starts here, so an
     id of another workspace, or of a deleted or merged contact, does nothing."""
@@ -561,10 +609,10 @@ def _live_contact_ids(workspace: Workspace, ids: Iterable[int]) -> list[int]:
     return list(contacts.live().filter(id__in=list(ids)).values_list("id", flat=True))
 
 
-def contacts_bulk_tag(*, workspace: Workspace, ids: Iterable[int], tag_name: str) -> int:
+def contacts_bulk_tag(*, workspace: Workspace, ids: Iterable[int], tag_name: str) -> list[int]:
     """Add the tag `tag_name` (created if the workspace has none by that name, any case) to the
-    workspace's live contacts among `ids`. Returns how many contacts gained it. Raises ValueError
-    for a blank name."""
+    workspace's live contacts among `ids`. Returns the ids of the contacts that gained it. Raises
+    ValueError for a blank name."""
     if not tag_name.strip():
         raise ValueError("A tag needs a name.")
     ContactTag = Contact.tags.through
@@ -580,29 +628,32 @@ def contacts_bulk_tag(*, workspace: Workspace, ids: Iterable[int], tag_name: str
         ContactTag.objects.bulk_create(
             [ContactTag(contact_id=i, tag_id=tag.id) for i in added], ignore_conflicts=True
         )
-    return len(added)
+    return added
 
 
-def contacts_bulk_untag(*, workspace: Workspace, ids: Iterable[int], tag_name: str) -> int:
+def contacts_bulk_untag(*, workspace: Workspace, ids: Iterable[int], tag_name: str) -> list[int]:
     """Remove the workspace's tag named `tag_name` (any case) from its live contacts among `ids`.
-    The tag itself is kept. Returns how many contacts lost it (0 if there is no such tag)."""
+    The tag itself is kept. Returns the ids of the contacts that lost it (none if there is no
+    such tag)."""
     tag = Tag.objects.for_workspace(workspace).filter(name__iexact=tag_name.strip()).first()
     if tag is None:
-        return 0
+        return []
     ContactTag = Contact.tags.through
     with transaction.atomic():
         contact_ids = _live_contact_ids(workspace, ids)
-        removed, _ = ContactTag.objects.filter(tag_id=tag.id, contact_id__in=contact_ids).delete()
+        links = ContactTag.objects.filter(tag_id=tag.id, contact_id__in=contact_ids)
+        removed = list(links.values_list("contact_id", flat=True))
+        links.delete()
     return removed
 
 
 def contacts_bulk_set_stage(
     *, workspace: Workspace, ids: Iterable[int], stage: PipelineStage, actor: User | None
-) -> int:
+) -> dict[int, int]:
     """Move the workspace's live contacts among `ids` to `stage`, logging "Stage: A → B" on each
     moved contact's timeline (as contact_update does) and bumping its last activity. Contacts
-    already in the stage are left alone. Returns how many moved. Raises ValueError for a stage of
-    another workspace."""
+    already in the stage are left alone. Returns {moved contact id: its previous stage id}.
+    Raises ValueError for a stage of another workspace."""
     if stage.workspace_id != workspace.id:
         raise ValueError("The stage belongs to another workspace.")
     with transaction.atomic():
@@ -615,7 +666,7 @@ def contacts_bulk_set_stage(
             .select_for_update(of=("self",))
         )
         if not moving:
-            return 0
+            return {}
         now = timezone.now()
         Contact.objects.for_workspace(workspace).filter(id__in=[c.id for c in moving]).update(
             stage=stage, last_activity_at=Greatest(F("last_activity_at"), Value(now))
@@ -632,26 +683,34 @@ def contacts_bulk_set_stage(
             )
             for contact in moving
         )
-    return len(moving)
+    return {contact.id: contact.stage_id for contact in moving}
 
 
-def contacts_bulk_assign(*, workspace: Workspace, ids: Iterable[int], assignee: User | None) -> int:
+def contacts_bulk_assign(
+    *, workspace: Workspace, ids: Iterable[int], assignee: User | None
+) -> dict[int, int | None]:
     """Assign the workspace's live contacts among `ids` to `assignee`, a member of the workspace
-    (None: unassign). Returns how many changed hands. Raises ValueError if `assignee` is not a
-    member of the workspace."""
+    (None: unassign). Returns {contact id that changed hands: its previous assignee's id or
+    None}. Raises ValueError if `assignee` is not a member of the workspace."""
     if (
         assignee is not None
         and not Membership.objects.filter(workspace=workspace, user=assignee).exists()
     ):
         raise ValueError("Contacts can only be assigned to a member of the workspace.")
     with transaction.atomic():
-        contact_ids = _live_contact_ids(workspace, ids)
-        return (
+        changing = (
             Contact.objects.for_workspace(workspace)
-            .filter(id__in=contact_ids)
+            .live()
+            .filter(id__in=list(ids))
             .exclude(assigned_to=assignee)
-            .update(assigned_to=assignee)
         )
+        previous: dict[int, int | None] = dict(
+            changing.select_for_update().values_list("id", "assigned_to_id")
+        )
+        Contact.objects.for_workspace(workspace).filter(id__in=list(previous)).update(
+            assigned_to=assignee
+        )
+    return previous
 
 
 def contacts_purge_deleted(*, batch_size: int = 500) -> int:
@@ -660,7 +719,7 @@ def contacts_purge_deleted(*, batch_size: int = 500) -> int:
     go with them through the foreign keys' CASCADE). Safe to run twice or concurrently: each batch
     re-checks deleted_at when it deletes, so a contact restored meanwhile is kept. Returns how many
     contacts were erased."""
-    cutoff = timezone.now() - timedelta(hours=settings.CONTACT_UNDO_HOURS)
+    cutoff = undo_window_start()
     erased = 0
     # Workspace by workspace, so even this sweep reads contacts through for_workspace().
     for workspace in Workspace.objects.order_by("id").only("id").iterator():

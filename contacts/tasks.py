@@ -8,6 +8,8 @@ time never claim, and never email, the same task twice.
 
 Purge: hourly, erase contacts whose delete was not undone within CONTACT_UNDO_HOURS.
 
+Bulk jobs: "all N matching" bulk actions too large to run in the request, and their sweeper.
+
 Both tasks keep the names they were registered under when they lived in contacts/tasks/reminders.py
 and contacts/tasks/purge.py: the beat schedule and messages already queued in production use them.
 """
@@ -32,11 +34,18 @@ from alt.accounts.models import Membership, Workspace
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import retry_transient
 from contacts import services
+from contacts.bulk import services as bulk
 from contacts.imports.tasks import contacts_import_run
 from contacts.models import Task
 
 # contacts_import_run is imported so that Celery, which autodiscovers contacts.tasks, registers it.
-__all__ = ["contacts_import_run", "contacts_purge_deleted", "task_reminders_send"]
+__all__ = [
+    "bulk_job_run",
+    "bulk_jobs_sweep",
+    "contacts_import_run",
+    "contacts_purge_deleted",
+    "task_reminders_send",
+]
 
 log = logging.getLogger(__name__)
 
@@ -181,3 +190,18 @@ def contacts_purge_deleted() -> None:
     # State guard: each batch is deleted only while deleted_at is still past the undo window, so a
     # second run (or a contact restored meanwhile) erases nothing more.
     services.contacts_purge_deleted()
+
+
+@shared_task(name="contacts.tasks.bulk_job_run")
+def bulk_job_run(bulk_job_id: int, workspace_id: int) -> None:
+    # Claim by conditional UPDATE (queued → running) and fence every batch on the attempt that
+    # claimed it: a redelivery or a duplicate sent by the sweeper does nothing.
+    bulk.bulk_job_run(workspace_id=workspace_id, bulk_job_id=bulk_job_id)
+
+
+@shared_task(name="contacts.tasks.bulk_jobs_sweep")
+def bulk_jobs_sweep() -> None:
+    # Safe to run twice: stopping is a state guard (running → failed), and re-sending is harmless
+    # because bulk_job_run claims each job once.
+    for bulk_job_id, workspace_id in bulk.bulk_jobs_sweep():
+        bulk_job_run.delay(bulk_job_id, workspace_id)

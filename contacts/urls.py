@@ -1,12 +1,14 @@
 from django.urls import path
 
 from contacts import views as detail
+from contacts.bulk import views as bulk
 from contacts.dashboard import views as dashboard
 from contacts.imports import views as imports
 from contacts.listing import views as listing
 from contacts.merging import views as merge
 from contacts.pipeline import views as setup
 from contacts.properties import views as properties
+from contacts.trash import views as trash
 
 app_name = "contacts"
 
@@ -16,6 +18,13 @@ urlpatterns = [
     path("contacts/export.csv", listing.contact_export, name="export"),
     path("contacts/bulk/", listing.contact_bulk, name="bulk"),
     path("contacts/bulk/undo/", listing.contact_bulk_undo, name="bulk_undo"),
+    # bulk/: bulk actions on every contact matching a filter, run as jobs
+    path("contacts/bulk/jobs/<int:bulk_job_id>/", bulk.bulk_job_detail, name="bulk_job"),
+    path("contacts/bulk/jobs/<int:bulk_job_id>/retry/", bulk.bulk_job_retry, name="bulk_job_retry"),
+    path("contacts/bulk/jobs/<int:bulk_job_id>/undo/", bulk.bulk_job_undo, name="bulk_job_undo"),
+    # trash/: recently deleted contacts, restorable within the undo window
+    path("contacts/deleted/", trash.contact_trash, name="trash"),
+    path("contacts/deleted/restore/", trash.contact_trash_restore, name="trash_restore"),
     path("contacts/lists/", listing.saved_list_create, name="saved_list_create"),
     path(
         "contacts/lists/<int:saved_list_id>/delete/",

@@ -171,10 +171,12 @@ def contact_delete(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
         format_html(
             '{} moved to the trash. <form method="post" action="{}" class="flash-action">'
             '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-            '<button type="submit" class="link">Undo</button></form>',
+            '<button type="submit" class="link">Undo</button></form> '
+            '<a href="{}">Recently deleted</a>',
             contact.name,
             reverse("contacts:restore", args=[contact.id]),
             get_token(request),
+            reverse("contacts:trash"),
         ),
     )
     return redirect("contacts:list")
@@ -186,7 +188,10 @@ def contact_restore(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
     contact = services.access_contact(request.workspace, contact_id, include_deleted=True)
     if contact.deleted_at is None:
         return redirect("contacts:detail", contact_id=contact.id)
-    if not services.contacts_restore(workspace=request.workspace, ids=[contact.id]):
+    restored = services.contacts_restore(
+        workspace=request.workspace, ids=[contact.id], actor=request.user
+    )
+    if not restored:
         messages.error(request, f"{contact.name} was deleted too long ago to be restored.")
         return redirect("contacts:list")
     messages.success(request, f"Restored {contact.name}.")

@@ -44,6 +44,8 @@ MARKERS = (
     "742 Evergreen Terrace",
     "alice-import.csv",
     "ALICE-APPOINTMENT",
+    "ALICE-TAG",
+    "ALICE-JOB-ERROR",
 )
 
 
@@ -98,6 +100,7 @@ def alice_data(alice: Any, bob: Any, django_capture_on_commit_callbacks: Any) ->
 def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     """Alice's CRM records, one of each kind a URL can name. Returns kwarg name -> id."""
     from contacts.models import (
+        BulkJob,
         Contact,
         CustomField,
         DuplicateFlag,
@@ -147,6 +150,17 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
         workspace=workspace, key="alice_secret_field", label="ALICE-FIELD"
     )
     stage = PipelineStage.objects.for_workspace(workspace).first()
+    # A finished, undoable bulk action and a failed, retryable one: neither page, undo nor retry
+    # may answer another workspace.
+    bulk_job = BulkJob.objects.create(
+        workspace=workspace, created_by=alice, action="tag", params={"tag": "ALICE-TAG"},
+        state="done", total=1, done=1, changed=1, undo={str(zelda.id): None},
+        finished_at=zelda.created_at,
+    )  # fmt: skip
+    BulkJob.objects.create(
+        workspace=workspace, created_by=alice, action="delete", state="failed", total=2, done=1,
+        contact_ids=[zelda.id, twin.id], error="ALICE-JOB-ERROR",
+    )  # fmt: skip
     assert Contact.objects.for_workspace(workspace).count() == 2
     from appointments.services import appointment_create
 
@@ -174,6 +188,7 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
         "stage_id": str(stage.id if stage else 0),
         "section": "details",
         "appointment_id": str(appointment.id),
+        "bulk_job_id": str(bulk_job.id),
     }
 
 
@@ -188,6 +203,7 @@ def crm_snapshot(workspace: Any) -> Any:
         for model in (
             m.Contact, m.ContactEmail, m.ContactPhone, m.Note, m.Task, m.Activity, m.SavedList, m.DuplicateFlag,
             m.Merge, m.ImportJob, m.Property, m.PropertyLink, m.CustomField, m.PipelineStage, m.Tag,
+            m.BulkJob,
             Appointment, CalendarConnection,
         )
     ]  # fmt: skip

@@ -4,9 +4,11 @@ posted from it: bulk actions, undo of a bulk delete, and saving a list."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from django import forms
+from django.http import QueryDict
 
 from alt.accounts.models import User
 from alt.accounts.shortcuts import member_label
@@ -122,6 +124,10 @@ class IdListField(forms.Field):
 
 
 class BulkActionForm(WorkspaceFormMixin, forms.Form):
+    """A bulk action on the selected contacts (`ids`), or on every contact matching the list's
+    filter (`scope=matching`, the filter in `filter` as the list's query string, validated here
+    against the workspace's own stages, tags and teammates)."""
+
     class Action:
         TAG = "tag"
         UNTAG = "untag"
@@ -129,7 +135,14 @@ class BulkActionForm(WorkspaceFormMixin, forms.Form):
         ASSIGN = "assign"
         DELETE = "delete"
 
-    ids = IdListField()
+    SCOPE_MATCHING = "matching"
+
+    ids = IdListField(required=False)
+    scope = forms.ChoiceField(
+        required=False, choices=[("", "The selected contacts"), (SCOPE_MATCHING, "All matching")]
+    )
+    filter = forms.CharField(required=False, max_length=2000)
+    confirmed = forms.BooleanField(required=False)
     action = forms.ChoiceField(
         choices=[
             ("tag", "Add tag"),
@@ -153,10 +166,11 @@ class BulkActionForm(WorkspaceFormMixin, forms.Form):
         error_messages={"invalid_choice": "Choose a member of your workspace."},
     )
 
-    def __init__(self, *args: Any, workspace: Any, members: list[User], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, workspace: Any, choices: ListChoices, **kwargs: Any) -> None:
         super().__init__(*args, workspace=workspace, **kwargs)
         self.fields["stage"].queryset = PipelineStage.objects.for_workspace(workspace)  # type: ignore[attr-defined]
-        self.members = {str(user.id): user for user in members}
+        self.choices = choices
+        self.members = {str(user.id): user for user in choices.members}
         self.fields["assignee"].choices = [  # type: ignore[attr-defined]
             ("", "Choose a teammate"),
             (ASSIGN_NOBODY, "Nobody (unassign)"),
@@ -176,7 +190,39 @@ class BulkActionForm(WorkspaceFormMixin, forms.Form):
             and "assignee" not in self.errors
         ):
             self.add_error("assignee", "Choose who to assign the contacts to.")
+        if data.get("scope") == self.SCOPE_MATCHING:
+            data["query"] = self._filter_query(data.get("filter") or "")
+        elif not data.get("ids") and "ids" not in self.errors:
+            self.add_error("ids", self.fields["ids"].error_messages["required"])
         return data
+
+    def _filter_query(self, raw: str) -> ContactListQuery | None:
+        # Unlike the list, which drops a filter it cannot read, an action on "all matching" is
+        # refused: dropping a filter would widen the action to contacts nobody chose.
+        filters = ContactListForm(QueryDict(raw), choices=self.choices)
+        if not filters.is_valid():
+            self.add_error(
+                "filter", "The list's filters have changed since the page loaded; reload it."
+            )
+            return None
+        return replace(filters.to_query(), cursor=None)
+
+    @property
+    def matching(self) -> bool:
+        """The action is on every contact matching the filter, not on the selected ones."""
+        return self.cleaned_data.get("scope") == self.SCOPE_MATCHING
+
+    def job_params(self) -> dict[str, Any]:
+        """The action's argument as a bulk job stores it."""
+        data, action = self.cleaned_data, self.cleaned_data["action"]
+        if action in (self.Action.TAG, self.Action.UNTAG):
+            return {"tag": data["tag"].strip()}
+        if action == self.Action.STAGE:
+            return {"stage_id": data["stage"].id}
+        if action == self.Action.ASSIGN:
+            assignee = self.assignee_user
+            return {"assignee_id": assignee.id if assignee else None}
+        return {}
 
     @property
     def assignee_user(self) -> User | None:

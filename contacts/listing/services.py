@@ -105,6 +105,24 @@ class ContactListQuery:
     def urlencode(self, **extra: str) -> str:
         return urlencode({**self.params(), **extra})
 
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> ContactListQuery:
+        """The query back from params() stored earlier (a bulk job's filter), already validated
+        when it was stored. Raises ValueError for values params() cannot have produced."""
+        sort = params.get("sort") or Sort.NEWEST
+        if sort not in SORT_KEYS:
+            raise ValueError(f"Unknown sort {sort!r}")
+        return cls(
+            q=str(params.get("q", "")),
+            stage=int(params["stage"]) if params.get("stage") else None,
+            source=str(params.get("source", "")),
+            tag=int(params["tag"]) if params.get("tag") else None,
+            assignee=str(params.get("assignee", "")),
+            stale_days=int(params["stale"]) if params.get("stale") else None,
+            follow_up_due=params.get("follow_up") == "1",
+            sort=sort,
+        )
+
 
 def contacts_of(workspace: Workspace) -> ContactQuerySet:
     return Contact.objects.for_workspace(workspace)

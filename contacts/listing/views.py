@@ -17,6 +17,8 @@ from django.views.decorators.vary import vary_on_headers
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.shortcuts import member_label
 from contacts import services
+from contacts.bulk import services as bulk
+from contacts.bulk import views as bulk_views
 from contacts.listing import services as listing
 from contacts.listing.forms import BulkActionForm, ContactListForm, SavedListForm, UndoForm
 from contacts.models import DuplicateFlag
@@ -42,6 +44,9 @@ def contact_list(request: WorkspaceRequest) -> HttpResponse:
         "next_page_query": query.urlencode(cursor=page.next_cursor) if page.next_cursor else "",
         "sort_label": listing.Sort(query.sort).label,
         "filters_open": bool(form.errors) or any(k != "q" for k in query.params()),
+        "matching_count": _matching_count(
+            request, query, choices, counted=not partial, more=bool(page.next_cursor)
+        ),
     }
     if partial:
         template = "contacts/list.html#rows" if query.cursor else "contacts/list.html#results"
@@ -65,11 +70,13 @@ def contact_export(request: WorkspaceRequest) -> StreamingHttpResponse:
 @require_POST
 @workspace_required
 def contact_bulk(request: WorkspaceRequest) -> HttpResponse:
-    members = listing.list_choices(request.workspace).members
-    form = BulkActionForm(request.POST, workspace=request.workspace, members=members)
+    choices = listing.list_choices(request.workspace)
+    form = BulkActionForm(request.POST, workspace=request.workspace, choices=choices)
     if not form.is_valid():
         messages.error(request, form.first_error())
         return redirect(_back_to_list(request))
+    if form.matching:
+        return _bulk_matching(request, form)
     if form.cleaned_data["action"] == BulkActionForm.Action.DELETE:
         deleted = services.contacts_delete(
             workspace=request.workspace, ids=form.cleaned_data["ids"], actor=request.user
@@ -87,13 +94,13 @@ def contact_bulk(request: WorkspaceRequest) -> HttpResponse:
 @workspace_required
 def contact_bulk_undo(request: WorkspaceRequest) -> HttpResponse:
     form = UndoForm(request.POST)
-    restored = 0
+    restored: list[int] = []
     if form.is_valid():
         restored = services.contacts_restore(
-            workspace=request.workspace, ids=form.cleaned_data["ids"]
+            workspace=request.workspace, ids=form.cleaned_data["ids"], actor=request.user
         )
     if restored:
-        messages.success(request, f"Restored {_contacts(restored)}.")
+        messages.success(request, f"Restored {_contacts(len(restored))}.")
     else:
         hours = settings.CONTACT_UNDO_HOURS
         messages.error(request, f"Nothing to restore: a delete can be undone for {hours} hours.")
@@ -140,22 +147,67 @@ def _sidebar(request: WorkspaceRequest) -> dict[str, Any]:
     }
 
 
+def _matching_count(
+    request: WorkspaceRequest,
+    query: listing.ContactListQuery,
+    choices: listing.ListChoices,
+    *,
+    counted: bool,
+    more: bool,
+) -> int:
+    """N for "Select all N matching", offered when the matches go beyond this page (0: not
+    offered). Unfiltered on a full page load, it is the sidebar's count of live contacts
+    (`counted`: the stages came with their counts), so it costs no query."""
+    if not more or query.cursor:
+        return 0
+    if counted and not query.is_filtered:
+        return choices.total
+    return bulk.bulk_matching_count(request.workspace, query, user=request.user)
+
+
+def _bulk_matching(request: WorkspaceRequest, form: BulkActionForm) -> HttpResponse:
+    """An action on all N matching: a confirmation stating N, then the job (run here if small,
+    else in the worker, whose progress page the agent is sent to)."""
+    query = form.cleaned_data["query"]
+    if not form.cleaned_data["confirmed"]:
+        count = bulk.bulk_matching_count(request.workspace, query, user=request.user)
+        context = {"form": form, "count": count, "query": query, "back": _back_to_list(request)}
+        context["undo_hours"] = settings.CONTACT_UNDO_HOURS
+        action, params = form.cleaned_data["action"], form.job_params()
+        context["summary"] = bulk_views.action_summary(request.workspace, action, params, count)
+        return render(request, "contacts/bulk_confirm.html", context)
+    job = bulk.bulk_job_start(
+        workspace=request.workspace,
+        actor=request.user,
+        action=form.cleaned_data["action"],
+        params=form.job_params(),
+        query=query,
+    )
+    if not job.is_finished:
+        return redirect("contacts:bulk_job", bulk_job_id=job.id)
+    bulk_views.job_message(request, job)
+    return redirect(_back_to_list(request))
+
+
 def _bulk_apply(request: WorkspaceRequest, form: BulkActionForm) -> str:
     """Run the chosen bulk action; return what to tell the agent."""
     data, ws, Action = form.cleaned_data, request.workspace, BulkActionForm.Action
     ids = data["ids"]
     if data["action"] == Action.TAG:
-        n = services.contacts_bulk_tag(workspace=ws, ids=ids, tag_name=data["tag"])
+        n = len(services.contacts_bulk_tag(workspace=ws, ids=ids, tag_name=data["tag"]))
         return f"Tagged {_contacts(n)} “{data['tag'].strip()}”."
     if data["action"] == Action.UNTAG:
-        n = services.contacts_bulk_untag(workspace=ws, ids=ids, tag_name=data["tag"])
+        n = len(services.contacts_bulk_untag(workspace=ws, ids=ids, tag_name=data["tag"]))
         return f"Removed “{data['tag'].strip()}” from {_contacts(n)}."
     if data["action"] == Action.STAGE:
         stage = data["stage"]
-        n = services.contacts_bulk_set_stage(workspace=ws, ids=ids, stage=stage, actor=request.user)
+        moved = services.contacts_bulk_set_stage(
+            workspace=ws, ids=ids, stage=stage, actor=request.user
+        )
+        n = len(moved)
         return f"Moved {_contacts(n)} to {stage.name}."
     assignee = form.assignee_user
-    n = services.contacts_bulk_assign(workspace=ws, ids=ids, assignee=assignee)
+    n = len(services.contacts_bulk_assign(workspace=ws, ids=ids, assignee=assignee))
     who = member_label(assignee) if assignee else "nobody"
     return f"Assigned {_contacts(n)} to {who}."
 
