@@ -12,8 +12,13 @@ class AppointmentsConfig(AppConfig):
             reassign_appointments_of_leaving_member, dispatch_uid="appointments.reassign"
         )
 
-        from alt.accounts.seams import register_contact_panel, register_dashboard_card
-        from appointments.panels import contact_panel, dashboard_card
+        from alt.accounts.seams import (
+            register_contact_panel,
+            register_dashboard_card,
+            register_next_appointments,
+        )
+        from appointments.panels import contact_panel, dashboard_card, next_appointments
 
         register_dashboard_card(dashboard_card)
         register_contact_panel(contact_panel)
+        register_next_appointments(next_appointments)
