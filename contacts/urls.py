@@ -65,7 +65,7 @@ urlpatterns = [
     # pipeline/: the pipeline board
     path("pipeline/", setup.board, name="board"),
     path("pipeline/stages/<int:stage_id>/", setup.board_column, name="board_column"),
-    path("pipeline/contacts/<int:contact_id>/move/", setup.board_move, name="board_move"),
+    path("pipeline/move/", setup.board_move, name="board_move"),
     # pipeline/: pipeline stages and custom fields (Settings)
     path("settings/pipeline/", setup.pipeline_edit, name="pipeline"),
     path("settings/custom-fields/", setup.custom_fields_edit, name="custom_fields"),

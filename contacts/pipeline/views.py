@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -222,8 +222,9 @@ def board(request: WorkspaceRequest) -> HttpResponse:
         "form": form,
         "query": query,
         "columns": columns,
-        "stages": choices.stages,
+        "move_choices": _move_choices(choices.stages),
         "next_url": request.get_full_path(),
+        "move_url": reverse("contacts:board_move"),
         "filters_open": bool(form.errors) or any(k not in ("q", "sort") for k in query.params()),
     }
     return render_local(request, "contacts/board.html", context)
@@ -243,8 +244,9 @@ def board_column(request: WorkspaceRequest, stage_id: int) -> HttpResponse:
     context = {
         "query": query,
         "column": column,
-        "stages": choices.stages,
+        "move_choices": _move_choices(choices.stages),
         "next_url": _board_url(query) if request.htmx else request.get_full_path(),
+        "move_url": reverse("contacts:board_move"),
     }
     template = "contacts/board.html#cards" if request.htmx else "contacts/board_column.html"
     return render_local(request, template, context)
@@ -252,8 +254,8 @@ def board_column(request: WorkspaceRequest, stage_id: int) -> HttpResponse:
 
 @require_POST
 @workspace_required
-def board_move(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
-    contact = access_contact(request.workspace, contact_id)
+def board_move(request: WorkspaceRequest) -> HttpResponse:
+    contact = access_contact(request.workspace, request.POST.get("contact", ""))
     form = ContactMoveForm(request.POST, workspace=request.workspace)
     if not form.is_valid():
         error = str(form.errors["stage"][0])
@@ -268,12 +270,18 @@ def board_move(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
     if request.htmx:
         context = {
             "card": services.board_card(request.workspace, contact.id),
-            "stages": list(PipelineStage.objects.for_workspace(request.workspace)),
+            "move_choices": _move_choices(PipelineStage.objects.for_workspace(request.workspace)),
             "next_url": _back_to_board(request),
+            "move_url": reverse("contacts:board_move"),
         }
         return render_local(request, "contacts/board.html#card", context)
     messages.success(request, f"Moved {contact.name} to {stage.name}.")
     return redirect(_back_to_board(request))
+
+
+def _move_choices(stages: Iterable[PipelineStage]) -> list[tuple[str, str]]:
+    # The same options on every card: ids as text, so 175 cards do not localize 1,225 numbers.
+    return [(str(stage.id), stage.name) for stage in stages]
 
 
 def _board_url(query: ContactListQuery) -> str:

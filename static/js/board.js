@@ -37,7 +37,7 @@
     }
     dragged = card;
     event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", card.getAttribute("data-contact-id"));
+    event.dataTransfer.setData("text/plain", card.id);
     card.classList.add("is-dragging");
   });
 

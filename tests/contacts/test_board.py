@@ -359,8 +359,12 @@ def test_the_board_and_the_list_switch_to_each_other_keeping_the_filters(
 
 # --- moving a lead -------------------------------------------------------------------------------
 def _move(client: Client, contact: Contact, stage: Any, **extra: Any) -> Any:
-    data = {"stage": getattr(stage, "id", stage), "next": extra.pop("next", URL + "?q=lead")}
-    return client.post(f"/pipeline/contacts/{contact.id}/move/", data, **extra)
+    data = {
+        "contact": contact.id,
+        "stage": getattr(stage, "id", stage),
+        "next": extra.pop("next", URL + "?q=lead"),
+    }
+    return client.post("/pipeline/move/", data, **extra)
 
 
 def test_moving_a_lead_changes_its_stage_logs_it_and_returns_to_the_board(
@@ -388,7 +392,7 @@ def test_an_htmx_move_answers_with_the_card_in_its_new_stage(alice_client: Clien
     body = response.content.decode()
     assert response.status_code == 200
     assert f'data-stage-id="{showing.id}"' in body
-    assert f'<option value="{showing.id}" selected>' in body
+    assert f'name="contact" value="{lead.id}"' in body
     assert 'name="next" value="/pipeline/?q=lead"' in body
     assert "<html" not in body
 
@@ -464,3 +468,14 @@ def test_the_sort_param_of_the_list_is_kept_but_the_board_orders_by_activity(
     column = response.context["columns"][0]
     assert _names(column) == ["Lead00", "Lead01", "Lead02"]
     assert 'href="/contacts/?sort=name"' in response.content.decode()
+
+
+@pytest.mark.parametrize("contact_id", ["", "abc", "-3", "99999999999999999999"])
+def test_a_move_of_no_or_a_malformed_lead_is_not_found(
+    alice_client: Client, ws: Any, contact_id: str
+) -> None:
+    response = alice_client.post(
+        "/pipeline/move/", {"contact": contact_id, "stage": _stage(ws, "Lost").id}
+    )
+
+    assert response.status_code == 404
