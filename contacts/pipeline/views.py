@@ -290,10 +290,10 @@ def _board_url(query: ContactListQuery) -> str:
 
 
 def _back_to_board(request: WorkspaceRequest) -> str:
-    """The board (or a column's page) as the agent left it: the `next` the form carried, never
-    another site or another page."""
+    """The board (or a column's page) as the agent left it: the path and query of the `next` the
+    form carried (never its host, so never another site), and never another page."""
     board_url = reverse("contacts:board")
     back = urlsplit(request.POST.get("next", ""))
-    if back.scheme or back.netloc or not back.path.startswith(board_url) or "\\" in back.path:
+    if not back.path.startswith(board_url) or ".." in back.path:
         return board_url
     return f"{back.path}?{back.query}" if back.query else back.path

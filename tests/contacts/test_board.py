@@ -398,7 +398,13 @@ def test_an_htmx_move_answers_with_the_card_in_its_new_stage(alice_client: Clien
 
 
 @pytest.mark.parametrize(
-    "next_url", ["https://evil.example/pipeline/", "/contacts/", "//evil.example/pipeline/"]
+    "next_url",
+    [
+        "https://evil.example/pipeline/",
+        "//evil.example/pipeline/",
+        "/contacts/",
+        "/pipeline/../settings/",
+    ],
 )
 def test_a_move_never_returns_anywhere_but_the_board(
     alice_client: Client, ws: Any, next_url: str
