@@ -279,6 +279,23 @@ def test_the_board_runs_the_same_few_queries_for_3_or_30_leads(
     assert filtered <= small
 
 
+def test_a_column_page_runs_the_same_few_queries_for_3_or_25_cards(
+    alice_client: Client, ws: Any, alice: Any, bob: Any
+) -> None:
+    _rich(ws, alice, bob, 0, 3)
+    url = f"/pipeline/stages/{_stage(ws, 'New').id}/"
+    alice_client.get(url)
+
+    small = _query_count(alice_client, url)
+    _rich(ws, alice, bob, 3, 100)
+    large = _query_count(alice_client, url)
+
+    assert alice_client.get(url).content.decode().count('class="board-card"') == 25
+    assert large == small
+    # Session, user, membership; the stage; stages, tags, members; cards, tasks, appointments.
+    assert small <= 3 + 1 + 3 + 3
+
+
 def test_a_card_shows_name_source_last_contact_next_step_and_budget(
     alice_client: Client, ws: Any, alice: Any
 ) -> None:
