@@ -103,3 +103,32 @@ def test_on_a_phone_the_move_to_menu_moves_a_lead_and_columns_scroll_sideways(
     screenshot("moved")
     maria.refresh_from_db()
     assert maria.stage.name == "Showing"
+
+
+def test_deleting_a_stage_that_holds_leads_moves_them_in_the_same_step(
+    live_server: Any, alice: Any, workspace_of: Any, page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    ws = workspace_of(alice)
+    _pipeline(ws, alice)
+    showing = stage_named(ws, "Showing")
+    sign_in(page, alice, live_server.url)
+    page.goto(f"{live_server.url}/settings/pipeline/")
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    row = page.locator(".stage-row", has=page.locator(f"#move-to-{showing.id}"))
+    row.locator(".stage-delete > summary").click()
+    row.locator("select[name=move_to]").select_option(label="Qualified")
+    screenshot("delete-with-move")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    row.locator("button[value=delete]").click()
+
+    expect(page.locator(".flash-success")).to_have_text(
+        "Deleted the stage Showing and moved 1 contact to Qualified."
+    )
+    page.goto(f"{live_server.url}/pipeline/")
+    expect(page.locator(".board-column h2", has_text="Showing")).to_have_count(0)
+    expect(_column(page, "Qualified").locator(".board-card")).to_have_count(2)
+    omar = Contact.objects.for_workspace(ws).get(first_name="Omar")
+    assert omar.stage.name == "Qualified"
+    entry = Activity.objects.for_workspace(ws).get(contact=omar, kind=Activity.Kind.STAGE_CHANGED)
+    assert entry.summary == "Stage: Showing → Qualified"
