@@ -132,3 +132,33 @@ def test_deleting_a_stage_that_holds_leads_moves_them_in_the_same_step(
     assert omar.stage.name == "Qualified"
     entry = Activity.objects.for_workspace(ws).get(contact=omar, kind=Activity.Kind.STAGE_CHANGED)
     assert entry.summary == "Stage: Showing → Qualified"
+
+
+def test_show_more_loads_the_rest_of_a_column_and_those_cards_drag_too(
+    live_server: Any, alice: Any, workspace_of: Any, page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    ws = workspace_of(alice)
+    for i in range(27):
+        add_contact(ws, f"Lead{i:02d}", "Person")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, alice, live_server.url)
+
+    page.goto(f"{live_server.url}/pipeline/")
+    new = _column(page, "New")
+    expect(new.locator(".board-card")).to_have_count(25)
+    new.get_by_role("link", name="Show more").click()
+    expect(new.locator(".board-card")).to_have_count(27)
+    expect(new.get_by_role("link", name="Show more")).to_have_count(0)
+    oldest = new.locator(".board-card").last
+    expect(oldest).to_contain_text("Lead00")
+
+    target = _column(page, "Contacted").locator(".board-cards")
+    box = target.bounding_box()
+    assert box is not None
+    # Dropped level with the card, low in the stretched column: no scrolling mid-drag.
+    oldest.drag_to(target, target_position={"x": box["width"] / 2, "y": box["height"] - 40})
+
+    expect(_column(page, "Contacted").locator(".board-card").first).to_contain_text("Lead00")
+    expect(new.locator(".count")).to_have_text("26")
+    screenshot("after-show-more-and-drag")
+    assert Contact.objects.for_workspace(ws).get(first_name="Lead00").stage.name == "Contacted"
