@@ -14,8 +14,13 @@ class AppointmentsConfig(AppConfig):
         )
         demo_seeded.connect(seed_demo_appointments, dispatch_uid="appointments.demo")
 
-        from alt.accounts.seams import register_contact_panel, register_dashboard_card
-        from appointments.panels import contact_panel, dashboard_card
+        from alt.accounts.seams import (
+            register_contact_panel,
+            register_dashboard_card,
+            register_next_appointments,
+        )
+        from appointments.panels import contact_panel, dashboard_card, next_appointments
 
         register_dashboard_card(dashboard_card)
         register_contact_panel(contact_panel)
+        register_next_appointments(next_appointments)

@@ -1,16 +1,19 @@
 """What appointments shows on core pages, through alt.accounts.seams (registered in apps.py): the
-agent's appointments of the day on the dashboard, and a contact's upcoming ones on the contact's
-page."""
+agent's appointments of the day on the dashboard, a contact's upcoming ones on the contact's
+page, and each lead's next one on the pipeline board's cards."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from alt.accounts.decorators import WorkspaceRequest
-from alt.accounts.seams import Panel
+from alt.accounts.models import Workspace
+from alt.accounts.seams import Panel, Upcoming
+from appointments.models import Appointment
 from appointments.services import appointments_for
 from appointments.views import calendar_settings_url
 from contacts.models import Contact
@@ -48,3 +51,17 @@ def contact_panel(request: WorkspaceRequest, contact: Contact) -> Panel:
         "calendar_settings_url": calendar_settings_url(),
     }
     return Panel("appointments/_contact_panel.html", context)
+
+
+def next_appointments(workspace: Workspace, contact_ids: Collection[int]) -> dict[int, Upcoming]:
+    """Each contact's soonest appointment not yet over, for the contacts among `contact_ids` that
+    have one: one query (DISTINCT ON the contact, on the (workspace, contact, starts_at) index)."""
+    soonest = (
+        Appointment.objects.for_workspace(workspace)
+        .live()
+        .filter(contact_id__in=list(contact_ids), ends_at__gt=timezone.now())
+        .order_by("contact_id", "starts_at", "id")
+        .distinct("contact_id")
+        .only("contact_id", "title", "starts_at")
+    )
+    return {a.contact_id: Upcoming(title=a.title, starts_at=a.starts_at) for a in soonest}

@@ -260,6 +260,14 @@ def run(rebuild: bool = False) -> None:
             f"/contacts/{heavy.id}/",
             f"contact page ({Activity.objects.for_workspace(workspace).filter(contact=heavy).count():,} timeline items)",
         ),
+        _measure(client, "/pipeline/", "pipeline board (25 cards a column)", target_ms=60),
+        _measure(
+            client,
+            f"/pipeline/?q={sample.first_name}&tag={tag.id}",
+            "pipeline board, searched and filtered",
+            target_ms=60,
+        ),
+        _measure(client, f"/pipeline/stages/{stage.id}/", "pipeline column page"),
         _measure(client, "/properties/", "property list"),
         _measure(client, "/dashboard/", "dashboard"),
     ]

@@ -74,6 +74,10 @@ urlpatterns = [
         properties.property_link_create,
         name="property_link_create",
     ),
+    # pipeline/: the pipeline board
+    path("pipeline/", setup.board, name="board"),
+    path("pipeline/stages/<int:stage_id>/", setup.board_column, name="board_column"),
+    path("pipeline/move/", setup.board_move, name="board_move"),
     # pipeline/: pipeline stages and custom fields (Settings)
     path("settings/pipeline/", setup.pipeline_edit, name="pipeline"),
     path("settings/custom-fields/", setup.custom_fields_edit, name="custom_fields"),

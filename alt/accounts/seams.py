@@ -6,6 +6,9 @@ dependencies point one way; a lower layer reaches a higher one only through a se
   registration order.
 - Contact page panels: `register_contact_panel(panel)`, where `panel(request, contact)` returns
   the Panel to show under the contact's quick actions, or None.
+- Next appointments: `register_next_appointments(lookup)`, where `lookup(workspace, contact_ids)`
+  returns {contact id: Upcoming} for the contacts that have one booked, in one query. The pipeline
+  board shows it on each card (a page of cards asks once, never per card).
 
 An app registers in its AppConfig.ready() (appointments registers its day's agenda and the
 contact's upcoming appointments). The page includes `panel.template` with the panel's own context
@@ -16,12 +19,14 @@ pages' query counts are tested.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from alt.accounts.decorators import WorkspaceRequest
+    from alt.accounts.models import Workspace
 
 
 @dataclass(frozen=True)
@@ -30,12 +35,22 @@ class Panel:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Upcoming:
+    """Something booked with a contact, as a core page shows it: what, and when it starts."""
+
+    title: str
+    starts_at: datetime
+
+
 DashboardCard = Callable[["WorkspaceRequest"], Panel | None]
 # The contact is a contacts.models.Contact, which this layer does not import.
 ContactPanel = Callable[["WorkspaceRequest", Any], Panel | None]
+NextAppointments = Callable[["Workspace", Collection[int]], dict[int, Upcoming]]
 
 _dashboard_cards: dict[str, DashboardCard] = {}
 _contact_panels: dict[str, ContactPanel] = {}
+_next_appointments: dict[str, NextAppointments] = {}
 
 
 def _key(fn: Callable[..., Any]) -> str:
@@ -53,9 +68,28 @@ def register_contact_panel(panel: ContactPanel) -> ContactPanel:
     return panel
 
 
+def register_next_appointments(lookup: NextAppointments) -> NextAppointments:
+    _next_appointments[_key(lookup)] = lookup
+    return lookup
+
+
 def dashboard_cards(request: WorkspaceRequest) -> list[Panel]:
     return [p for card in _dashboard_cards.values() if (p := card(request)) is not None]
 
 
 def contact_panels(request: WorkspaceRequest, contact: Any) -> list[Panel]:
     return [p for panel in _contact_panels.values() if (p := panel(request, contact)) is not None]
+
+
+def next_appointments(workspace: Workspace, contact_ids: Collection[int]) -> dict[int, Upcoming]:
+    """The soonest upcoming appointment of each of `contact_ids` that has one (none: not in the
+    dict). One query per registered lookup, none for no ids."""
+    soonest: dict[int, Upcoming] = {}
+    if not contact_ids:
+        return soonest
+    for lookup in _next_appointments.values():
+        for contact_id, upcoming in lookup(workspace, contact_ids).items():
+            known = soonest.get(contact_id)
+            if known is None or upcoming.starts_at < known.starts_at:
+                soonest[contact_id] = upcoming
+    return soonest

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_team_audit_events_known_devices_utc_time_zone'),
-        ('contacts', '0002_contact_live_stage_index'),
+        ('contacts', '0004_a11y_created_summaries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

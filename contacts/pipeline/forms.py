@@ -1,5 +1,6 @@
-"""Forms of the pipeline and custom-field settings. Both take `workspace=` (WorkspaceFormMixin):
-names are unique per workspace, whatever their case."""
+"""Forms of the pipeline and custom-field settings, and of the pipeline board. All take
+`workspace=` (WorkspaceFormMixin): names are unique per workspace, whatever their case, and a
+stage is chosen among the workspace's own."""
 
 from __future__ import annotations
 
@@ -91,3 +92,33 @@ class CustomFieldForm(WorkspaceFormMixin, forms.Form):
             elif len(data["choices"]) > 50:
                 self.add_error("choices", "A choice field can have up to 50 choices.")
         return data
+
+
+class ContactMoveForm(WorkspaceFormMixin, forms.Form):
+    """The board's "Move to…" (and a dropped card): the stage to move one contact to."""
+
+    stage: forms.ModelChoiceField[PipelineStage] = forms.ModelChoiceField(
+        queryset=None,  # the workspace's stages, set in __init__
+        error_messages={
+            "required": "Choose the stage to move the lead to.",
+            "invalid_choice": "Choose one of your pipeline's stages.",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = PipelineStage.objects.for_workspace(self.workspace)  # type: ignore[attr-defined]
+
+
+class StageDeleteForm(WorkspaceFormMixin, forms.Form):
+    """Deleting a stage, and where its contacts go (needed only when it holds some)."""
+
+    move_to: forms.ModelChoiceField[PipelineStage] = forms.ModelChoiceField(
+        required=False,
+        queryset=None,  # the workspace's stages, set in __init__
+        error_messages={"invalid_choice": "Choose one of your pipeline's stages to move them to."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["move_to"].queryset = PipelineStage.objects.for_workspace(self.workspace)  # type: ignore[attr-defined]

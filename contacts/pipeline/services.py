@@ -1,17 +1,30 @@
 """Pipeline stages and custom contact fields (Settings): the defaults of a new workspace, and the
-changes an agent makes to them. Raises SetupError with a message for the person."""
+changes an agent makes to them (raising SetupError with a message for the person); and the
+pipeline board, a column of lead cards per stage, filtered like the contact list."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Func, JSONField, ProtectedError, TextField, Value
+from django.db.models import Count, F, Func, JSONField, ProtectedError, Q, TextField, Value
 from django.db.models.functions import Cast
+from django.utils import timezone
 from django.utils.text import slugify
 
-from alt.accounts.models import Workspace
-from contacts.models import Contact, CustomField, PipelineStage
+from alt.accounts.models import User, Workspace
+from alt.accounts.seams import next_appointments
+from contacts.listing.services import (
+    ContactListQuery,
+    Sort,
+    contacts_filtered,
+    cursor_decode,
+    cursor_encode,
+)
+from contacts.models import Contact, CustomField, PipelineStage, Task
 
 
 def pipeline_create_defaults(*, workspace: Workspace) -> list[PipelineStage]:
@@ -95,13 +108,26 @@ def stage_move(*, stage: PipelineStage, offset: int) -> None:
         PipelineStage.objects.for_workspace(stage.workspace).bulk_update(stages, ["position"])
 
 
-def stage_delete(*, stage: PipelineStage) -> None:
-    """Delete a stage that no live contact is in. Contacts in the trash or merged away that still
-    point at it move to the first remaining stage (they are invisible, and the stage is PROTECTed).
+def stage_delete(
+    *, stage: PipelineStage, move_to: PipelineStage | None = None, actor: User | None = None
+) -> int:
+    """Delete a stage. Its live contacts move to `move_to` in the same transaction, each with a
+    "Stage: A → B" timeline entry by `actor` (contacts_bulk_set_stage); without `move_to` the
+    stage must hold no live contact. Contacts in the trash or merged away that still point at it
+    move silently to `move_to`, else the first remaining stage (they are invisible, and the stage
+    is PROTECTed). Returns how many live contacts moved.
 
-    Raises SetupError naming how many contacts to move first, or when it is the last stage.
+    Raises SetupError naming how many contacts to move first, for a `move_to` that is the stage
+    itself or another workspace's, or when it is the last stage.
     """
+    # contacts.services imports this module (default_stage), so it is imported here.
+    from contacts.services import contacts_bulk_set_stage
+
     ws = stage.workspace
+    if move_to is not None and move_to.workspace_id != ws.id:
+        raise SetupError("Choose one of your pipeline's stages to move the contacts to.")
+    if move_to is not None and move_to.id == stage.id:
+        raise SetupError(f"Choose another stage than {stage.name} to move its contacts to.")
     try:
         with transaction.atomic():
             stages = list(
@@ -112,16 +138,27 @@ def stage_delete(*, stage: PipelineStage) -> None:
             if len(stages) == 1:
                 raise SetupError("A pipeline needs at least one stage.")
             in_stage = Contact.objects.for_workspace(ws).filter(stage=stage)
-            live = in_stage.live().count()
-            if live:
-                noun = "contact" if live == 1 else "contacts"
-                raise SetupError(f"Move the {live} {noun} in {stage.name} to another stage first.")
-            fallback = next(s for s in stages if s.id != stage.id)
-            in_stage.update(stage=fallback)
+            moved = 0
+            if move_to is not None:
+                live_ids = list(in_stage.live().values_list("id", flat=True))
+                moved = contacts_bulk_set_stage(
+                    workspace=ws, ids=live_ids, stage=move_to, actor=actor
+                )
+            else:
+                live = in_stage.live().count()
+                if live:
+                    noun = "contact" if live == 1 else "contacts"
+                    raise SetupError(
+                        f"Move the {live} {noun} in {stage.name} to another stage first."
+                    )
+            fallback = move_to or next(s for s in stages if s.id != stage.id)
+            # Only the invisible ones: a live contact moved in meanwhile makes the delete fail.
+            in_stage.exclude(deleted_at=None, merged_into=None).update(stage=fallback)
             PipelineStage.objects.for_workspace(ws).filter(id=stage.id).delete()
     except (IntegrityError, ProtectedError):
         # A contact was moved into the stage while it was being deleted.
         raise SetupError(f"Contacts were just moved into {stage.name}; try again.") from None
+    return moved
 
 
 def access_custom_field(workspace: Workspace, field_id: int | str) -> CustomField:
@@ -218,3 +255,153 @@ def custom_field_delete(*, field: CustomField) -> int:
 
 def _clean_choices(choices: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(c.strip()[:60] for c in choices if c and c.strip()))[:50]
+
+
+# --- the pipeline board --------------------------------------------------------------------------
+BOARD_PAGE_SIZE = 25
+# A column lists its most recently active leads first: the order of the (workspace, stage,
+# last_activity_at) index of live contacts, so a column page reads one short index range.
+BOARD_SORT = Sort.ACTIVITY
+_BOARD_FIELDS = (
+    "id", "workspace_id", "stage_id", "first_name", "last_name", "primary_email", "primary_phone",
+    "source", "budget_min", "budget_max", "last_contacted_at", "last_activity_at",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What is next with a lead: its earliest open task (perhaps overdue) or its next appointment,
+    whichever comes first."""
+
+    kind: str  # "task" or "appointment"
+    title: str
+    at: datetime
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.kind == "task" and self.at < timezone.now()
+
+
+@dataclass
+class BoardCard:
+    contact: Contact
+    next_step: NextStep | None
+
+
+@dataclass
+class BoardColumn:
+    stage: PipelineStage
+    cards: list[BoardCard]
+    next_cursor: str  # "" when the column has no more cards
+    count: int | None = None  # live contacts of the stage that match the filters
+
+
+def board_query(query: ContactListQuery, *, cursor: str = "") -> ContactListQuery:
+    """The list's query as the board runs it: most recent activity first (whatever sort the list
+    had), from the column cursor `cursor` (a malformed one starts at the top)."""
+    return dataclasses.replace(query, sort=BOARD_SORT, cursor=cursor_decode(cursor, BOARD_SORT))
+
+
+def board_columns(
+    workspace: Workspace,
+    query: ContactListQuery,
+    *,
+    user: User,
+    stages: Sequence[PipelineStage],
+    size: int = BOARD_PAGE_SIZE,
+) -> list[BoardColumn]:
+    """The first page of every column of `stages` (only the filtered stage's when the query names
+    one), with counts. Four queries whatever the number of stages or cards: the cards of all
+    columns (one UNION ALL of a LIMITed index range per stage), the counts, the next tasks and the
+    next appointments."""
+    query = dataclasses.replace(query, sort=BOARD_SORT, cursor=None)
+    shown = [s for s in stages if not query.stage or s.id == query.stage]
+    if not shown:
+        return []
+    base = contacts_filtered(workspace, query, user=user).only(*_BOARD_FIELDS)
+    parts = [base.filter(stage_id=stage.id)[: size + 1] for stage in shown]
+    rows = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
+    by_stage: dict[int, list[Contact]] = {stage.id: [] for stage in shown}
+    for contact in sorted(rows, key=lambda c: (c.last_activity_at, c.id), reverse=True):
+        by_stage[contact.stage_id].append(contact)
+    counts = stage_counts(workspace, query, user=user)
+    steps = next_steps(workspace, [c.id for c in rows])
+    return [
+        _column(stage, by_stage[stage.id], size, steps, count=counts.get(stage.id, 0))
+        for stage in shown
+    ]
+
+
+def board_column_page(
+    workspace: Workspace,
+    query: ContactListQuery,
+    *,
+    user: User,
+    stage: PipelineStage,
+    size: int = BOARD_PAGE_SIZE,
+) -> BoardColumn:
+    """One page of `stage`'s column after `query.cursor` (see board_query): one query for the
+    cards, one for their next tasks, one for their next appointments."""
+    query = dataclasses.replace(query, sort=BOARD_SORT, stage=stage.id)
+    contacts = contacts_filtered(workspace, query, user=user).only(*_BOARD_FIELDS)
+    if query.cursor is not None:
+        last_activity_at, last_id = query.cursor
+        contacts = contacts.filter(
+            Q(last_activity_at__lt=last_activity_at)
+            | Q(last_activity_at=last_activity_at, id__lt=last_id)
+        )
+    rows = list(contacts[: size + 1])
+    return _column(stage, rows, size, next_steps(workspace, [c.id for c in rows]))
+
+
+def _column(
+    stage: PipelineStage,
+    rows: list[Contact],
+    size: int,
+    steps: dict[int, NextStep],
+    *,
+    count: int | None = None,
+) -> BoardColumn:
+    next_cursor = cursor_encode(rows[size - 1], BOARD_SORT) if len(rows) > size else ""
+    cards = [BoardCard(contact, steps.get(contact.id)) for contact in rows[:size]]
+    return BoardColumn(stage=stage, cards=cards, next_cursor=next_cursor, count=count)
+
+
+def board_card(workspace: Workspace, contact_id: int) -> BoardCard:
+    """One card, as the board shows it (after a move): three queries."""
+    contact = Contact.objects.for_workspace(workspace).only(*_BOARD_FIELDS).get(id=contact_id)
+    return BoardCard(contact, next_steps(workspace, [contact.id]).get(contact.id))
+
+
+def stage_counts(workspace: Workspace, query: ContactListQuery, *, user: User) -> dict[int, int]:
+    """How many live contacts matching `query` each stage holds (stages without any are left
+    out): one grouped count, an index-only scan when nothing but the stage is filtered."""
+    counted = (
+        contacts_filtered(workspace, query, user=user)
+        .order_by()
+        .values_list("stage_id")
+        .annotate(n=Count("*"))
+    )
+    return dict(counted)
+
+
+def next_steps(workspace: Workspace, contact_ids: Iterable[int]) -> dict[int, NextStep]:
+    """Each contact's next step (see NextStep), for those among `contact_ids` that have one: two
+    queries (their earliest open tasks; their next appointments, through the appointments seam),
+    none for no ids."""
+    ids = list(contact_ids)
+    if not ids:
+        return {}
+    tasks = (
+        Task.objects.for_workspace(workspace)
+        .filter(contact_id__in=ids, completed_at=None)
+        .order_by("contact_id", "due_at", "id")
+        .distinct("contact_id")
+        .only("contact_id", "title", "due_at")
+    )
+    steps = {t.contact_id: NextStep("task", t.title, t.due_at) for t in tasks if t.contact_id}
+    for contact_id, upcoming in next_appointments(workspace, ids).items():
+        task = steps.get(contact_id)
+        if task is None or upcoming.starts_at < task.at:
+            steps[contact_id] = NextStep("appointment", upcoming.title, upcoming.starts_at)
+    return steps

@@ -1,17 +1,25 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.vary import vary_on_headers
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
+from alt.accounts.shortcuts import render_local
+from contacts.listing.forms import ContactListForm
+from contacts.listing.services import ContactListQuery, list_choices
 from contacts.models import Contact, CustomField, PipelineStage
 from contacts.pipeline import services
-from contacts.pipeline.forms import CustomFieldForm, StageForm
+from contacts.pipeline.forms import ContactMoveForm, CustomFieldForm, StageDeleteForm, StageForm
+from contacts.services import access_contact, contacts_bulk_set_stage
 
 ONLY_OWNERS = "Only the workspace owner can change this."
 
@@ -80,9 +88,18 @@ def _stage_move(offset: int) -> Callable[[WorkspaceRequest], HttpResponse]:
 
 def _stage_delete(request: WorkspaceRequest) -> HttpResponse:
     stage = services.access_stage(request.workspace, request.POST.get("stage_id", ""))
-    services.stage_delete(stage=stage)
-    messages.success(request, f"Deleted the stage {stage.name}.")
+    form = StageDeleteForm(request.POST, workspace=request.workspace)
+    if not form.is_valid():
+        raise services.SetupError(str(form.errors["move_to"][0]))
+    move_to = form.cleaned_data["move_to"]
+    moved = services.stage_delete(stage=stage, move_to=move_to, actor=request.user)
+    moved_note = f" and moved {_contacts(moved)} to {move_to.name}" if moved else ""
+    messages.success(request, f"Deleted the stage {stage.name}{moved_note}.")
     return redirect("contacts:pipeline")
+
+
+def _contacts(n: int) -> str:
+    return f"{n} contact" if n == 1 else f"{n} contacts"
 
 
 _STAGE_ACTIONS: dict[str, Callable[[WorkspaceRequest], HttpResponse]] = {
@@ -114,6 +131,7 @@ def _pipeline_page(
         {
             "stage": stage,
             "contact_count": counts.get(stage.id, 0),
+            "others": [s for s in stages if s.id != stage.id],
             "form": (bound or {}).get(stage.id)
             or StageForm(prefix=f"s{stage.id}", workspace=ws, stage=stage),
         }
@@ -188,3 +206,94 @@ def _fields_page(
         "can_edit": request.membership.is_owner,
     }
     return render(request, "contacts/custom_fields.html", context, status=status)
+
+
+# --- the pipeline board --------------------------------------------------------------------------
+@require_safe
+@workspace_required
+def board(request: WorkspaceRequest) -> HttpResponse:
+    choices = list_choices(request.workspace)
+    form = ContactListForm(request.GET, choices=choices)
+    query = form.to_query()
+    columns = services.board_columns(
+        request.workspace, query, user=request.user, stages=choices.stages
+    )
+    context = {
+        "form": form,
+        "query": query,
+        "columns": columns,
+        "move_choices": _move_choices(choices.stages),
+        "next_url": request.get_full_path(),
+        "move_url": reverse("contacts:board_move"),
+        "filters_open": bool(form.errors) or any(k not in ("q", "sort") for k in query.params()),
+    }
+    return render_local(request, "contacts/board.html", context)
+
+
+@require_safe
+@vary_on_headers("HX-Request")
+@workspace_required
+def board_column(request: WorkspaceRequest, stage_id: int) -> HttpResponse:
+    stage = services.access_stage(request.workspace, stage_id)
+    choices = list_choices(request.workspace)
+    query = ContactListForm(request.GET, choices=choices).to_query()
+    page_query = services.board_query(query, cursor=request.GET.get("cursor", ""))
+    column = services.board_column_page(
+        request.workspace, page_query, user=request.user, stage=stage
+    )
+    context = {
+        "query": query,
+        "column": column,
+        "move_choices": _move_choices(choices.stages),
+        "next_url": _board_url(query) if request.htmx else request.get_full_path(),
+        "move_url": reverse("contacts:board_move"),
+    }
+    template = "contacts/board.html#cards" if request.htmx else "contacts/board_column.html"
+    return render_local(request, template, context)
+
+
+@require_POST
+@workspace_required
+def board_move(request: WorkspaceRequest) -> HttpResponse:
+    contact = access_contact(request.workspace, request.POST.get("contact", ""))
+    form = ContactMoveForm(request.POST, workspace=request.workspace)
+    if not form.is_valid():
+        error = str(form.errors["stage"][0])
+        if request.htmx:
+            return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+        messages.error(request, error)
+        return redirect(_back_to_board(request))
+    stage = form.cleaned_data["stage"]
+    contacts_bulk_set_stage(
+        workspace=request.workspace, ids=[contact.id], stage=stage, actor=request.user
+    )
+    if request.htmx:
+        context = {
+            "card": services.board_card(request.workspace, contact.id),
+            "move_choices": _move_choices(PipelineStage.objects.for_workspace(request.workspace)),
+            "next_url": _back_to_board(request),
+            "move_url": reverse("contacts:board_move"),
+        }
+        return render_local(request, "contacts/board.html#card", context)
+    messages.success(request, f"Moved {contact.name} to {stage.name}.")
+    return redirect(_back_to_board(request))
+
+
+def _move_choices(stages: Iterable[PipelineStage]) -> list[tuple[str, str]]:
+    # The same options on every card: ids as text, so 175 cards do not localize 1,225 numbers.
+    return [(str(stage.id), stage.name) for stage in stages]
+
+
+def _board_url(query: ContactListQuery) -> str:
+    params = query.urlencode()
+    return reverse("contacts:board") + (f"?{params}" if params else "")
+
+
+def _back_to_board(request: WorkspaceRequest) -> str:
+    """The board (or a column's page) as the agent left it: the path and query of the `next` the
+    form carried (never its host, so never another site), and never another page."""
+    board_url = reverse("contacts:board")
+    back = urlsplit(request.POST.get("next", ""))
+    if not back.path.startswith(board_url) or ".." in back.path:
+        return board_url
+    return f"{back.path}?{back.query}" if back.query else back.path

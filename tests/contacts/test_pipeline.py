@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from contacts.models import Contact, PipelineStage
+from contacts.models import Activity, Contact, PipelineStage
 from contacts.pipeline.services import SetupError, pipeline_create_defaults, stage_delete
 from contacts.services import ContactInput, contact_create
 
@@ -236,3 +236,104 @@ def test_another_workspaces_stage_is_not_found(
     assert [r.status_code for r in responses] == [404, 404, 404]
     assert [s.name for s in _stages(workspace_of(alice))] == DEFAULT_NAMES
     assert "Lost" in charlie_client.get("/settings/pipeline/").content.decode()
+
+
+# --- deleting a stage that holds contacts: move them in the same step ----------------------------
+def test_the_delete_of_a_stage_with_contacts_offers_the_other_stages_to_move_them_to(
+    alice_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    showing = _stage(ws, "Showing")
+    _contacts_in(ws, alice, showing, 2)
+
+    body = alice_client.get("/settings/pipeline/").content.decode()
+
+    form = body.split(f'id="move-to-{showing.id}"')[1].split("</select>")[0]
+    assert "Move its 2 contacts to" in body
+    assert [n for n in DEFAULT_NAMES if f">{n}</option>" in form] == [
+        n for n in DEFAULT_NAMES if n != "Showing"
+    ]
+
+
+def test_deleting_a_stage_moves_its_contacts_to_the_chosen_stage_and_logs_each_move(
+    alice_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    showing, qualified = _stage(ws, "Showing"), _stage(ws, "Qualified")
+    leads = _contacts_in(ws, alice, showing, 3)
+    (trashed,) = _contacts_in(ws, alice, showing, 1)
+    Contact.objects.for_workspace(ws).filter(id=trashed.id).update(deleted_at=timezone.now())
+
+    response = alice_client.post(
+        "/settings/pipeline/",
+        {"action": "delete", "stage_id": showing.id, "move_to": qualified.id},
+        follow=True,
+    )
+
+    assert (
+        "Deleted the stage Showing and moved 3 contacts to Qualified." in response.content.decode()
+    )
+    assert "Showing" not in [s.name for s in _stages(ws)]
+    in_qualified = Contact.objects.for_workspace(ws).filter(stage=qualified)
+    assert set(in_qualified.values_list("id", flat=True)) == {c.id for c in [*leads, trashed]}
+    logged = Activity.objects.for_workspace(ws).filter(kind=Activity.Kind.STAGE_CHANGED)
+    assert sorted(logged.values_list("contact_id", flat=True)) == sorted(c.id for c in leads)
+    assert set(logged.values_list("summary", "actor")) == {("Stage: Showing → Qualified", alice.id)}
+
+
+def test_a_stage_cannot_be_deleted_into_itself_or_into_another_workspaces_stage(
+    alice_client: Client, alice: Any, charlie: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    showing = _stage(ws, "Showing")
+    leads = _contacts_in(ws, alice, showing, 2)
+    charlies = _stage(workspace_of(charlie), "Qualified")
+
+    attempts = [
+        alice_client.post(
+            "/settings/pipeline/",
+            {"action": "delete", "stage_id": showing.id, "move_to": target},
+            follow=True,
+        ).content.decode()
+        for target in (charlies.id, showing.id, "abc", "")
+    ]
+
+    assert "Choose one of your pipeline&#x27;s stages to move them to." in attempts[0]
+    assert "Choose another stage than Showing to move its contacts to." in attempts[1]
+    assert "Choose one of your pipeline&#x27;s stages to move them to." in attempts[2]
+    assert "Move the 2 contacts in Showing to another stage first." in attempts[3]
+    assert "Showing" in [s.name for s in _stages(ws)]
+    assert set(Contact.objects.for_workspace(ws).values_list("stage_id", flat=True)) == {showing.id}
+    assert not Activity.objects.for_workspace(ws).filter(kind=Activity.Kind.STAGE_CHANGED).exists()
+    assert len(leads) == 2
+
+
+def test_the_service_refuses_a_target_of_another_workspace_or_the_stage_itself(
+    alice: Any, charlie: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    showing = _stage(ws, "Showing")
+    _contacts_in(ws, alice, showing, 1)
+
+    with pytest.raises(SetupError, match="Choose one of your pipeline"):
+        stage_delete(stage=showing, move_to=_stage(workspace_of(charlie), "New"), actor=alice)
+    with pytest.raises(SetupError, match="Choose another stage than Showing"):
+        stage_delete(stage=showing, move_to=showing, actor=alice)
+
+    assert PipelineStage.objects.for_workspace(ws).filter(id=showing.id).exists()
+
+
+def test_an_agent_cannot_delete_a_stage_by_moving_its_contacts(
+    bob_client: Client, alice: Any, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    showing, new = _stage(ws, "Showing"), _stage(ws, "New")
+    (lead,) = _contacts_in(ws, alice, showing, 1)
+
+    response = bob_client.post(
+        "/settings/pipeline/", {"action": "delete", "stage_id": showing.id, "move_to": new.id}
+    )
+
+    lead.refresh_from_db()
+    assert response.status_code == 403
+    assert lead.stage == showing
