@@ -42,6 +42,9 @@ def contact_list(request: WorkspaceRequest) -> HttpResponse:
         "next_page_query": query.urlencode(cursor=page.next_cursor) if page.next_cursor else "",
         "sort_label": listing.Sort(query.sort).label,
         "filters_open": bool(form.errors) or any(k != "q" for k in query.params()),
+        # Reversed once per page, not once per row and link: {% url %} cost as much as a row.
+        "list_url": reverse("contacts:list"),
+        "detail_url": _url_around_id("contacts:detail"),
     }
     if partial:
         template = "contacts/list.html#rows" if query.cursor else "contacts/list.html#results"
@@ -158,6 +161,13 @@ def _bulk_apply(request: WorkspaceRequest, form: BulkActionForm) -> str:
     n = services.contacts_bulk_assign(workspace=ws, ids=ids, assignee=assignee)
     who = member_label(assignee) if assignee else "nobody"
     return f"Assigned {_contacts(n)} to {who}."
+
+
+def _url_around_id(name: str) -> tuple[str, str]:
+    """The URL named `name` for an object id, as what comes before and after the id."""
+    sentinel = 987654321987
+    head, tail = reverse(name, args=[sentinel]).split(str(sentinel))
+    return head, tail
 
 
 def _contacts(n: int) -> str:
