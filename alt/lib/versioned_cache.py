@@ -41,7 +41,9 @@ def version_bump(scope: str) -> None:
         cache.set(_version_key(scope), uuid.uuid4().hex, timeout=None)
 
     bump()
-    transaction.on_commit(bump)
+    # robust: the rows are committed by then; a cache outage must not turn that into an error
+    # (the old value then lives out its timeout).
+    transaction.on_commit(bump, robust=True)
 
 
 @dataclass
