@@ -114,7 +114,9 @@ CACHES = {
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "alt"),
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Read from Redis, written through to PostgreSQL: no session query on a page load, and a flushed
+# Redis loses no session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # ---------------------------------------------------------------------------------------------
 # Celery (periodic tasks are declared here and nowhere else)

@@ -14,11 +14,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "bench"
-BENCH_DB = "alt_bench"
+# The dataset lives in its own database on the same server; BENCH_DATABASE names another one
+# (several checkouts sharing a server each keep their own).
+BENCH_DB = os.environ.get("BENCH_DATABASE", "alt_bench")
 
 
 def use_bench_database() -> None:
-    """Point DATABASE_URL at `alt_bench` on the same server (created if missing), before Django starts."""
+    """Point DATABASE_URL at `alt_bench` (or BENCH_DATABASE) on the same server (created if missing), before Django starts."""
     import psycopg
 
     url = os.environ["DATABASE_URL"]

@@ -1,7 +1,7 @@
 """Contacts at scale: 50,000 contacts, 20,000 properties and ~500,000 timeline items in one
 workspace, 1,000,000 contacts in 20 other workspaces. Pages are timed through Django's full
 request handling (middleware, session, view, template) with the test client: server time,
-without network."""
+without network, each paired with a bare view in the same process (bench/pages.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import os
 import resource
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
-from bench.common import Row, report, summarize, time_calls
+from bench.common import Row, report
+from bench.pages import Page, paired
 
 TARGET_CONTACTS = int(os.environ.get("BENCH_CONTACTS", 50_000))
 OTHER_WORKSPACES = int(os.environ.get("BENCH_OTHER_WORKSPACES", 20))
@@ -157,18 +158,6 @@ def build(rebuild: bool) -> dict[str, Any]:
     return {"user": user, "workspace": workspace, "built_s": round(time.monotonic() - started, 1)}
 
 
-def _measure(
-    client: Client, url: str, name: str, *, target_ms: float = 30, max_queries: int = 10
-) -> Row:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    if response.status_code != 200:
-        return Row(name=name, target=f"HTTP {response.status_code} for {url}", ok=False)
-    queries = len(ctx.captured_queries)
-    samples = time_calls(lambda: client.get(url), RUNS)
-    return summarize(name, samples, queries, p95_target_ms=target_ms, max_queries=max_queries)
-
-
 def _measure_import(data: dict[str, Any]) -> Row:
     """Import IMPORT_ROWS new contacts through the importer service, in-process (the same
     `import_run` the Celery task calls; queueing is skipped so no broker message is left behind)."""
@@ -239,45 +228,45 @@ def run(rebuild: bool = False) -> None:
     tag = Tag.objects.for_workspace(workspace).order_by("id").first()
     assert tag is not None
 
-    rows = [
-        _measure(client, "/contacts/", "list page (first 50)"),
-        _measure(client, "/contacts/?sort=name", "list page sorted by name"),
-        _measure(
-            client, f"/contacts/?q={sample.first_name}+{sample.last_name[:4]}", "search by name"
-        ),
-        _measure(
-            client,
-            f"/contacts/?q={phone_typed.replace(' ', '+').replace('(', '%28').replace(')', '%29')}",
-            "search by phone (typed with punctuation)",
-        ),
-        _measure(
-            client,
-            f"/contacts/?stage={stage.id}&tag={tag.id}&stale=30",
-            "filtered smart list (stage+tag+stale)",
-        ),
-        _measure(
-            client,
-            f"/contacts/{heavy.id}/",
-            f"contact page ({Activity.objects.for_workspace(workspace).filter(contact=heavy).count():,} timeline items)",
-        ),
-        _measure(client, "/pipeline/", "pipeline board (25 cards a column)", target_ms=60),
-        _measure(
-            client,
-            f"/pipeline/?q={sample.first_name}&tag={tag.id}",
+    from contacts.listing import services as listing
+
+    saved = listing.saved_lists_for(workspace)
+    smart = next((s for s in saved if s.name == "Bench smart list"), None) or (
+        listing.saved_list_create(
+            workspace=workspace,
+            owner=user,
+            name="Bench smart list",
+            query=listing.ContactListQuery(stage=stage.id, tag=tag.id, stale_days=30),
+        )
+    )
+    timeline = Activity.objects.for_workspace(workspace).filter(contact=heavy).count()
+    phone_q = phone_typed.replace(" ", "+").replace("(", "%28").replace(")", "%29")
+    # One line per page; the pipeline board joins with one more.
+    pages = [
+        Page("contact list (first 50)", "/contacts/"),
+        Page("contact list sorted by name", "/contacts/?sort=name"),
+        Page("search by name", f"/contacts/?q={sample.first_name}+{sample.last_name[:4]}"),
+        Page("search by phone (typed with punctuation)", f"/contacts/?q={phone_q}"),
+        Page("saved smart list (stage+tag+stale)", f"/contacts/?{urlencode(smart.query)}"),
+        Page(f"contact page ({timeline:,} timeline items)", f"/contacts/{heavy.id}/"),
+        Page("dashboard", "/dashboard/"),
+        Page("pipeline board (25 cards a column)", "/pipeline/"),
+        Page(
             "pipeline board, searched and filtered",
-            target_ms=60,
+            f"/pipeline/?q={sample.first_name}&tag={tag.id}",
         ),
-        _measure(client, f"/pipeline/stages/{stage.id}/", "pipeline column page"),
-        _measure(client, "/properties/", "property list"),
-        _measure(client, "/dashboard/", "dashboard"),
+        Page("pipeline column page", f"/pipeline/stages/{stage.id}/"),
+        Page("property list", "/properties/"),
     ]
-    rows.append(_measure_import(data))
+    rows = paired(client, pages, bare_url=f"/bench/bare/rows/{workspace.id}/", rounds=RUNS)
+    if IMPORT_ROWS:  # BENCH_IMPORT_ROWS=0 times the pages only
+        rows.append(_measure_import(data))
     meta = {
         "contacts_in_workspace": Contact.objects.for_workspace(workspace).count(),
         "contacts_in_other_workspaces": OTHER_WORKSPACES * OTHER_CONTACTS_EACH,
         "properties": Property.objects.for_workspace(workspace).count(),
         "timeline_items": Activity.objects.for_workspace(workspace).count(),
         "data_build_seconds": data["built_s"],
-        "runs_per_page": RUNS,
+        "rounds": RUNS,
     }
     report("contacts", rows, meta)

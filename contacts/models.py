@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -19,6 +19,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from alt.lib.tenancy import TenantManager, TenantModel, TenantQuerySet
+from alt.lib.versioned_cache import version_bump
 from contacts.normalize import search_terms
 
 if TYPE_CHECKING:
@@ -100,7 +101,59 @@ class CustomField(TenantModel):
         return self.label
 
 
+def contacts_scope(workspace_id: int) -> str:
+    """The versioned-cache scope of a workspace's contacts: what is cached under it (stage counts,
+    contacts.counts) is recomputed after any write to one of its contacts."""
+    return f"contacts:{workspace_id}"
+
+
+def contacts_changed(*workspace_ids: int) -> None:
+    """These workspaces' contacts were written: their cached counts are out of date. Called by
+    every write path of Contact (save, delete, and the queryset's update, delete, bulk_create), so
+    a service never has to remember it."""
+    for workspace_id in workspace_ids:
+        version_bump(contacts_scope(workspace_id))
+
+
 class ContactQuerySet(TenantQuerySet["Contact"]):
+    # The workspace for_workspace() scoped this queryset to: a write then names the workspace it
+    # changed without asking the database.
+    _scope_id: int | None = None
+
+    def for_workspace(self, workspace: Workspace) -> ContactQuerySet:
+        qs = cast(ContactQuerySet, super().for_workspace(workspace))
+        qs._scope_id = workspace.pk if isinstance(workspace, models.Model) else workspace
+        return qs
+
+    def _clone(self) -> ContactQuerySet:
+        clone = cast(ContactQuerySet, super()._clone())  # type: ignore[misc]
+        clone._scope_id = self._scope_id
+        return clone
+
+    def _written_workspace_ids(self) -> set[int]:
+        if self._scope_id is not None:
+            return {self._scope_id}
+        return set(self.order_by().values_list("workspace_id", flat=True).distinct())
+
+    def update(self, **kwargs: Any) -> int:
+        workspace_ids = self._written_workspace_ids()
+        updated = super().update(**kwargs)
+        if updated:
+            contacts_changed(*workspace_ids)
+        return updated
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        workspace_ids = self._written_workspace_ids()
+        deleted = super().delete()
+        if deleted[0]:
+            contacts_changed(*workspace_ids)
+        return deleted
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Contact]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        contacts_changed(*{contact.workspace_id for contact in created})
+        return created
+
     def live(self) -> ContactQuerySet:
         return self.filter(deleted_at=None, merged_into=None)
 
@@ -260,6 +313,15 @@ class Contact(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        contacts_changed(self.workspace_id)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        contacts_changed(self.workspace_id)
+        return deleted
 
     @property
     def name(self) -> str:

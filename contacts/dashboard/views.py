@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,9 +14,9 @@ from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.models import Membership
 from alt.accounts.seams import dashboard_cards
 from alt.accounts.shortcuts import render_local
-from contacts.models import Contact, PipelineStage, Task
+from contacts.counts import STALE_DAYS, stages_with_counts
+from contacts.models import Contact, Task
 
-STALE_DAYS = 14
 TASKS_SHOWN = 10
 
 
@@ -24,7 +24,7 @@ TASKS_SHOWN = 10
 def dashboard(request: WorkspaceRequest) -> HttpResponse:
     tz = ZoneInfo(request.user.timezone)
     now = timezone.now()
-    stages = _leads_per_stage(request, now)
+    stages = _leads_per_stage(request)
     counts = _contact_counts(request, stages, now, tz)
     context: dict[str, Any] = {
         "stages": stages,
@@ -48,32 +48,18 @@ def coming_soon(request: WorkspaceRequest, section: str) -> HttpResponse:
     return render(request, "coming_soon.html", {"section": section})
 
 
-def _leads_per_stage(request: WorkspaceRequest, now: datetime) -> list[dict[str, Any]]:
-    """Live leads per stage, with how many of them went quiet for STALE_DAYS: one GROUP BY, an
-    index-only scan of contact_ws_stage_live. Stages without leads still show, with 0."""
-    stale_before = now - timedelta(days=STALE_DAYS)
-    contacts = Contact.objects.for_workspace(request.workspace)
-    per_stage: dict[int, tuple[int, int]] = {
-        stage_id: (leads, stale)
-        for stage_id, leads, stale in contacts.live()
-        .order_by()
-        .values_list("stage")
-        .annotate(
-            leads=Count("*"),
-            stale=Count("last_activity_at", filter=Q(last_activity_at__lt=stale_before)),
-        )
-        .values_list("stage", "leads", "stale")
-    }
-    stages = PipelineStage.objects.for_workspace(request.workspace).order_by("position", "id")
+def _leads_per_stage(request: WorkspaceRequest) -> list[dict[str, Any]]:
+    """Live leads per stage, with how many of them went quiet for STALE_DAYS, counted once per
+    change of the workspace's contacts (contacts.counts). Stages without leads show 0."""
     return [
         {
             "id": stage.id,
             "name": stage.name,
             "outcome": stage.outcome,
-            "leads": per_stage.get(stage.id, (0, 0))[0],
-            "stale": per_stage.get(stage.id, (0, 0))[1],
+            "leads": stage.contact_count,  # type: ignore[attr-defined]
+            "stale": stage.stale_count,  # type: ignore[attr-defined]
         }
-        for stage in stages.only("id", "name", "outcome")
+        for stage in stages_with_counts(request.workspace)
     ]
 
 

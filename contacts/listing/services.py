@@ -17,11 +17,12 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
-from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, OuterRef, Prefetch, Q
 
 from alt.accounts.models import User, Workspace
+from contacts.counts import stages_with_counts
 from contacts.models import (
     Contact,
     ContactEmail,
@@ -144,26 +145,16 @@ class ListChoices:
 
 
 def list_choices(workspace: Workspace, *, with_counts: bool = False) -> ListChoices:
-    """Three queries: stages (counting live contacts per stage in the same GROUP BY), tags and the
+    """Three queries: stages (with counts, each carrying its live contacts as `contact_count`,
+    from the cache while the workspace's contacts are unchanged: contacts.counts), tags and the
     workspace's members."""
-    stages = PipelineStage.objects.for_workspace(workspace).order_by("position", "id")
     if with_counts:
-        # A count per stage row rather than a join of every contact: each is one range of the
-        # partial index of live rows (contact_ws_stage_live), read without touching the table.
-        # COUNT(*), not COUNT(id): id is not in that index and would force a heap read per row.
-        in_stage = (
-            contacts_of(workspace)
-            .live()
-            .filter(stage=OuterRef("pk"))
-            .order_by()
-            .values("stage")
-            .annotate(n=Count("*"))
-            .values("n")
-        )
-        stages = stages.annotate(contact_count=Coalesce(Subquery(in_stage), 0))
+        stages = stages_with_counts(workspace)
+    else:
+        stages = list(PipelineStage.objects.for_workspace(workspace).order_by("position", "id"))
     members = User.objects.filter(memberships__workspace=workspace).order_by("full_name", "id")
     return ListChoices(
-        stages=list(stages),
+        stages=stages,
         tags=list(Tag.objects.for_workspace(workspace).order_by("name")),
         members=list(members),
     )
@@ -238,12 +229,19 @@ class ContactPage:
 def contacts_page(
     workspace: Workspace, query: ContactListQuery, *, user: User, size: int = PAGE_SIZE
 ) -> ContactPage:
-    """One page of the list: one query for the rows (stage and assignee joined) and one for all
-    their tags, whatever the page size or the workspace's size."""
+    """One page of the list in one query, whatever the page size or the workspace's size: the
+    rows with their stage and assignee joined and their tag names (`tag_names`, by name) as an
+    array, which PostgreSQL reads for the page's rows only."""
     qs = contacts_filtered(workspace, query, user=user)
     if query.cursor is not None:
         qs = qs.filter(_after_cursor(query.sort, query.cursor))
-    qs = qs.select_related("stage", "assigned_to").prefetch_related("tags")
+    tag_names = ArraySubquery(
+        Tag.objects.for_workspace(workspace)
+        .filter(contacts=OuterRef("pk"))
+        .order_by("name")
+        .values("name")
+    )
+    qs = qs.select_related("stage", "assigned_to").annotate(tag_names=tag_names)
     rows = list(qs[: size + 1])
     next_cursor = cursor_encode(rows[size - 1], query.sort) if len(rows) > size else ""
     return ContactPage(contacts=rows[:size], next_cursor=next_cursor)

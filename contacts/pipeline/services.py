@@ -17,6 +17,7 @@ from django.utils.text import slugify
 
 from alt.accounts.models import User, Workspace
 from alt.accounts.seams import next_appointments
+from contacts.counts import stages_with_counts
 from contacts.listing.services import (
     ContactListQuery,
     Sort,
@@ -141,8 +142,8 @@ def stage_delete(
             moved = 0
             if move_to is not None:
                 live_ids = list(in_stage.live().values_list("id", flat=True))
-                moved = contacts_bulk_set_stage(
-                    workspace=ws, ids=live_ids, stage=move_to, actor=actor
+                moved = len(
+                    contacts_bulk_set_stage(workspace=ws, ids=live_ids, stage=move_to, actor=actor)
                 )
             else:
                 live = in_stage.live().count()
@@ -375,7 +376,12 @@ def board_card(workspace: Workspace, contact_id: int) -> BoardCard:
 
 def stage_counts(workspace: Workspace, query: ContactListQuery, *, user: User) -> dict[int, int]:
     """How many live contacts matching `query` each stage holds (stages without any are left
-    out): one grouped count, an index-only scan when nothing but the stage is filtered."""
+    out), in one query. Unfiltered (but for the stage), the workspace's cached per-stage counts
+    (contacts.counts), so the board never counts every live contact on each load; filtered, one
+    grouped count of what matches."""
+    if not dataclasses.replace(query, stage=None).is_filtered:
+        cached = ((s.id, getattr(s, "contact_count", 0)) for s in stages_with_counts(workspace))
+        return {stage_id: n for stage_id, n in cached if n}
     counted = (
         contacts_filtered(workspace, query, user=user)
         .order_by()

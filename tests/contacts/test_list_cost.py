@@ -1,0 +1,219 @@
+"""What the contact list and the dashboard cost per load: a fixed number of queries (at most 8)
+whatever the page holds, stage counts read from the cache until a contact of the workspace is
+written, and the filter drawer's selects written out in Python with the HTML Django's templates
+would give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django import forms
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from contacts import services
+from contacts.listing.forms import ContactListForm, PlainSelect
+from contacts.listing.services import ListChoices
+from contacts.models import Contact, SavedList, Tag
+from tests.contacts.conftest import add_contact, stage_named
+from tests.contacts.test_list import _rich_contacts
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/contacts/"
+DASHBOARD = "/dashboard/"
+BOARD = "/pipeline/"
+
+
+def _queries(client: Client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def _counts_contacts(sql: list[str]) -> bool:
+    """A query counted contacts per stage (the stages with their counts)."""
+    return any("COUNT(" in q and 'FROM "contacts_pipelinestage"' in q for q in sql)
+
+
+def _counts_any(sql: list[str]) -> bool:
+    """A query counted something (the board's columns: cached stage counts or a grouped count)."""
+    return any("COUNT(" in q for q in sql)
+
+
+# --- a fixed number of queries --------------------------------------------------------------------
+def test_the_list_runs_the_same_queries_for_5_or_50_rows_and_at_most_8(
+    alice_client: Client, ws: Any, bob: Any
+) -> None:
+    _rich_contacts(ws, bob, 0, 5)
+    SavedList.objects.create(workspace=ws, owner=bob, name="Hot", query={"q": "lead"})
+    alice_client.get(LIST)  # warm: templates, content types, the stage counts
+    five = _queries(alice_client, LIST)
+    _rich_contacts(ws, bob, 5, 45)
+    fifty = _queries(alice_client, LIST)  # the writes above made this load count again
+
+    assert len(alice_client.get(LIST).context["contacts"]) == 50
+    assert len(fifty) == len(five) <= 8
+
+
+@pytest.mark.parametrize(
+    "params", ["q=lead", "q=415555", "stage=STAGE&tag=TAG&stale=7", "sort=name&assignee=mine"]
+)
+def test_searches_and_smart_lists_also_run_at_most_8_queries(
+    alice_client: Client, ws: Any, bob: Any, params: str
+) -> None:
+    _rich_contacts(ws, bob, 0, 20)
+    tag = Tag.objects.for_workspace(ws).get(name="buyer")
+    url = f"{LIST}?" + params.replace("STAGE", str(stage_named(ws, "New").id)).replace(
+        "TAG", str(tag.id)
+    )
+    alice_client.get(url)
+
+    assert len(_queries(alice_client, url)) <= 8
+
+
+def test_the_dashboard_runs_at_most_8_queries(alice_client: Client, ws: Any, bob: Any) -> None:
+    _rich_contacts(ws, bob, 0, 5)
+    alice_client.get(DASHBOARD)
+
+    assert len(_queries(alice_client, DASHBOARD)) <= 8
+
+
+# --- stage counts come from the cache until a write ----------------------------------------------
+def test_the_list_counts_stages_once_and_again_after_a_write(
+    alice_client: Client, ws: Any, bob: Any
+) -> None:
+    _rich_contacts(ws, bob, 0, 6)  # New, Qualified, Closed: 2 each
+    first = _queries(alice_client, LIST)
+    second = _queries(alice_client, LIST)
+    gone = Contact.objects.for_workspace(ws).filter(first_name="Lead0").get()
+    services.contacts_delete(workspace=ws, ids=[gone.id], actor=None)
+    third = _queries(alice_client, LIST)
+    page = alice_client.get(LIST).content.decode()
+
+    assert _counts_contacts(first)
+    assert not _counts_contacts(second)
+    assert _counts_contacts(third)
+    assert '<span>All contacts</span><span class="count">5</span>' in page
+    assert '<span>New</span><span class="count">1</span>' in page
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        "create",
+        "stage",
+        "restore",
+        "bulk_stage",
+    ],
+)
+def test_every_write_path_makes_the_next_load_recount(
+    alice_client: Client, ws: Any, bob: Any, write: str
+) -> None:
+    jane = add_contact(ws, "Jane", "Doe", stage=stage_named(ws, "New"))
+    if write == "restore":
+        services.contacts_delete(workspace=ws, ids=[jane.id], actor=None)
+    alice_client.get(LIST)
+    assert not _counts_contacts(_queries(alice_client, LIST))
+
+    qualified = stage_named(ws, "Qualified")
+    if write == "create":
+        add_contact(ws, "John", "Roe", stage=qualified)
+    elif write == "stage":
+        jane.stage = qualified
+        jane.save()
+    elif write == "restore":
+        services.contacts_restore(workspace=ws, ids=[jane.id])
+    else:
+        services.contacts_bulk_set_stage(workspace=ws, ids=[jane.id], stage=qualified, actor=None)
+
+    assert _counts_contacts(_queries(alice_client, LIST))
+    page = alice_client.get(LIST).content.decode()
+    counted = "New" if write == "restore" else "Qualified"
+    assert f'<span>{counted}</span><span class="count">1</span>' in page
+
+
+def test_the_dashboard_counts_once_and_again_after_a_write(
+    alice_client: Client, ws: Any, bob: Any
+) -> None:
+    _rich_contacts(ws, bob, 0, 3)
+    alice_client.get(DASHBOARD)
+    second = _queries(alice_client, DASHBOARD)
+    add_contact(ws, "Late", "Comer", stage=stage_named(ws, "New"))
+    third = _queries(alice_client, DASHBOARD)
+    page = alice_client.get(DASHBOARD).content.decode()
+
+    assert not _counts_contacts(second)
+    assert _counts_contacts(third)
+    assert '<span class="stat-value">4</span><span class="stat-label">leads' in page
+
+
+def test_a_workspaces_counts_are_its_own(
+    alice_client: Client, ws: Any, charlie: Any, workspace_of: Any
+) -> None:
+    add_contact(ws, "Jane", "Doe", stage=stage_named(ws, "New"))
+    alice_client.get(LIST)
+    other = workspace_of(charlie)
+    add_contact(other, "Zed", "Other", stage=stage_named(other, "New"))
+
+    assert not _counts_contacts(_queries(alice_client, LIST))
+    assert '<span>New</span><span class="count">1</span>' in alice_client.get(LIST).content.decode()
+
+
+# --- the filter drawer's selects ------------------------------------------------------------------
+class _TemplateSelects(ContactListForm):
+    """The same form with Django's own template-rendered Select, as the reference."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, PlainSelect):
+                widget = forms.Select(attrs=field.widget.attrs)
+                widget.choices = field.widget.choices
+                field.widget = widget
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"stage": "STAGE", "tag": "TAG", "sort": "name", "stale": "30", "assignee": "mine"},
+        {"stage": "999999", "source": "<script>", "sort": '"><b>'},
+    ],
+)
+def test_the_plain_selects_render_what_djangos_templates_render(
+    ws: Any, bob: Any, data: dict[str, str]
+) -> None:
+    new = stage_named(ws, "New")
+    [tag] = services.tags_get_or_create(workspace=ws, names=['<b>"Hot" & \u05d7\u05dd</b>'])
+    choices = ListChoices(stages=[new], tags=[tag], members=[bob])
+    data = {k: v.replace("STAGE", str(new.id)).replace("TAG", str(tag.id)) for k, v in data.items()}
+
+    plain = ContactListForm(data, choices=choices)
+    reference = _TemplateSelects(data, choices=choices)
+    plain.is_valid()
+    reference.is_valid()
+
+    for name in ("stage", "source", "tag", "assignee", "stale", "sort"):
+        assert str(plain[name]) == str(reference[name]), name
+    assert "&lt;b&gt;&quot;Hot&quot; &amp; \u05d7\u05dd&lt;/b&gt;" in str(plain["tag"])
+
+
+def test_the_board_counts_its_columns_from_the_cache_until_a_write(
+    alice_client: Client, ws: Any, bob: Any
+) -> None:
+    _rich_contacts(ws, bob, 0, 6)  # New, Qualified, Closed: 2 each
+    first = _queries(alice_client, BOARD)
+    second = _queries(alice_client, BOARD)
+    filtered = _queries(alice_client, f"{BOARD}?q=Lead")
+    gone = Contact.objects.for_workspace(ws).filter(first_name="Lead0").get()
+    services.contacts_delete(workspace=ws, ids=[gone.id], actor=None)
+    third = _queries(alice_client, BOARD)
+
+    assert _counts_any(first)
+    assert not _counts_any(second)
+    assert _counts_any(filtered)  # a filtered board counts what matches
+    assert _counts_any(third)
+    assert len(third) == len(second)  # counting or cached, the same number of queries
