@@ -20,11 +20,13 @@ from playwright.sync_api import Page, expect
 from alt.accounts.models import Membership, User
 from appointments.models import Appointment
 from appointments.services import appointment_create
+from contacts.bulk.services import bulk_job_start
 from contacts.imports import services as importer
+from contacts.listing.services import ContactListQuery
 from contacts.models import CustomField, DuplicateFlag
 from contacts.pipeline.services import custom_field_create, pipeline_create_defaults
 from contacts.properties.services import PropertyInput, property_create, property_link
-from contacts.services import ContactInput, contact_create, note_add, task_add
+from contacts.services import ContactInput, contact_create, contacts_delete, note_add, task_add
 from tests.browser.conftest import ARTIFACTS, _save_screenshot, axe_violations, sign_in
 
 pytestmark = pytest.mark.browser
@@ -37,7 +39,8 @@ RTL = "\u05de\u05e8\u05d9\u05d4 \u05dc\u05d5\u05e4\u05d6"  # Hebrew: "Maria Lope
 @dataclass(frozen=True)
 class Stop:
     name: str
-    path: str  # {contact}, {twin}, {property}, {appointment}, {import_job}, {member} are filled in
+    path: str  # {contact}, {twin}, {property}, {appointment}, {import_job}, {member}, {task},
+    # {stage}, {bulk_job} are filled in
     signed_in: bool = True
     step: str = ""  # a key of STEPS, run after the page has loaded
     status: int = 200
@@ -54,6 +57,11 @@ PAGES = [
     Stop("contact-edit", "/contacts/{contact}/edit/details/"),
     Stop("contact-edit-buyer", "/contacts/{contact}/edit/buyer/"),
     Stop("tasks", "/tasks/"),
+    Stop("task-edit", "/tasks/{task}/edit/"),
+    Stop("board", "/pipeline/"),
+    Stop("board-column", "/pipeline/stages/{stage}/"),
+    Stop("recently-deleted", "/contacts/deleted/"),
+    Stop("bulk-job", "/contacts/bulk/jobs/{bulk_job}/"),
     Stop("properties", "/properties/"),
     Stop("property", "/properties/{property}/"),
     Stop("property-new", "/properties/new/"),
@@ -147,7 +155,9 @@ def _seed(alice: User, bob: User) -> dict[str, int]:
         )  # fmt: skip
     note_add(contact=contact, author=alice, body=LONG_WORD)
     now = timezone.now()
-    task_add(workspace=ws, contact=contact, actor=alice, title="Call " + "W" * 190, due_at=now)
+    task = task_add(
+        workspace=ws, contact=contact, actor=alice, title="Call " + "W" * 190, due_at=now
+    )
     task_add(workspace=ws, contact=twin, actor=alice, title="Send comps", due_at=now)
     prop = property_create(
         workspace=ws,
@@ -168,7 +178,16 @@ def _seed(alice: User, bob: User) -> dict[str, int]:
         workspace=ws, actor=alice, filename="leads.csv", content=csv.encode()
     )
     member = Membership.objects.get(user=bob, workspace=ws)
+    gone = contact_create(
+        workspace=ws, actor=alice, data=ContactInput(first_name=RTL, last_name=LONG_WORD[:80])
+    )
+    contacts_delete(workspace=ws, ids=[gone.id], actor=alice)
+    bulk_job = bulk_job_start(
+        workspace=ws, actor=alice, action="tag", params={"tag": LONG_WORD[:40]},
+        query=ContactListQuery(q="Person"),
+    )  # fmt: skip
     return {
+        "task": task.id, "stage": contact.stage_id, "bulk_job": bulk_job.id,
         "contact": contact.id, "twin": twin.id, "property": prop.id,
         "appointment": appointment.id, "import_job": job.id, "member": member.id,
     }  # fmt: skip
