@@ -26,6 +26,7 @@ from contacts.models import (
     ContactEmail,
     ContactPhone,
     DuplicateFlag,
+    LeadSource,
     Note,
     PipelineStage,
     Source,
@@ -33,7 +34,7 @@ from contacts.models import (
     Task,
 )
 from contacts.normalize import normalize_email, phone_display, search_text_for
-from contacts.pipeline.services import default_stage
+from contacts.pipeline.services import default_stage, lead_source_for_key
 
 
 # --- access --------------------------------------------------------------------------------------
@@ -60,7 +61,8 @@ class ContactInput:
     last_name: str = ""
     emails: Sequence[str] = ()
     phones: Sequence[str] = ()  # already E.164
-    source: str = Source.MANUAL
+    # A LeadSource, or the key of one (Source.INSTAGRAM...; added to the workspace if missing).
+    source: str | LeadSource | None = Source.MANUAL
     stage: PipelineStage | None = None
     tags: Sequence[str] = ()
     assigned_to: User | None = None
@@ -179,7 +181,11 @@ def contact_create(
             first_name=data.first_name.strip(),
             last_name=data.last_name.strip(),
             stage=data.stage or default_stage(workspace),
-            source=data.source,
+            source=(
+                lead_source_for_key(workspace=workspace, key=data.source)
+                if isinstance(data.source, str)
+                else data.source
+            ),
             assigned_to=data.assigned_to,
             role=data.role,
             budget_min=data.budget_min,
@@ -206,7 +212,7 @@ def contact_create(
             contact=contact,
             kind=Activity.Kind.CREATED,
             actor=actor,
-            summary=f"Added from {contact.get_source_display()}",
+            summary=f"Added from {contact.get_source_display() or 'no source'}",
         )
         if flag_duplicates:
             duplicates_flag(contact=contact)

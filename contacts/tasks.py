@@ -32,11 +32,16 @@ from alt.accounts.models import Membership, Workspace
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import retry_transient
 from contacts import services
-from contacts.imports.tasks import contacts_import_run
+from contacts.imports.tasks import contacts_import_run, contacts_imports_sweep_stale
 from contacts.models import Task
 
-# contacts_import_run is imported so that Celery, which autodiscovers contacts.tasks, registers it.
-__all__ = ["contacts_import_run", "contacts_purge_deleted", "task_reminders_send"]
+# The import tasks are imported so that Celery, which autodiscovers contacts.tasks, registers them.
+__all__ = [
+    "contacts_import_run",
+    "contacts_imports_sweep_stale",
+    "contacts_purge_deleted",
+    "task_reminders_send",
+]
 
 log = logging.getLogger(__name__)
 

@@ -52,6 +52,12 @@ urlpatterns = [
     path(
         "contacts/import/<int:import_id>/progress/", imports.import_progress, name="import_progress"
     ),
+    path(
+        "contacts/import/<int:import_id>/rejected.csv",
+        imports.import_rejected,
+        name="import_rejected",
+    ),
+    path("contacts/import/<int:import_id>/undo/", imports.import_undo, name="import_undo"),
     # properties/
     path("properties/", properties.property_list, name="property_list"),
     path("properties/new/", properties.property_create, name="property_create"),

@@ -27,6 +27,8 @@ from contacts.models import (
     ContactEmail,
     ContactPhone,
     ContactQuerySet,
+    CustomField,
+    LeadSource,
     PipelineStage,
     SavedList,
     Tag,
@@ -119,6 +121,7 @@ class ListChoices:
     stages: list[PipelineStage]
     tags: list[Tag]
     members: list[User]
+    sources: list[LeadSource] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -126,8 +129,8 @@ class ListChoices:
 
 
 def list_choices(workspace: Workspace, *, with_counts: bool = False) -> ListChoices:
-    """Three queries: stages (counting live contacts per stage in the same GROUP BY), tags and the
-    workspace's members."""
+    """Four queries: stages (counting live contacts per stage in the same GROUP BY), tags, the
+    workspace's members and its lead sources."""
     stages = PipelineStage.objects.for_workspace(workspace).order_by("position", "id")
     if with_counts:
         # A count per stage row rather than a join of every contact: each is one range of the
@@ -148,6 +151,7 @@ def list_choices(workspace: Workspace, *, with_counts: bool = False) -> ListChoi
         stages=list(stages),
         tags=list(Tag.objects.for_workspace(workspace).order_by("name")),
         members=list(members),
+        sources=list(LeadSource.objects.for_workspace(workspace).order_by("position", "id")),
     )
 
 
@@ -162,7 +166,8 @@ def contacts_filtered(
     if query.stage:
         qs = qs.filter(stage_id=query.stage)
     if query.source:
-        qs = qs.filter(source=query.source)
+        # By the source's key, which survives a rename: saved lists and links keep working.
+        qs = qs.filter(source__key=query.source)
     if query.tag:
         qs = qs.filter(tags__id=query.tag)
     if query.assignee == ASSIGNEE_MINE:
@@ -307,8 +312,11 @@ def saved_list_delete(*, saved_list: SavedList) -> None:
 # A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 EXPORT_COLUMNS = [
     "first_name", "last_name", "emails", "phones", "stage", "source", "tags", "assigned_to",
-    "role", "budget_min", "budget_max", "timeframe", "next_follow_up_on", "created_at",
+    "role", "budget_min", "budget_max", "timeframe", "next_follow_up_on", "consent_email",
+    "consent_sms", "consent_instagram", "created_at",
 ]  # fmt: skip
+# Then one column per custom field, named so that the import maps it back to the same field.
+EXPORT_CUSTOM_PREFIX = "custom:"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -324,10 +332,12 @@ def export_rows(
 ) -> Iterator[list[str]]:
     """The header, then one row per contact of the list (all pages), read 2,000 contacts at a
     time with their emails, phones and tags prefetched per batch. Every cell goes through
-    csv_cell."""
+    csv_cell. The CSV import reads it back losslessly (contacts.imports recognises every
+    column, and drops the apostrophe csv_cell adds)."""
+    fields = list(CustomField.objects.for_workspace(workspace).order_by("position", "id"))
     qs = (
         contacts_filtered(workspace, query, user=user)
-        .select_related("stage", "assigned_to")
+        .select_related("stage", "assigned_to", "source")
         .prefetch_related(
             # Scoped like every query; the models' Meta ordering puts the primary one first.
             Prefetch("emails", queryset=ContactEmail.objects.for_workspace(workspace)),
@@ -335,7 +345,7 @@ def export_rows(
             "tags",
         )
     )
-    yield EXPORT_COLUMNS
+    yield [*EXPORT_COLUMNS, *(f"{EXPORT_CUSTOM_PREFIX}{f.key}" for f in fields)]
     for contact in qs.iterator(chunk_size=2000):
         row = [
             contact.first_name,
@@ -351,6 +361,23 @@ def export_rows(
             contact.budget_max,
             contact.timeframe,
             contact.next_follow_up_on.isoformat() if contact.next_follow_up_on else "",
+            _yes_no(contact.consent_email),
+            _yes_no(contact.consent_sms),
+            _yes_no(contact.consent_instagram),
             contact.created_at.isoformat(timespec="seconds"),
+            *(_custom_cell(contact.custom_fields.get(f.key)) for f in fields),
         ]
         yield [csv_cell(value) for value in row]
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _custom_cell(value: Any) -> str:
+    # Stored as JSON: text, a number, "YYYY-MM-DD" or true/false (contacts.custom_fields).
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _yes_no(value)
+    return str(value)

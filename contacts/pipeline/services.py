@@ -11,7 +11,7 @@ from django.db.models.functions import Cast
 from django.utils.text import slugify
 
 from alt.accounts.models import Workspace
-from contacts.models import Contact, CustomField, PipelineStage
+from contacts.models import Contact, CustomField, LeadSource, PipelineStage, Source
 
 
 def pipeline_create_defaults(*, workspace: Workspace) -> list[PipelineStage]:
@@ -34,6 +34,7 @@ def default_stage(workspace: Workspace) -> PipelineStage:
 
 MAX_STAGES = 20
 MAX_CUSTOM_FIELDS = 30
+MAX_LEAD_SOURCES = 60
 
 
 class SetupError(ValueError):
@@ -218,3 +219,102 @@ def custom_field_delete(*, field: CustomField) -> int:
 
 def _clean_choices(choices: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(c.strip()[:60] for c in choices if c and c.strip()))[:50]
+
+
+# --- lead sources --------------------------------------------------------------------------------
+def lead_sources_create_defaults(*, workspace: Workspace) -> list[LeadSource]:
+    """The preset lead sources (Zillow, Realtor.com, ... Manual) of a new workspace. Idempotent."""
+    existing = LeadSource.objects.for_workspace(workspace)
+    if existing.exists():
+        return list(existing)
+    return LeadSource.objects.for_workspace(workspace).bulk_create(
+        LeadSource(workspace=workspace, key=key, name=name, position=i)
+        for i, (key, name) in enumerate(LeadSource.DEFAULTS)
+    )
+
+
+def lead_source_for_key(*, workspace: Workspace, key: str) -> LeadSource:
+    """The workspace's source with this key, added at the end of the list when missing (the app's
+    own keys, such as "sms" or "import", are added the first time a contact needs them)."""
+    lead_sources_create_defaults(workspace=workspace)
+    sources = LeadSource.objects.for_workspace(workspace)
+    found = sources.filter(key=key).first()
+    if found is not None:
+        return found
+    name = Source(key).label if key in Source.values else key.replace("_", " ").capitalize()
+    position = (sources.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+    with transaction.atomic():
+        source, _created = sources.get_or_create(
+            workspace=workspace,
+            key=key,
+            defaults={"name": _free_source_name(workspace, str(name)), "position": position},
+        )
+    return source
+
+
+def _free_source_name(workspace: Workspace, name: str) -> str:
+    taken = {
+        n.lower()
+        for n in LeadSource.objects.for_workspace(workspace).values_list("name", flat=True)
+    }
+    candidate, suffix = name, 2
+    while candidate.lower() in taken:
+        candidate, suffix = f"{name} ({suffix})", suffix + 1
+    return candidate
+
+
+def lead_source_key_for(name: str) -> str:
+    """'Realtor.com' -> 'realtor_com' (no letters or digits: 'source')."""
+    return slugify(name).replace("-", "_")[:36].strip("_") or "source"
+
+
+def access_lead_source(workspace: Workspace, source_id: int | str) -> LeadSource:
+    """The workspace's lead source with this id, or Http404."""
+    return LeadSource.objects.for_workspace(workspace).get_or_404("lead source", id=source_id)
+
+
+def lead_source_add(*, workspace: Workspace, name: str) -> LeadSource:
+    """Add a lead source at the end of the list; its key comes from the name (a suffix _2, _3...
+    when taken) and never changes. Raises SetupError for a duplicate name or a full list."""
+    name = name.strip()
+    with transaction.atomic():
+        sources = list(LeadSource.objects.for_workspace(workspace).select_for_update())
+        if len(sources) >= MAX_LEAD_SOURCES:
+            raise SetupError(f"A workspace can have up to {MAX_LEAD_SOURCES} lead sources.")
+        if any(s.name.lower() == name.lower() for s in sources):
+            raise SetupError(f"There is already a source called “{name}”.")
+        taken = {s.key for s in sources}
+        base = key = lead_source_key_for(name)
+        suffix = 2
+        while key in taken:
+            key, suffix = f"{base}_{suffix}", suffix + 1
+        return LeadSource.objects.create(
+            workspace=workspace,
+            key=key,
+            name=name,
+            position=max((s.position for s in sources), default=-1) + 1,
+        )
+
+
+def lead_source_rename(*, source: LeadSource, name: str) -> LeadSource:
+    """Rename a lead source (its key stays, so saved filters keep working). Raises SetupError for
+    a duplicate name."""
+    source.name = name.strip()
+    try:
+        with transaction.atomic():
+            source.save(update_fields=["name"])
+    except IntegrityError:
+        raise SetupError(f"There is already a source called “{source.name}”.") from None
+    return source
+
+
+def lead_source_delete(*, source: LeadSource) -> int:
+    """Delete a lead source; its contacts keep no source. Returns how many contacts had it."""
+    with transaction.atomic():
+        count = (
+            Contact.objects.for_workspace(source.workspace)
+            .filter(source=source)
+            .update(source=None)
+        )
+        LeadSource.objects.for_workspace(source.workspace).filter(id=source.id).delete()
+    return count

@@ -82,18 +82,26 @@ def run_import(
     *,
     mapping: dict[int, str] | None = None,
     dedupe: str = ImportJob.Dedupe.SKIP,
+    all_or_nothing: bool = False,
+    value_mapping: dict[str, dict[str, str]] | None = None,
+    filename: str = "leads.csv",
     capture: Any,
 ) -> ImportJob:
     """Upload, map (the guessed mapping unless given), queue and run an import in this process.
 
-    `capture` is pytest-django's django_capture_on_commit_callbacks: the task the mapping sends
-    is captured, not run, and the import runs here instead."""
-    job = upload(workspace, actor, text)
+    Without `value_mapping`, stage, source, agent and tag values must match existing ones by name
+    (tags are created). `capture` is pytest-django's django_capture_on_commit_callbacks: the task
+    the mapping sends is captured, not run, and the import runs here instead."""
+    job = upload(workspace, actor, text, filename)
     if mapping is None:
         custom_fields = CustomField.objects.for_workspace(workspace)
         mapping = importer.import_mapping_guess(job.headers, custom_fields)
     with capture(execute=False) as callbacks:
-        importer.import_start(job=job, mapping=mapping, dedupe=dedupe)
+        importer.import_mapping_save(
+            job=job, mapping=mapping, dedupe=dedupe, all_or_nothing=all_or_nothing
+        )
+        if job.status == ImportJob.Status.MAPPED:
+            importer.import_start(job=job, value_mapping=value_mapping or {})
     assert len(callbacks) == 1
     importer.import_run(workspace_id=workspace.id, import_id=job.id)
     job.refresh_from_db()

@@ -75,7 +75,7 @@ def test_it_creates_a_contact_with_every_field_and_opens_its_page(
     assert [p.e164 for p in contact.phones.all()] == ["+14155550123", "+442079460958"]
     assert contact.primary_phone == "+14155550123"
     assert contact.stage == qualified
-    assert contact.source == "open_house"
+    assert contact.source.key == "open_house"
     assert sorted(t.name for t in contact.tags.all()) == ["first-time buyer", "pre-approved"]
     assert contact.assigned_to == bob
     assert (contact.budget_min, contact.budget_max) == (450_000, 650_000)
