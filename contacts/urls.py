@@ -70,6 +70,7 @@ urlpatterns = [
     ),
     # pipeline/: pipeline stages and custom fields (Settings)
     path("settings/pipeline/", setup.pipeline_edit, name="pipeline"),
+    path("settings/lead-sources/", setup.lead_sources_edit, name="lead_sources"),
     path("settings/custom-fields/", setup.custom_fields_edit, name="custom_fields"),
     # later issues
     path("inbox/", dashboard.coming_soon, {"section": "Inbox"}, name="inbox"),

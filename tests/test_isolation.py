@@ -188,6 +188,7 @@ def crm_snapshot(workspace: Any) -> Any:
         for model in (
             m.Contact, m.ContactEmail, m.ContactPhone, m.Note, m.Task, m.Activity, m.SavedList, m.DuplicateFlag,
             m.Merge, m.ImportJob, m.Property, m.PropertyLink, m.CustomField, m.PipelineStage, m.Tag,
+            m.LeadSource,
             Appointment, CalendarConnection,
         )
     ]  # fmt: skip

@@ -27,8 +27,7 @@ import charset_normalizer
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alt.accounts.models import User, Workspace
@@ -1062,7 +1061,9 @@ def import_run(*, workspace_id: int, import_id: int) -> None:
         if check.error_count and (job.all_or_nothing or len(check.bad_lines) == check.rows):
             _finish(job, status=ImportJob.Status.FAILED, **rejected)
             return
-        _mine(job).update(status=ImportJob.Status.IMPORTING, processed_rows=0)
+        _mine(job).update(
+            status=ImportJob.Status.IMPORTING, processed_rows=0, heartbeat_at=timezone.now()
+        )
         _progress_write(job, ImportJob.Status.IMPORTING, 0, _Counts())
         _write(job, ctx, content, check.bad_lines, rejected)
     except _Abort:
@@ -1471,14 +1472,15 @@ class _BatchWriter:
 _UNDO_FIELDS = (
     "first_name", "last_name", "stage_id", "source_id", "assigned_to_id", "role", "budget_min",
     "budget_max", "timeframe", "custom_fields", "next_follow_up_on", "consent_email", "consent_sms",
-    "consent_instagram", "primary_email", "primary_phone", "search_text",
+    "consent_instagram", "primary_email", "primary_phone", "search_text", "last_activity_at",
 )  # fmt: skip
 
 
 def _snapshot(contact: Contact) -> dict[str, Any]:
     values = {name: getattr(contact, name) for name in _UNDO_FIELDS}
-    if values["next_follow_up_on"] is not None:
-        values["next_follow_up_on"] = values["next_follow_up_on"].isoformat()
+    for name in ("next_follow_up_on", "last_activity_at"):  # JSON has no dates
+        if values[name] is not None:
+            values[name] = values[name].isoformat()
     return values
 
 
@@ -1569,11 +1571,25 @@ def import_undo(*, job: ImportJob, actor: User | None) -> int:
 
 
 # --- stale jobs ----------------------------------------------------------------------------------
+_STALE_SQL = f"""
+    SELECT id, workspace_id FROM {ImportJob._meta.db_table}
+    WHERE status = ANY(%(running)s) AND (heartbeat_at IS NULL OR heartbeat_at < %(cutoff)s)
+    ORDER BY id
+"""  # noqa: S608 (the table name is ours; values are parameters)
+# An upload never mapped ends after a day, and its file with it.
+_ABANDONED_SQL = f"""
+    UPDATE {ImportJob._meta.db_table}
+    SET content = ''::bytea, status = 'failed', finished_at = %(now)s,
+        failure = 'This upload was never imported and has expired. Upload the file again.'
+    WHERE status = ANY(%(waiting)s) AND created_at < %(before)s
+"""  # noqa: S608 (the table name is ours; values are parameters)
+
+
 def imports_sweep_stale(*, now: Any = None) -> dict[str, int]:
     """Find imports whose worker stopped beating (killed mid-import, or a lost broker message)
     for STALE_AFTER_MINUTES: re-queue them as a new attempt (their write transaction rolled back,
     so nothing was written) up to MAX_ATTEMPTS, then fail them with a message and delete their
-    file. Also deletes the file of uploads left unmapped for UNDO_HOURS. Sends
+    file. Also ends uploads left unmapped for UNDO_HOURS, deleting their file. Sends
     contacts_import_run after commit for each re-queued job. Returns the counts per outcome."""
     from contacts.imports.tasks import contacts_import_run
 
@@ -1581,13 +1597,20 @@ def imports_sweep_stale(*, now: Any = None) -> dict[str, int]:
     cutoff = now - timedelta(minutes=STALE_AFTER_MINUTES)
     running = (ImportJob.Status.QUEUED, ImportJob.Status.VALIDATING, ImportJob.Status.IMPORTING)
     outcome = {"requeued": 0, "failed": 0, "abandoned": 0}
-    # The sweep serves every workspace; each job is then handled through its workspace's manager.
-    candidates = (
-        ImportJob.all_workspaces.filter(status__in=running)
-        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None))
+    # The sweep serves every workspace, so it finds candidates in SQL rather than through a
+    # workspace-scoped manager; each job is then read and changed through its workspace's.
+    with connection.cursor() as cursor:
+        cursor.execute(_STALE_SQL, {"running": list(running), "cutoff": cutoff})
+        found = cursor.fetchall()
+    workspaces = Workspace.objects.in_bulk({workspace_id for _id, workspace_id in found})
+    candidates = [
+        job
+        for job_id, workspace_id in found
+        for job in ImportJob.objects.for_workspace(workspaces[workspace_id])
+        .filter(id=job_id)
         .select_related("workspace")
-        .defer("content", "rejected_csv")
-    )
+        .defer("content", "rejected_csv", "undo_data")
+    ]
     for job in candidates:
         beat = (cache.get(_progress_key(job.id)) or {}).get("beat_at")
         if beat and beat >= cutoff.timestamp():
@@ -1615,13 +1638,14 @@ def imports_sweep_stale(*, now: Any = None) -> dict[str, int]:
             ):
                 outcome["failed"] += 1
         cache.delete(_progress_key(job.id))
-    abandoned_before = now - timedelta(hours=UNDO_HOURS)
-    outcome["abandoned"] = (
-        ImportJob.all_workspaces.filter(
-            status__in=(ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED),
-            created_at__lt=abandoned_before,
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ABANDONED_SQL,
+            {
+                "waiting": [ImportJob.Status.UPLOADED, ImportJob.Status.MAPPED],
+                "before": now - timedelta(hours=UNDO_HOURS),
+                "now": now,
+            },
         )
-        .exclude(content=b"")
-        .update(content=b"")
-    )
+        outcome["abandoned"] = cursor.rowcount
     return outcome

@@ -56,6 +56,11 @@ def bulk_contacts(workspace: Any, rows: Sequence[dict[str, Any]]) -> list[Contac
     )
 
 
+def source_key(contact: Contact) -> str:
+    """The key of the contact's lead source ("" without one)."""
+    return contact.source.key if contact.source is not None else ""
+
+
 def stage_named(workspace: Any, name: str) -> PipelineStage:
     pipeline_create_defaults(workspace=workspace)
     return PipelineStage.objects.for_workspace(workspace).get(name=name)
