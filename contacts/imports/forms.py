@@ -61,6 +61,7 @@ class ImportMappingForm(forms.Form):
     all_or_nothing = forms.BooleanField(
         label="All or nothing: if any row has a problem, import none of them",
         required=False,
+        initial=False,
         help_text="Otherwise the good rows are imported and the others offered as a CSV with the "
         "reason for each, to fix and upload again.",
     )
