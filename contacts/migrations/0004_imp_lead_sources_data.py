@@ -20,34 +20,33 @@ OLD_CHOICES = {
 
 
 def forwards(apps: Any, schema_editor: Any) -> None:
-    Workspace = apps.get_model("accounts", "Workspace")
-    Contact = apps.get_model("contacts", "Contact")
+    # Historical models have only the unscoped default manager (TenantManager is not used in
+    # migrations): this runs across every workspace, each query filtered by one.
+    workspaces = apps.get_model("accounts", "Workspace")._default_manager
+    contacts = apps.get_model("contacts", "Contact")._default_manager
     LeadSource = apps.get_model("contacts", "LeadSource")
-    for workspace in Workspace.objects.all().iterator():
-        used = set(
-            Contact.objects.filter(workspace=workspace).values_list("source", flat=True).distinct()
-        )
+    sources_of = LeadSource._default_manager
+    for workspace in workspaces.all().iterator():
+        used = set(contacts.filter(workspace=workspace).values_list("source", flat=True).distinct())
         wanted = list(PRESETS)
         known = {key for key, _name in PRESETS}
         wanted += [(key, OLD_CHOICES.get(key, key)) for key in sorted(used - known) if key]
-        sources = LeadSource.objects.bulk_create(
+        sources = sources_of.bulk_create(
             LeadSource(workspace=workspace, key=key, name=name, position=i)
             for i, (key, name) in enumerate(wanted)
         )
         for source in sources:
             if source.key in used:
-                Contact.objects.filter(workspace=workspace, source=source.key).update(
-                    lead_source=source
-                )
+                contacts.filter(workspace=workspace, source=source.key).update(lead_source=source)
 
 
 def backwards(apps: Any, schema_editor: Any) -> None:
-    Contact = apps.get_model("contacts", "Contact")
-    LeadSource = apps.get_model("contacts", "LeadSource")
-    for source in LeadSource.objects.all().iterator():
+    contacts = apps.get_model("contacts", "Contact")._default_manager
+    sources_of = apps.get_model("contacts", "LeadSource")._default_manager
+    for source in sources_of.all().iterator():
         key = source.key if source.key in OLD_CHOICES else "manual"
-        Contact.objects.filter(lead_source=source).update(source=key)
-    LeadSource.objects.all().delete()
+        contacts.filter(lead_source=source).update(source=key)
+    sources_of.all().delete()
 
 
 class Migration(migrations.Migration):
