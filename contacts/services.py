@@ -45,7 +45,7 @@ def access_contact(
     qs = Contact.objects.for_workspace(workspace)
     if not include_deleted:
         qs = qs.live()
-    return qs.select_related("stage", "assigned_to").get_or_404("contact", id=contact_id)
+    return qs.select_related("stage", "assigned_to", "source").get_or_404("contact", id=contact_id)
 
 
 def access_task(workspace: Workspace, task_id: int) -> Task:

@@ -1,17 +1,20 @@
-"""CSV import of contacts: the upload checks, the column mapping, row validation and the
-all-or-nothing write.
+"""CSV (and vCard) import of contacts: the upload checks, the column and value mappings, row
+validation, the write of the good rows, undo, and the sweep of jobs whose worker died.
 
-The flow: `import_upload_create` checks the file and stores it on an ImportJob (in the database, so
-any worker host can read it) → the agent maps columns → `import_start` queues
-`contacts.tasks.imports.contacts_import_run` → `import_run` validates every row (pass 1) and, only
-if no row has a problem, writes them all in one transaction (pass 2).
+The flow: `import_upload_create` decodes the file (its encoding detected), converts a vCard, and
+stores it as UTF-8 CSV on an ImportJob (in the database, so any worker host can read it) → the
+agent maps columns (`import_mapping_save`) → when a stage, source, agent or tags column is mapped,
+the agent maps each distinct value (`import_values_found`, `import_start`) → `import_run`
+(task `contacts.tasks.imports.contacts_import_run`) validates every row (pass 1) and writes the
+rows without a problem in one transaction (pass 2); the others are kept as a CSV with a Reason
+column. With `all_or_nothing`, one bad row means nothing is written.
 
 Rows are streamed from the stored bytes in both passes; only the emails and phones already seen
-are kept in memory (for the in-file duplicate check), never the rows themselves. Cell values are
-plain text: a cell starting with "=", "+", "-" or "@" is stored as typed and never evaluated
-(escaping formulas is the CSV export's job).
+(for the in-file duplicate check), the line numbers of bad rows and the bad rows themselves are
+kept in memory. Cell values are plain text: a cell starting with "=", "+", "-" or "@" is stored as
+typed and never evaluated (escaping formulas is the CSV export's job), except that the apostrophe
+the export puts before such a cell is dropped, so ALT's own export reads back as it was.
 """
-
 from __future__ import annotations
 
 import csv
