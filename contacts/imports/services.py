@@ -15,6 +15,7 @@ kept in memory. Cell values are plain text: a cell starting with "=", "+", "-" o
 typed and never evaluated (escaping formulas is the CSV export's job), except that the apostrophe
 the export puts before such a cell is dropped, so ALT's own export reads back as it was.
 """
+
 from __future__ import annotations
 
 import csv
