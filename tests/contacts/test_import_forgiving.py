@@ -93,6 +93,14 @@ def test_windows_1252_curly_quotes_dashes_and_euro_signs_are_read(ws: Any, run: 
     assert Note.objects.for_workspace(ws).get().body == "“Call after 5” – budget €400k"  # noqa: RUF001
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Name;Notes\nFrançois;ça coûte 5€\n", "Name\nØystein Ærø\n", "Name\nçà\n"],
+)
+def test_short_windows_1252_files_are_not_mistaken_for_another_code_page(text: str) -> None:
+    assert importer.import_file_decode(text.encode("cp1252")) == (text, "cp1252")
+
+
 def test_a_png_renamed_csv_says_it_is_not_a_csv(alice_client: Client, ws: Any) -> None:
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(256)) * 8
 
@@ -385,6 +393,25 @@ def test_each_value_is_mapped_to_an_existing_one_created_or_left_blank(
     assert contacts["Bob"].assigned_to is None  # an unknown agent left blank
     assert [t.name for t in contacts["Ann"].tags.all()] == ["VIP"]
     assert Tag.objects.for_workspace(ws).count() == 1
+
+
+def test_a_value_mapped_to_another_workspaces_stage_is_refused(
+    alice_client: Client, ws: Any, alice: Any, charlie: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    pipeline_create_defaults(workspace=charlie.memberships.get().workspace)
+    theirs = PipelineStage.objects.for_workspace(charlie.memberships.get().workspace).first()
+    job = upload(ws, alice, "Name,Stage\nPat Lee,Nurture\n")
+    importer.import_mapping_save(job=job, mapping={0: "full_name", 1: "stage"}, dedupe="skip")
+    form = _values_page(alice_client, job).context["form"]
+    [field] = form.fields
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = alice_client.post(
+            reverse("contacts:import_detail", args=[job.id]), {field: str(theirs.id)}
+        )
+
+    job.refresh_from_db()
+    assert (response.status_code, len(callbacks), job.status) == (400, 0, "mapped")
 
 
 def test_a_file_without_value_columns_skips_the_values_page(
