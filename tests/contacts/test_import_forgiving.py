@@ -398,8 +398,7 @@ def test_each_value_is_mapped_to_an_existing_one_created_or_left_blank(
 def test_a_value_mapped_to_another_workspaces_stage_is_refused(
     alice_client: Client, ws: Any, alice: Any, charlie: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    pipeline_create_defaults(workspace=charlie.memberships.get().workspace)
-    theirs = PipelineStage.objects.for_workspace(charlie.memberships.get().workspace).first()
+    theirs = pipeline_create_defaults(workspace=charlie.memberships.get().workspace)[0]
     job = upload(ws, alice, "Name,Stage\nPat Lee,Nurture\n")
     importer.import_mapping_save(job=job, mapping={0: "full_name", 1: "stage"}, dedupe="skip")
     form = _values_page(alice_client, job).context["form"]
