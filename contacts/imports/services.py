@@ -530,7 +530,8 @@ def import_values_found(*, job: ImportJob) -> dict[str, list[FoundValue]]:
     """For each mapped stage, source, agent and tags column: its distinct values (compared without
     case), the most frequent MAX_DISTINCT_VALUES first, with how many rows have each and the
     suggested choice: the existing one of the same name (a source also by key, an agent by
-    email or name), else create it (an agent: leave blank). Streams the stored file."""
+    email or name), else the one stage or source whose name's words are all in the value, else
+    create it (an agent: leave blank). Streams the stored file."""
     targets = {int(i): t for i, t in job.mapping.items() if t in dict(VALUE_TARGETS)}
     if not targets:
         return {}
@@ -551,11 +552,23 @@ def import_values_found(*, job: ImportJob) -> dict[str, list[FoundValue]]:
                 value=value,
                 count=count,
                 suggestion=existing[target].get(key)
+                or _word_match(key, existing[target] if target in ("stage", "source") else {})
                 or (VALUE_BLANK if target == "assigned_to" else VALUE_NEW),
             )
             for key, (value, count) in ranked[:MAX_DISTINCT_VALUES]
         ]
     return found
+
+
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def _word_match(key: str, names: dict[str, str]) -> str:
+    """The id of the one existing name whose words all appear in the value ("New lead" -> New,
+    "zillow.com" -> Zillow); "" when none or several do ("Closed lost")."""
+    words = set(_WORDS.findall(key))
+    ids = {i for name, i in names.items() if set(_WORDS.findall(name)) <= words and name}
+    return ids.pop() if len(ids) == 1 else ""
 
 
 def _existing_values(workspace: Workspace) -> dict[str, dict[str, str]]:
