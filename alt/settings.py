@@ -152,6 +152,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "contacts.tasks.bulk_jobs_sweep",
         "schedule": 60.0,
     },
+    # Re-queue (or fail, with a message) CSV imports whose worker stopped beating: a worker
+    # killed mid-import must not leave a job "importing" forever.
+    "contacts-imports-sweep-stale": {
+        "task": "contacts.tasks.imports.contacts_imports_sweep_stale",
+        "schedule": 60.0,
+    },
     # Re-send Google Calendar pushes still pending after a minute (a lost broker message delays
     # a sync, never loses it).
     "google-calendar-sync-sweep": {

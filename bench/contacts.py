@@ -58,11 +58,11 @@ def _contacts_sql() -> str:
       FROM generate_series(1, %(n)s) AS g
     )
     INSERT INTO contacts_contact (
-      workspace_id, first_name, last_name, stage_id, source, role, timeframe, custom_fields,
+      workspace_id, first_name, last_name, stage_id, source_id, role, timeframe, custom_fields,
       consent_email, consent_sms, consent_instagram, primary_email, primary_phone, search_text,
       last_activity_at, created_at, updated_at, budget_min, budget_max, next_follow_up_on)
     SELECT %(ws)s, f, l, (%(stages)s::bigint[])[1 + g %% 7],
-      (ARRAY['instagram','sms','website','referral','open_house','manual','import'])[1 + g %% 7],
+      (%(sources)s::bigint[])[1 + g %% 7],
       (ARRAY['buyer','seller','both',''])[1 + g %% 4], (ARRAY['now','soon','later',''])[1 + g %% 4], '{}'::jsonb,
       g %% 2 = 0, g %% 3 = 0, g %% 5 = 0,
       lower(f || '.' || l || g || '@example.com'), phone,
@@ -78,7 +78,7 @@ def build(rebuild: bool) -> dict[str, Any]:
     from alt.accounts.models import User, Workspace
     from alt.accounts.services import workspace_create_for_user
     from contacts.models import Contact, PipelineStage, Tag
-    from contacts.pipeline.services import pipeline_create_defaults
+    from contacts.pipeline.services import lead_source_for_key, pipeline_create_defaults
 
     call_command("migrate", verbosity=0)
     user = User.objects.filter(email=BENCH_EMAIL).first()
@@ -100,6 +100,8 @@ def build(rebuild: bool) -> dict[str, Any]:
     with connection.cursor() as cursor:
         for ws, n in [(workspace, TARGET_CONTACTS), *[(o, OTHER_CONTACTS_EACH) for o in others]]:
             stages = list(PipelineStage.objects.for_workspace(ws).values_list("id", flat=True))
+            keys = ("instagram", "sms", "website", "referral", "open_house", "manual", "import")
+            sources = [lead_source_for_key(workspace=ws, key=key).id for key in keys]
             cursor.execute(
                 _contacts_sql(),
                 {
@@ -109,6 +111,7 @@ def build(rebuild: bool) -> dict[str, Any]:
                     "lasts": LAST,
                     "areas": AREAS,
                     "stages": stages,
+                    "sources": sources,
                 },
             )
         cursor.execute("""INSERT INTO contacts_contactemail (workspace_id, contact_id, email, label, is_primary)

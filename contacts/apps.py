@@ -6,6 +6,12 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from alt.accounts.signals import workspace_created
-        from contacts.pipeline.receivers import create_default_pipeline
+        from contacts.pipeline.receivers import (
+            create_default_lead_sources,
+            create_default_pipeline,
+        )
 
         workspace_created.connect(create_default_pipeline, dispatch_uid="contacts.default_pipeline")
+        workspace_created.connect(
+            create_default_lead_sources, dispatch_uid="contacts.default_lead_sources"
+        )

@@ -25,8 +25,17 @@ from alt.lib.dates import DayField, check_range, check_schedule, local_or_utc, s
 from alt.lib.money import parse_amount
 from alt.lib.tenancy import WorkspaceFormMixin
 from contacts import custom_fields
-from contacts.models import Contact, ContactQuerySet, CustomField, PipelineStage, Source, Task
+from contacts.models import (
+    Contact,
+    ContactQuerySet,
+    CustomField,
+    LeadSource,
+    PipelineStage,
+    Source,
+    Task,
+)
 from contacts.normalize import InvalidPhone, normalize_email, phone_display, phone_to_e164
+from contacts.pipeline.services import lead_source_for_key, lead_sources_create_defaults
 from contacts.services import ContactInput, RepeatRule
 
 MAX_BUDGET = 2_147_483_647  # the columns are PostgreSQL integers
@@ -155,7 +164,14 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
             "invalid_choice": "Choose a stage of your pipeline.",
         },
     )
-    source = forms.ChoiceField(choices=Source.choices, initial=Source.MANUAL)
+    source: forms.ModelChoiceField[LeadSource] = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="—",
+        # Posted as the source's key ("open_house"), which never changes when it is renamed.
+        to_field_name="key",
+        error_messages={"invalid_choice": "Choose one of your lead sources."},
+    )
     assigned_to: forms.ModelChoiceField[User] = forms.ModelChoiceField(
         label="Assigned to",
         queryset=None,
@@ -210,6 +226,14 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
             self.fields = {name: f for name, f in self.fields.items() if name in wanted}
         if "stage" in self.fields:
             self.fields["stage"].queryset = PipelineStage.objects.for_workspace(workspace)  # type: ignore[attr-defined]
+        if "source" in self.fields:
+            # A workspace made before lead sources (or by a test factory) gets the presets here.
+            lead_sources_create_defaults(workspace=workspace)
+            self.fields["source"].queryset = LeadSource.objects.for_workspace(workspace)  # type: ignore[attr-defined]
+            if contact is None and not self.is_bound:
+                self.initial.setdefault(
+                    "source", lead_source_for_key(workspace=workspace, key=Source.MANUAL).key
+                )
         if "assigned_to" in self.fields:
             members = User.objects.filter(memberships__workspace=workspace).order_by("full_name")
             self.fields["assigned_to"].queryset = members  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from alt.lib.tenancy import TenantManager, TenantModel, TenantQuerySet
+from alt.lib.tenancy import M, TenantManager, TenantModel, TenantQuerySet
 from alt.lib.versioned_cache import version_bump
 from contacts.normalize import search_terms
 
@@ -115,18 +115,26 @@ def contacts_changed(*workspace_ids: int) -> None:
         version_bump(contacts_scope(workspace_id))
 
 
-class ContactQuerySet(TenantQuerySet["Contact"]):
+class VersionedQuerySet(TenantQuerySet[M]):
+    """A tenant queryset whose writes (update, delete, bulk_create) mark the workspace's cached
+    values of the model out of date, through `changed(workspace ids)`; the model's own save and
+    delete call it too. So no service has to remember to."""
+
     # The workspace for_workspace() scoped this queryset to: a write then names the workspace it
     # changed without asking the database.
     _scope_id: int | None = None
 
-    def for_workspace(self, workspace: Workspace) -> ContactQuerySet:
-        qs = cast(ContactQuerySet, super().for_workspace(workspace))
+    @staticmethod
+    def changed(*workspace_ids: int) -> None:
+        raise NotImplementedError
+
+    def for_workspace(self, workspace: Workspace) -> VersionedQuerySet[M]:
+        qs = cast(VersionedQuerySet[M], super().for_workspace(workspace))
         qs._scope_id = workspace.pk if isinstance(workspace, models.Model) else workspace
         return qs
 
-    def _clone(self) -> ContactQuerySet:
-        clone = cast(ContactQuerySet, super()._clone())  # type: ignore[misc]
+    def _clone(self) -> VersionedQuerySet[M]:
+        clone = cast(VersionedQuerySet[M], super()._clone())  # type: ignore[misc]
         clone._scope_id = self._scope_id
         return clone
 
@@ -139,20 +147,27 @@ class ContactQuerySet(TenantQuerySet["Contact"]):
         workspace_ids = self._written_workspace_ids()
         updated = super().update(**kwargs)
         if updated:
-            contacts_changed(*workspace_ids)
+            self.changed(*workspace_ids)
         return updated
 
     def delete(self) -> tuple[int, dict[str, int]]:
         workspace_ids = self._written_workspace_ids()
         deleted = super().delete()
         if deleted[0]:
-            contacts_changed(*workspace_ids)
+            self.changed(*workspace_ids)
         return deleted
 
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Contact]:
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[M]:
         created = super().bulk_create(objs, *args, **kwargs)
-        contacts_changed(*{contact.workspace_id for contact in created})
+        self.changed(*{row.workspace_id for row in created})  # type: ignore[attr-defined]
         return created
+
+
+class ContactQuerySet(VersionedQuerySet["Contact"]):
+    changed = staticmethod(contacts_changed)
+
+    def for_workspace(self, workspace: Workspace) -> ContactQuerySet:
+        return cast(ContactQuerySet, super().for_workspace(workspace))
 
     def live(self) -> ContactQuerySet:
         return self.filter(deleted_at=None, merged_into=None)
@@ -189,6 +204,9 @@ class ContactManager(TenantManager["Contact"]):
 
 
 class Source(models.TextChoices):
+    """The keys of the lead sources the app itself assigns (a contact from an Instagram DM, an
+    import...). Each workspace's sources are LeadSource rows; these keys find (or add) them."""
+
     INSTAGRAM = "instagram", "Instagram"
     SMS = "sms", "SMS"
     WEBSITE = "website", "Website"
@@ -215,6 +233,75 @@ CREATED_SUMMARIES = {
 }
 
 
+def created_summary(source: LeadSource | None) -> str:
+    """How the timeline says a contact came in: the app's own sources in words ("Added by hand",
+    not "Added from Manual"), the workspace's by name ("Added from Zillow")."""
+    if source is None:
+        return "Added"
+    return CREATED_SUMMARIES.get(source.key) or f"Added from {source.name}"
+
+
+def lead_sources_scope(workspace_id: int) -> str:
+    """The versioned-cache scope of a workspace's lead sources (the list's source filter)."""
+    return f"lead-sources:{workspace_id}"
+
+
+def lead_sources_changed(*workspace_ids: int) -> None:
+    """These workspaces' lead sources were written: their cached list is out of date."""
+    for workspace_id in workspace_ids:
+        version_bump(lead_sources_scope(workspace_id))
+
+
+class LeadSourceQuerySet(VersionedQuerySet["LeadSource"]):
+    changed = staticmethod(lead_sources_changed)
+
+
+class LeadSourceManager(TenantManager["LeadSource"]):
+    _queryset_class = LeadSourceQuerySet  # type: ignore[assignment]
+
+
+class LeadSource(TenantModel):
+    """Where a workspace's leads come from: a list the workspace extends (Settings → Lead sources),
+    preset with the portals and channels agents use. `key` is the stable name the app and URLs use
+    (`?source=zillow`); `name` is what people see and may be renamed."""
+
+    # A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
+    DEFAULTS: ClassVar[list[tuple[str, str]]] = [
+        ("zillow", "Zillow"), ("realtor_com", "Realtor.com"), ("redfin", "Redfin"),
+        ("homes_com", "Homes.com"), ("open_house", "Open house"), ("sign_call", "Sign call"),
+        ("referral", "Referral"), ("sphere", "Sphere"), ("past_client", "Past client"),
+        ("website", "Website"), ("instagram", "Instagram"), ("facebook", "Facebook"),
+        ("google", "Google"), ("manual", "Manual"),
+    ]  # fmt: skip
+
+    key = models.SlugField(max_length=40)
+    name = models.CharField(max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = LeadSourceManager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="lead_source_key_unique"),
+            models.UniqueConstraint(
+                "workspace", Lower("name"), name="lead_source_name_unique_per_workspace"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        lead_sources_changed(self.workspace_id)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        lead_sources_changed(self.workspace_id)
+        return deleted
+
+
 class Contact(TenantModel):
     class Role(models.TextChoices):
         BUYER = "buyer", "Buyer"
@@ -232,7 +319,9 @@ class Contact(TenantModel):
     first_name = models.CharField(max_length=80, blank=True)
     last_name = models.CharField(max_length=80, blank=True)
     stage = models.ForeignKey(PipelineStage, on_delete=models.PROTECT, related_name="contacts")
-    source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)
+    source = models.ForeignKey(
+        LeadSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -327,6 +416,11 @@ class Contact(TenantModel):
     def name(self) -> str:
         full = f"{self.first_name} {self.last_name}".strip()
         return full or self.primary_email or self.primary_phone or "Unnamed contact"
+
+    def get_source_display(self) -> str:
+        """The lead source's name ("" without one); the name Django gives a choices field's
+        label, kept since templates and the export call it."""
+        return self.source.name if self.source is not None else ""
 
     @property
     def initials(self) -> str:
@@ -607,11 +701,14 @@ class Merge(TenantModel):
 
 
 class ImportJob(TenantModel):
-    """A CSV upload, from mapping to done. All-or-nothing: every row is validated before any row is
-    written, and the writes happen in one transaction."""
+    """A CSV (or vCard) upload, from mapping to done. Every row is validated before any row is
+    written and the good rows are written in one transaction; rows with a problem are offered
+    back as a CSV with a reason column. With `all_or_nothing` a single bad row fails the job and
+    nothing is written."""
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Waiting for column mapping"
+        MAPPED = "mapped", "Waiting for value mapping"
         QUEUED = "queued", "Queued"
         VALIDATING = "validating", "Checking rows"
         IMPORTING = "importing", "Importing"
@@ -632,16 +729,32 @@ class ImportJob(TenantModel):
     encoding = models.CharField(max_length=20, default="utf-8")
     headers = models.JSONField(default=list)
     mapping = models.JSONField(default=dict)
+    # Per field (stage, source, assigned_to, tags): the file's value (lower-cased) -> an id,
+    # "new" (create it) or "" (leave blank).
+    value_mapping = models.JSONField(default=dict)
     dedupe = models.CharField(max_length=8, choices=Dedupe.choices, default=Dedupe.SKIP)
+    all_or_nothing = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list)
     error_count = models.PositiveIntegerField(default=0)
+    # The rejected rows as they were in the file, plus a "Reason" column (formula-safe cells).
+    rejected_csv = models.BinaryField(default=b"")
     failure = models.CharField(max_length=300, blank=True)
+    # Liveness of a running job: a worker killed mid-import stops beating, and the stale-import
+    # sweep re-queues the job (its write transaction rolled back) or fails it. `attempt` fences
+    # a slow worker the sweep gave up on: it may only finish the attempt it claimed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    # What "Undo this import" needs: the contacts created, and the updated contacts' fields before
+    # (with the email, phone, tag and note rows the import added to them).
+    undo_data = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

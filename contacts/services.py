@@ -29,14 +29,16 @@ from contacts.models import (
     ContactPhone,
     ContactQuerySet,
     DuplicateFlag,
+    LeadSource,
     Note,
     PipelineStage,
     Source,
     Tag,
     Task,
+    created_summary,
 )
 from contacts.normalize import normalize_email, phone_display, search_text_for
-from contacts.pipeline.services import default_stage
+from contacts.pipeline.services import default_stage, lead_source_for_key
 from contacts.recurrence import next_due_at
 
 
@@ -48,7 +50,7 @@ def access_contact(
     qs = Contact.objects.for_workspace(workspace)
     if not include_deleted:
         qs = qs.live()
-    return qs.select_related("stage", "assigned_to").get_or_404("contact", id=contact_id)
+    return qs.select_related("stage", "assigned_to", "source").get_or_404("contact", id=contact_id)
 
 
 def access_task(workspace: Workspace, task_id: int) -> Task:
@@ -64,7 +66,8 @@ class ContactInput:
     last_name: str = ""
     emails: Sequence[str] = ()
     phones: Sequence[str] = ()  # already E.164
-    source: str = Source.MANUAL
+    # A LeadSource, or the key of one (Source.INSTAGRAM...; added to the workspace if missing).
+    source: str | LeadSource | None = Source.MANUAL
     stage: PipelineStage | None = None
     tags: Sequence[str] = ()
     assigned_to: User | None = None
@@ -181,7 +184,11 @@ def contact_create(
             first_name=data.first_name.strip(),
             last_name=data.last_name.strip(),
             stage=data.stage or default_stage(workspace),
-            source=data.source,
+            source=(
+                lead_source_for_key(workspace=workspace, key=data.source)
+                if isinstance(data.source, str)
+                else data.source
+            ),
             assigned_to=data.assigned_to,
             role=data.role,
             budget_min=data.budget_min,
@@ -208,7 +215,7 @@ def contact_create(
             contact=contact,
             kind=Activity.Kind.CREATED,
             actor=actor,
-            summary=Source(contact.source).created_summary,
+            summary=created_summary(contact.source),
         )
         if flag_duplicates:
             duplicates_flag(contact=contact)

@@ -35,14 +35,15 @@ from alt.lib.errors import IntegrationError
 from alt.lib.retry import retry_transient
 from contacts import services
 from contacts.bulk import services as bulk
-from contacts.imports.tasks import contacts_import_run
+from contacts.imports.tasks import contacts_import_run, contacts_imports_sweep_stale
 from contacts.models import Task
 
-# contacts_import_run is imported so that Celery, which autodiscovers contacts.tasks, registers it.
+# The import tasks are imported so that Celery, which autodiscovers contacts.tasks, registers them.
 __all__ = [
     "bulk_job_run",
     "bulk_jobs_sweep",
     "contacts_import_run",
+    "contacts_imports_sweep_stale",
     "contacts_purge_deleted",
     "task_reminders_send",
 ]

@@ -64,6 +64,12 @@ urlpatterns = [
     path(
         "contacts/import/<int:import_id>/progress/", imports.import_progress, name="import_progress"
     ),
+    path(
+        "contacts/import/<int:import_id>/rejected.csv",
+        imports.import_rejected,
+        name="import_rejected",
+    ),
+    path("contacts/import/<int:import_id>/undo/", imports.import_undo, name="import_undo"),
     # properties/
     path("properties/", properties.property_list, name="property_list"),
     path("properties/new/", properties.property_create, name="property_create"),
@@ -80,6 +86,7 @@ urlpatterns = [
     path("pipeline/move/", setup.board_move, name="board_move"),
     # pipeline/: pipeline stages and custom fields (Settings)
     path("settings/pipeline/", setup.pipeline_edit, name="pipeline"),
+    path("settings/lead-sources/", setup.lead_sources_edit, name="lead_sources"),
     path("settings/custom-fields/", setup.custom_fields_edit, name="custom_fields"),
     # later issues
     path("inbox/", dashboard.coming_soon, {"section": "Inbox"}, name="inbox"),

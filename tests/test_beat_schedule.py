@@ -10,12 +10,14 @@ from django.conf import settings
 from alt.celery import app
 
 # Each job whose loss would go unnoticed: reminders never sent, deleted contacts never purged,
-# calendar pushes and webhook deliveries whose broker message was lost never retried.
+# calendar pushes and webhook deliveries whose broker message was lost never retried, imports
+# left "importing" forever by a killed worker.
 PERIODIC_JOBS = {
     "contacts.tasks.reminders.task_reminders_send": 60.0,
     "contacts.tasks.purge.contacts_purge_deleted": 3600.0,
     "appointments.tasks.appointment_reminders_send": 60.0,
     "contacts.tasks.bulk_jobs_sweep": 60.0,
+    "contacts.tasks.imports.contacts_imports_sweep_stale": 60.0,
     "integrations.google_calendar.tasks.calendar_sync_sweep": 60.0,
     "integrations.tasks.inbound_events_sweep": 60.0,
 }

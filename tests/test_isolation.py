@@ -204,6 +204,7 @@ def crm_snapshot(workspace: Any) -> Any:
             m.Contact, m.ContactEmail, m.ContactPhone, m.Note, m.Task, m.Activity, m.SavedList, m.DuplicateFlag,
             m.Merge, m.ImportJob, m.Property, m.PropertyLink, m.CustomField, m.PipelineStage, m.Tag,
             m.BulkJob,
+            m.LeadSource,
             Appointment, CalendarConnection,
         )
     ]  # fmt: skip

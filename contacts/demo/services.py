@@ -42,6 +42,7 @@ from contacts.models import (
     ContactEmail,
     ContactPhone,
     CustomField,
+    LeadSource,
     Note,
     PipelineStage,
     Property,
@@ -49,9 +50,14 @@ from contacts.models import (
     Source,
     Tag,
     Task,
+    created_summary,
 )
 from contacts.normalize import InvalidPhone, phone_to_e164, search_text_for
-from contacts.pipeline.services import custom_field_create, pipeline_create_defaults
+from contacts.pipeline.services import (
+    custom_field_create,
+    lead_source_for_key,
+    pipeline_create_defaults,
+)
 from contacts.properties.services import PROPERTY_LINK_SUMMARIES, property_street_line
 from contacts.services import ContactInput, contact_create, tags_get_or_create
 
@@ -227,6 +233,7 @@ class SeedPlan:
     used_emails: set[str]
     phones: Iterator[str]
     stage_weights: list[int] = field(default_factory=list)
+    sources: dict[str, LeadSource] = field(default_factory=dict)
 
 
 @dataclass
@@ -337,6 +344,7 @@ def seed_plan(*, workspace: Workspace, owner: User, seed: int) -> SeedPlan:
         ),
         phones=_cycle(_phone_order(rng, pool) or list(fictional_phones())),
         stage_weights=_stage_weights(stages),
+        sources={key: lead_source_for_key(workspace=workspace, key=key) for key, _w in SOURCES},
     )
 
 
@@ -431,7 +439,7 @@ def build_contact(plan: SeedPlan, activities_per_contact: int) -> ContactBundle:
         first_name=first,
         last_name=last,
         stage=stage,
-        source=source,
+        source=plan.sources[source],
         assigned_to=assignee,
         role=role,
         budget_min=budget_min,
@@ -539,7 +547,7 @@ def _timeline(plan: SeedPlan, bundle: ContactBundle, stage_index: int, count: in
             contact,
             Activity.Kind.CREATED,
             start,
-            Source(contact.source).created_summary,
+            created_summary(contact.source),
             actor=actor,
         )
     )

@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from alt.accounts.models import Workspace
 from contacts.imports import services
 from contacts.models import CustomField, ImportJob
 
@@ -22,9 +23,10 @@ def _megabytes(size: int) -> str:
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="One contact per row, column names on the first line. Up to "
-        f"{services.MAX_ROWS:,} rows. Export from Excel or Google Sheets as “CSV UTF-8”.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        help_text="One contact per row, column names on the first line, or a phone's contacts "
+        f"(.vcf). Up to {services.MAX_ROWS:,} rows. Exports of Google Contacts, Outlook, Follow "
+        "Up Boss and ALT are recognised; any encoding Excel saves in is read.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.vcf,text/csv,text/vcard"}),
     )
 
     def clean_file(self) -> UploadedFile:
@@ -37,7 +39,7 @@ class ImportUploadForm(forms.Form):
                 f"{limit / MIB:g} MB. Split it into smaller files."
             )
         name = upload.name or ""
-        if not name.lower().endswith((".csv", ".txt")):
+        if not name.lower().endswith((".csv", ".txt", ".vcf", ".vcard")):
             raise forms.ValidationError(
                 "Choose a .csv file. In Excel or Google Sheets use File → Save As / Download → CSV."
             )
@@ -55,6 +57,13 @@ class ImportMappingForm(forms.Form):
         choices=ImportJob.Dedupe.choices,
         initial=ImportJob.Dedupe.SKIP,
         widget=forms.RadioSelect,
+    )
+    all_or_nothing = forms.BooleanField(
+        label="All or nothing: if any row has a problem, import none of them",
+        required=False,
+        initial=False,
+        help_text="Otherwise the good rows are imported and the others offered as a CSV with the "
+        "reason for each, to fix and upload again.",
     )
 
     def __init__(
@@ -94,3 +103,40 @@ class ImportMappingForm(forms.Form):
         for index, message in services.mapping_problems(self.mapping(), self.headers).items():
             self.add_error(None if index is None else self.column_name(index), message)
         return cleaned
+
+
+class ImportValuesForm(forms.Form):
+    """One select per distinct stage, source, agent and tag value of the file: map it to an
+    existing one, create it, or leave it blank."""
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        workspace: Workspace,
+        found: dict[str, list[services.FoundValue]],
+    ) -> None:
+        super().__init__(data)
+        self.found = found
+        self.groups: list[tuple[str, list[tuple[forms.BoundField, services.FoundValue]]]] = []
+        for target, label in services.VALUE_TARGETS:
+            values = found.get(target) or []
+            if not values:
+                continue
+            choices = services.value_choices(workspace, target)
+            for index, value in enumerate(values):
+                self.fields[f"{target}_{index}"] = forms.ChoiceField(
+                    label=value.value, choices=choices, initial=value.suggestion, required=False
+                )
+            bound = [(self[f"{target}_{i}"], v) for i, v in enumerate(values)]
+            self.groups.append((label, bound))
+
+    def value_mapping(self) -> dict[str, dict[str, str]]:
+        """{target: {value key: choice}} plus "_names", the file's spelling of each value."""
+        mapping: dict[str, dict[str, str]] = {"_names": {}}
+        for target, values in self.found.items():
+            for index, value in enumerate(values):
+                choice = self.cleaned_data.get(f"{target}_{index}") or services.VALUE_BLANK
+                mapping.setdefault(target, {})[value.key] = choice
+                mapping["_names"][f"{target}:{value.key}"] = value.value
+        return mapping

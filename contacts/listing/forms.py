@@ -24,7 +24,7 @@ from contacts.listing.services import (
     Sort,
     cursor_decode,
 )
-from contacts.models import PipelineStage, Source
+from contacts.models import PipelineStage
 
 MAX_BULK_IDS = 1000
 ASSIGN_NOBODY = "nobody"
@@ -87,12 +87,7 @@ class ContactListForm(forms.Form):
     stage = forms.TypedChoiceField(
         label="Stage", required=False, coerce=int, empty_value=None, widget=PlainSelect
     )
-    source = forms.ChoiceField(
-        label="Source",
-        required=False,
-        choices=[("", "Any source"), *Source.choices],
-        widget=PlainSelect,
-    )
+    source = forms.ChoiceField(label="Source", required=False, widget=PlainSelect)
     tag = forms.TypedChoiceField(
         label="Tag", required=False, coerce=int, empty_value=None, widget=PlainSelect
     )
@@ -113,6 +108,7 @@ class ContactListForm(forms.Form):
         super().__init__(data)
         fields = self.fields
         fields["stage"].choices = [("", "Any stage"), *((s.id, s.name) for s in choices.stages)]  # type: ignore[attr-defined]
+        fields["source"].choices = [("", "Any source"), *((s.key, s.name) for s in choices.sources)]  # type: ignore[attr-defined]
         fields["tag"].choices = [("", "Any tag"), *((t.id, t.name) for t in choices.tags)]  # type: ignore[attr-defined]
         fields["assignee"].choices = [  # type: ignore[attr-defined]
             ("", "Anyone"),

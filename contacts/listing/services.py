@@ -22,15 +22,19 @@ from django.db import models
 from django.db.models import F, OuterRef, Prefetch, Q
 
 from alt.accounts.models import User, Workspace
+from alt.lib.versioned_cache import cached
 from contacts.counts import stages_with_counts
 from contacts.models import (
     Contact,
     ContactEmail,
     ContactPhone,
     ContactQuerySet,
+    CustomField,
+    LeadSource,
     PipelineStage,
     SavedList,
     Tag,
+    lead_sources_scope,
 )
 from contacts.normalize import phone_display
 
@@ -138,6 +142,7 @@ class ListChoices:
     stages: list[PipelineStage]
     tags: list[Tag]
     members: list[User]
+    sources: list[LeadSource] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -145,9 +150,9 @@ class ListChoices:
 
 
 def list_choices(workspace: Workspace, *, with_counts: bool = False) -> ListChoices:
-    """Three queries: stages (with counts, each carrying its live contacts as `contact_count`,
-    from the cache while the workspace's contacts are unchanged: contacts.counts), tags and the
-    workspace's members."""
+    """Four queries: stages (with counts, each carrying its live contacts as `contact_count`,
+    from the cache while the workspace's contacts are unchanged: contacts.counts), tags, the
+    workspace's members and its lead sources."""
     if with_counts:
         stages = stages_with_counts(workspace)
     else:
@@ -157,7 +162,27 @@ def list_choices(workspace: Workspace, *, with_counts: bool = False) -> ListChoi
         stages=stages,
         tags=list(Tag.objects.for_workspace(workspace).order_by("name")),
         members=list(members),
+        sources=lead_sources_of(workspace),
     )
+
+
+def lead_sources_of(workspace: Workspace) -> list[LeadSource]:
+    """The workspace's lead sources in their order, from the cache until one of them is written
+    (LeadSource's writes bump lead_sources_scope): a list page runs no query for them. Cached as
+    plain tuples, rebuilt as unsaved-looking instances that carry their ids."""
+    rows = cached(
+        lead_sources_scope(workspace.id),
+        "all",
+        lambda: list(
+            LeadSource.objects.for_workspace(workspace)
+            .order_by("position", "id")
+            .values_list("id", "key", "name", "position")
+        ),
+    )
+    return [
+        LeadSource(id=id_, workspace_id=workspace.id, key=key, name=name, position=position)
+        for id_, key, name, position in rows
+    ]
 
 
 # --- the queryset and its pages ------------------------------------------------------------------
@@ -171,7 +196,8 @@ def contacts_filtered(
     if query.stage:
         qs = qs.filter(stage_id=query.stage)
     if query.source:
-        qs = qs.filter(source=query.source)
+        # By the source's key, which survives a rename: saved lists and links keep working.
+        qs = qs.filter(source__key=query.source)
     if query.tag:
         qs = qs.filter(tags__id=query.tag)
     if query.assignee == ASSIGNEE_MINE:
@@ -323,8 +349,11 @@ def saved_list_delete(*, saved_list: SavedList) -> None:
 # A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 EXPORT_COLUMNS = [
     "first_name", "last_name", "emails", "phones", "stage", "source", "tags", "assigned_to",
-    "role", "budget_min", "budget_max", "timeframe", "next_follow_up_on", "created_at",
+    "role", "budget_min", "budget_max", "timeframe", "next_follow_up_on", "consent_email",
+    "consent_sms", "consent_instagram", "created_at",
 ]  # fmt: skip
+# Then one column per custom field, named so that the import maps it back to the same field.
+EXPORT_CUSTOM_PREFIX = "custom:"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -340,10 +369,12 @@ def export_rows(
 ) -> Iterator[list[str]]:
     """The header, then one row per contact of the list (all pages), read 2,000 contacts at a
     time with their emails, phones and tags prefetched per batch. Every cell goes through
-    csv_cell."""
+    csv_cell. The CSV import reads it back losslessly (contacts.imports recognises every
+    column, and drops the apostrophe csv_cell adds)."""
+    fields = list(CustomField.objects.for_workspace(workspace).order_by("position", "id"))
     qs = (
         contacts_filtered(workspace, query, user=user)
-        .select_related("stage", "assigned_to")
+        .select_related("stage", "assigned_to", "source")
         .prefetch_related(
             # Scoped like every query; the models' Meta ordering puts the primary one first.
             Prefetch("emails", queryset=ContactEmail.objects.for_workspace(workspace)),
@@ -351,7 +382,7 @@ def export_rows(
             "tags",
         )
     )
-    yield EXPORT_COLUMNS
+    yield [*EXPORT_COLUMNS, *(f"{EXPORT_CUSTOM_PREFIX}{f.key}" for f in fields)]
     for contact in qs.iterator(chunk_size=2000):
         row = [
             contact.first_name,
@@ -367,6 +398,23 @@ def export_rows(
             contact.budget_max,
             contact.timeframe,
             contact.next_follow_up_on.isoformat() if contact.next_follow_up_on else "",
+            _yes_no(contact.consent_email),
+            _yes_no(contact.consent_sms),
+            _yes_no(contact.consent_instagram),
             contact.created_at.isoformat(timespec="seconds"),
+            *(_custom_cell(contact.custom_fields.get(f.key)) for f in fields),
         ]
         yield [csv_cell(value) for value in row]
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _custom_cell(value: Any) -> str:
+    # Stored as JSON: text, a number, "YYYY-MM-DD" or true/false (contacts.custom_fields).
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _yes_no(value)
+    return str(value)

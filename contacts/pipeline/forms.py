@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 
 from alt.lib.tenancy import WorkspaceFormMixin
-from contacts.models import CustomField, PipelineStage
+from contacts.models import CustomField, LeadSource, PipelineStage
 
 
 class StageForm(WorkspaceFormMixin, forms.Form):
@@ -122,3 +122,28 @@ class StageDeleteForm(WorkspaceFormMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["move_to"].queryset = PipelineStage.objects.for_workspace(self.workspace)  # type: ignore[attr-defined]
+
+
+class LeadSourceForm(WorkspaceFormMixin, forms.Form):
+    name = forms.CharField(
+        label="Source name",
+        max_length=60,
+        error_messages={"required": "Give the source a name, like “Zillow”."},
+    )
+
+    def __init__(self, *args: Any, source: LeadSource | None = None, **kwargs: Any) -> None:
+        if source is not None and "initial" not in kwargs:
+            kwargs["initial"] = {"name": source.name}
+        super().__init__(*args, **kwargs)
+        self.source = source
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Give the source a name, like “Zillow”.")
+        same = LeadSource.objects.for_workspace(self.workspace).filter(name__iexact=name)
+        if self.source is not None:
+            same = same.exclude(id=self.source.id)
+        if same.exists():
+            raise forms.ValidationError(f"There is already a source called “{name}”.")
+        return name

@@ -25,7 +25,7 @@ from contacts.listing.services import (
     cursor_decode,
     cursor_encode,
 )
-from contacts.models import Contact, CustomField, PipelineStage, Task
+from contacts.models import Contact, CustomField, LeadSource, PipelineStage, Source, Task
 
 
 def pipeline_create_defaults(*, workspace: Workspace) -> list[PipelineStage]:
@@ -48,6 +48,7 @@ def default_stage(workspace: Workspace) -> PipelineStage:
 
 MAX_STAGES = 20
 MAX_CUSTOM_FIELDS = 30
+MAX_LEAD_SOURCES = 60
 
 
 class SetupError(ValueError):
@@ -309,10 +310,11 @@ def board_columns(
     *,
     user: User,
     stages: Sequence[PipelineStage],
+    sources: Sequence[LeadSource],
     size: int = BOARD_PAGE_SIZE,
 ) -> list[BoardColumn]:
     """The first page of every column of `stages` (only the filtered stage's when the query names
-    one), with counts. Four queries whatever the number of stages or cards: the cards of all
+    one), with counts; cards carry their source from `sources`, the workspace's. Four queries whatever the number of stages or cards: the cards of all
     columns (one UNION ALL of a LIMITed index range per stage), the counts, the next tasks and the
     next appointments."""
     query = dataclasses.replace(query, sort=BOARD_SORT, cursor=None)
@@ -322,6 +324,7 @@ def board_columns(
     base = contacts_filtered(workspace, query, user=user).only(*_BOARD_FIELDS)
     parts = [base.filter(stage_id=stage.id)[: size + 1] for stage in shown]
     rows = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
+    _with_sources(rows, sources)
     by_stage: dict[int, list[Contact]] = {stage.id: [] for stage in shown}
     for contact in sorted(rows, key=lambda c: (c.last_activity_at, c.id), reverse=True):
         by_stage[contact.stage_id].append(contact)
@@ -339,10 +342,11 @@ def board_column_page(
     *,
     user: User,
     stage: PipelineStage,
+    sources: Sequence[LeadSource],
     size: int = BOARD_PAGE_SIZE,
 ) -> BoardColumn:
-    """One page of `stage`'s column after `query.cursor` (see board_query): one query for the
-    cards, one for their next tasks, one for their next appointments."""
+    """One page of `stage`'s column after `query.cursor` (see board_query), its cards carrying
+    their source from `sources`, the workspace's: one query for the cards, one for their next tasks, one for their next appointments."""
     query = dataclasses.replace(query, sort=BOARD_SORT, stage=stage.id)
     contacts = contacts_filtered(workspace, query, user=user).only(*_BOARD_FIELDS)
     if query.cursor is not None:
@@ -351,8 +355,19 @@ def board_column_page(
             Q(last_activity_at__lt=last_activity_at)
             | Q(last_activity_at=last_activity_at, id__lt=last_id)
         )
-    rows = list(contacts[: size + 1])
+    rows = _with_sources(list(contacts[: size + 1]), sources)
     return _column(stage, rows, size, next_steps(workspace, [c.id for c in rows]))
+
+
+def _with_sources(rows: list[Contact], sources: Sequence[LeadSource]) -> list[Contact]:
+    """Give each card's contact its lead source from the workspace's `sources` (the page has
+    loaded them for its filters): `only()` leaves the foreign key unloaded, and a card showing
+    the source's name would otherwise cost a query per card."""
+    by_id = {source.id: source for source in sources}
+    for contact in rows:
+        if contact.source_id is not None and contact.source_id in by_id:
+            contact.source = by_id[contact.source_id]
+    return rows
 
 
 def _column(
@@ -370,7 +385,12 @@ def _column(
 
 def board_card(workspace: Workspace, contact_id: int) -> BoardCard:
     """One card, as the board shows it (after a move): three queries."""
-    contact = Contact.objects.for_workspace(workspace).only(*_BOARD_FIELDS).get(id=contact_id)
+    contact = (
+        Contact.objects.for_workspace(workspace)
+        .select_related("source")
+        .only(*_BOARD_FIELDS, "source__key", "source__name")
+        .get(id=contact_id)
+    )
     return BoardCard(contact, next_steps(workspace, [contact.id]).get(contact.id))
 
 
@@ -411,3 +431,102 @@ def next_steps(workspace: Workspace, contact_ids: Iterable[int]) -> dict[int, Ne
         if task is None or upcoming.starts_at < task.at:
             steps[contact_id] = NextStep("appointment", upcoming.title, upcoming.starts_at)
     return steps
+
+
+# --- lead sources --------------------------------------------------------------------------------
+def lead_sources_create_defaults(*, workspace: Workspace) -> list[LeadSource]:
+    """The preset lead sources (Zillow, Realtor.com, ... Manual) of a new workspace. Idempotent."""
+    existing = LeadSource.objects.for_workspace(workspace)
+    if existing.exists():
+        return list(existing)
+    return LeadSource.objects.for_workspace(workspace).bulk_create(
+        LeadSource(workspace=workspace, key=key, name=name, position=i)
+        for i, (key, name) in enumerate(LeadSource.DEFAULTS)
+    )
+
+
+def lead_source_for_key(*, workspace: Workspace, key: str) -> LeadSource:
+    """The workspace's source with this key, added at the end of the list when missing (the app's
+    own keys, such as "sms" or "import", are added the first time a contact needs them)."""
+    lead_sources_create_defaults(workspace=workspace)
+    sources = LeadSource.objects.for_workspace(workspace)
+    found = sources.filter(key=key).first()
+    if found is not None:
+        return found
+    name = Source(key).label if key in Source.values else key.replace("_", " ").capitalize()
+    position = (sources.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+    with transaction.atomic():
+        source, _created = sources.get_or_create(
+            workspace=workspace,
+            key=key,
+            defaults={"name": _free_source_name(workspace, str(name)), "position": position},
+        )
+    return source
+
+
+def _free_source_name(workspace: Workspace, name: str) -> str:
+    taken = {
+        n.lower()
+        for n in LeadSource.objects.for_workspace(workspace).values_list("name", flat=True)
+    }
+    candidate, suffix = name, 2
+    while candidate.lower() in taken:
+        candidate, suffix = f"{name} ({suffix})", suffix + 1
+    return candidate
+
+
+def lead_source_key_for(name: str) -> str:
+    """'Realtor.com' -> 'realtor_com' (no letters or digits: 'source')."""
+    return slugify(name).replace("-", "_")[:36].strip("_") or "source"
+
+
+def access_lead_source(workspace: Workspace, source_id: int | str) -> LeadSource:
+    """The workspace's lead source with this id, or Http404."""
+    return LeadSource.objects.for_workspace(workspace).get_or_404("lead source", id=source_id)
+
+
+def lead_source_add(*, workspace: Workspace, name: str) -> LeadSource:
+    """Add a lead source at the end of the list; its key comes from the name (a suffix _2, _3...
+    when taken) and never changes. Raises SetupError for a duplicate name or a full list."""
+    name = name.strip()
+    with transaction.atomic():
+        sources = list(LeadSource.objects.for_workspace(workspace).select_for_update())
+        if len(sources) >= MAX_LEAD_SOURCES:
+            raise SetupError(f"A workspace can have up to {MAX_LEAD_SOURCES} lead sources.")
+        if any(s.name.lower() == name.lower() for s in sources):
+            raise SetupError(f"There is already a source called “{name}”.")
+        taken = {s.key for s in sources}
+        base = key = lead_source_key_for(name)
+        suffix = 2
+        while key in taken:
+            key, suffix = f"{base}_{suffix}", suffix + 1
+        return LeadSource.objects.create(
+            workspace=workspace,
+            key=key,
+            name=name,
+            position=max((s.position for s in sources), default=-1) + 1,
+        )
+
+
+def lead_source_rename(*, source: LeadSource, name: str) -> LeadSource:
+    """Rename a lead source (its key stays, so saved filters keep working). Raises SetupError for
+    a duplicate name."""
+    source.name = name.strip()
+    try:
+        with transaction.atomic():
+            source.save(update_fields=["name"])
+    except IntegrityError:
+        raise SetupError(f"There is already a source called “{source.name}”.") from None
+    return source
+
+
+def lead_source_delete(*, source: LeadSource) -> int:
+    """Delete a lead source; its contacts keep no source. Returns how many contacts had it."""
+    with transaction.atomic():
+        count = (
+            Contact.objects.for_workspace(source.workspace)
+            .filter(source=source)
+            .update(source=None)
+        )
+        LeadSource.objects.for_workspace(source.workspace).filter(id=source.id).delete()
+    return count

@@ -16,9 +16,15 @@ from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.shortcuts import render_local
 from contacts.listing.forms import ContactListForm
 from contacts.listing.services import ContactListQuery, list_choices
-from contacts.models import Contact, CustomField, PipelineStage
+from contacts.models import Contact, CustomField, LeadSource, PipelineStage
 from contacts.pipeline import services
-from contacts.pipeline.forms import ContactMoveForm, CustomFieldForm, StageDeleteForm, StageForm
+from contacts.pipeline.forms import (
+    ContactMoveForm,
+    CustomFieldForm,
+    LeadSourceForm,
+    StageDeleteForm,
+    StageForm,
+)
 from contacts.services import access_contact, contacts_bulk_set_stage
 
 ONLY_OWNERS = "Only the workspace owner can change this."
@@ -29,6 +35,13 @@ def pipeline_edit(request: WorkspaceRequest) -> HttpResponse:
     if request.method != "POST":
         return _pipeline_page(request)
     return _owner_action(request, _STAGE_ACTIONS, "contacts:pipeline")
+
+
+@workspace_required
+def lead_sources_edit(request: WorkspaceRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _sources_page(request)
+    return _owner_action(request, _SOURCE_ACTIONS, "contacts:lead_sources")
 
 
 @workspace_required
@@ -216,7 +229,11 @@ def board(request: WorkspaceRequest) -> HttpResponse:
     form = ContactListForm(request.GET, choices=choices)
     query = form.to_query()
     columns = services.board_columns(
-        request.workspace, query, user=request.user, stages=choices.stages
+        request.workspace,
+        query,
+        user=request.user,
+        stages=choices.stages,
+        sources=choices.sources,
     )
     context = {
         "form": form,
@@ -239,7 +256,7 @@ def board_column(request: WorkspaceRequest, stage_id: int) -> HttpResponse:
     query = ContactListForm(request.GET, choices=choices).to_query()
     page_query = services.board_query(query, cursor=request.GET.get("cursor", ""))
     column = services.board_column_page(
-        request.workspace, page_query, user=request.user, stage=stage
+        request.workspace, page_query, user=request.user, stage=stage, sources=choices.sources
     )
     context = {
         "query": query,
@@ -297,3 +314,76 @@ def _back_to_board(request: WorkspaceRequest) -> str:
     if not back.path.startswith(board_url) or ".." in back.path:
         return board_url
     return f"{back.path}?{back.query}" if back.query else back.path
+
+
+# --- lead source actions -------------------------------------------------------------------------
+def _source_add(request: WorkspaceRequest) -> HttpResponse:
+    form = LeadSourceForm(request.POST, prefix="new", workspace=request.workspace)
+    if not form.is_valid():
+        return _sources_page(request, add_form=form, status=400)
+    source = services.lead_source_add(workspace=request.workspace, **form.cleaned_data)
+    messages.success(request, f"Added the source {source.name}.")
+    return redirect("contacts:lead_sources")
+
+
+def _source_save(request: WorkspaceRequest) -> HttpResponse:
+    source = services.access_lead_source(request.workspace, request.POST.get("source_id", ""))
+    form = LeadSourceForm(
+        request.POST, prefix=f"s{source.id}", workspace=request.workspace, source=source
+    )
+    if not form.is_valid():
+        return _sources_page(request, bound={source.id: form}, status=400)
+    services.lead_source_rename(source=source, **form.cleaned_data)
+    messages.success(request, f"Saved the source {source.name}.")
+    return redirect("contacts:lead_sources")
+
+
+def _source_delete(request: WorkspaceRequest) -> HttpResponse:
+    source = services.access_lead_source(request.workspace, request.POST.get("source_id", ""))
+    cleared = services.lead_source_delete(source=source)
+    suffix = (
+        f"; {cleared} contact{'s' if cleared != 1 else ''} now have no source" if cleared else ""
+    )
+    messages.success(request, f"Deleted the source {source.name}{suffix}.")
+    return redirect("contacts:lead_sources")
+
+
+_SOURCE_ACTIONS: dict[str, Callable[[WorkspaceRequest], HttpResponse]] = {
+    "add": _source_add,
+    "save": _source_save,
+    "delete": _source_delete,
+}
+
+
+def _sources_page(
+    request: WorkspaceRequest,
+    *,
+    add_form: LeadSourceForm | None = None,
+    bound: dict[int, LeadSourceForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    ws = request.workspace
+    services.lead_sources_create_defaults(workspace=ws)
+    counts = dict(
+        Contact.objects.for_workspace(ws)
+        .live()
+        .order_by()
+        .values_list("source_id")
+        .annotate(n=Count("id"))
+    )
+    rows = [
+        {
+            "source": source,
+            "contact_count": counts.get(source.id, 0),
+            "form": (bound or {}).get(source.id)
+            or LeadSourceForm(prefix=f"s{source.id}", workspace=ws, source=source),
+        }
+        for source in LeadSource.objects.for_workspace(ws).order_by("position", "id")
+    ]
+    context = {
+        "rows": rows,
+        "add_form": add_form or LeadSourceForm(prefix="new", workspace=ws),
+        "can_edit": request.membership.is_owner,
+        "max_sources": services.MAX_LEAD_SOURCES,
+    }
+    return render(request, "contacts/lead_sources.html", context, status=status)

@@ -59,6 +59,9 @@ def test_an_agent_imports_a_csv_finds_a_lead_by_phone_and_works_the_lead(
     expect(page.get_by_role("button", name=f"Import {ROWS} rows")).to_be_visible()
     expect(page.locator("body")).to_contain_text("lead0@example.com")
     page.get_by_role("button", name=f"Import {ROWS} rows").click()
+    # The Stage and Tags values found: existing stages suggested, new tags to create.
+    expect(page.get_by_role("heading", name="Map values")).to_be_visible()
+    page.get_by_role("button", name=f"Import {ROWS} rows").click()
 
     # The worker runs the import; the progress section polls until it says so.
     expect(page.get_by_role("heading", name="Import finished")).to_be_visible(timeout=30_000)

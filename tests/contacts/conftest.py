@@ -11,9 +11,9 @@ from django.test import Client
 
 from alt.accounts.models import User, Workspace
 from contacts.imports import services as importer
-from contacts.models import Contact, CustomField, ImportJob, PipelineStage
+from contacts.models import Contact, CustomField, ImportJob, PipelineStage, Source
 from contacts.normalize import phone_to_e164
-from contacts.pipeline.services import pipeline_create_defaults
+from contacts.pipeline.services import lead_source_for_key, pipeline_create_defaults
 from tests.conftest import workspace_of
 from tests.factories import create_contact
 
@@ -49,11 +49,18 @@ def add_contact(
 
 
 def bulk_contacts(workspace: Any, rows: Sequence[dict[str, Any]]) -> list[Contact]:
-    """Many plain contacts in one INSERT (no emails, phones or timeline), for paging tests."""
+    """Many plain contacts in one INSERT (no emails, phones or timeline), for paging tests; their
+    source is "Manual", as contact_create gives, unless a row says otherwise."""
     stage = stage_named(workspace, "New")
+    manual = lead_source_for_key(workspace=workspace, key=Source.MANUAL)
     return Contact.objects.for_workspace(workspace).bulk_create(
-        Contact(workspace=workspace, stage=stage, **row) for row in rows
+        Contact(workspace=workspace, **{"stage": stage, "source": manual, **row}) for row in rows
     )
+
+
+def source_key(contact: Contact) -> str:
+    """The key of the contact's lead source ("" without one)."""
+    return contact.source.key if contact.source is not None else ""
 
 
 def stage_named(workspace: Any, name: str) -> PipelineStage:
@@ -82,19 +89,28 @@ def run_import(
     *,
     mapping: dict[int, str] | None = None,
     dedupe: str = ImportJob.Dedupe.SKIP,
+    all_or_nothing: bool = False,
+    value_mapping: dict[str, dict[str, str]] | None = None,
+    filename: str = "leads.csv",
     capture: Any,
 ) -> ImportJob:
     """Upload, map (the guessed mapping unless given), queue and run an import in this process.
 
-    `capture` is pytest-django's django_capture_on_commit_callbacks: the task the mapping sends
-    is captured, not run, and the import runs here instead."""
-    job = upload(workspace, actor, text)
+    Without `value_mapping`, stage, source, agent and tag values must match existing ones by name
+    (tags are created). `capture` is pytest-django's django_capture_on_commit_callbacks: the task
+    the mapping sends is captured, not run, and the import runs here instead."""
+    job = upload(workspace, actor, text, filename)
     if mapping is None:
         custom_fields = CustomField.objects.for_workspace(workspace)
         mapping = importer.import_mapping_guess(job.headers, custom_fields)
     with capture(execute=False) as callbacks:
-        importer.import_start(job=job, mapping=mapping, dedupe=dedupe)
-    assert len(callbacks) == 1
+        importer.import_mapping_save(
+            job=job, mapping=mapping, dedupe=dedupe, all_or_nothing=all_or_nothing
+        )
+        if job.status == ImportJob.Status.MAPPED:
+            importer.import_start(job=job, value_mapping=value_mapping or {})
+    # One import task was sent (other callbacks are cache-version bumps of what the start wrote).
+    assert sum("contacts_import_run" in repr(c) for c in callbacks) == 1
     importer.import_run(workspace_id=workspace.id, import_id=job.id)
     job.refresh_from_db()
     return job

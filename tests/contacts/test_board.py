@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from alt.accounts.seams import next_appointments
 from contacts.listing.services import ContactListQuery, Sort
-from contacts.models import Activity, Contact, PipelineStage, Source, Tag
+from contacts.models import Activity, Contact, LeadSource, PipelineStage, Source, Tag
 from contacts.pipeline import services as board
+from contacts.pipeline.services import lead_sources_create_defaults
 from contacts.services import task_add, task_complete
 from tests.contacts.conftest import add_contact, bulk_contacts, stage_named
 from tests.factories import create_appointment
@@ -29,6 +30,10 @@ URL = "/pipeline/"
 
 def _stage(ws: Any, name: str) -> PipelineStage:
     return stage_named(ws, name)
+
+
+def _sources(ws: Any) -> list[LeadSource]:
+    return list(LeadSource.objects.for_workspace(ws))
 
 
 def _stages(ws: Any) -> list[PipelineStage]:
@@ -70,10 +75,14 @@ def test_a_column_shows_its_25_most_recently_active_leads_and_pages_on_from_a_cu
     _aged(ws, "Qualified", 30)
     _aged(ws, "New", 2, prefix="Fresh")
 
-    columns = board.board_columns(ws, ContactListQuery(), user=alice, stages=_stages(ws))
+    columns = board.board_columns(
+        ws, ContactListQuery(), user=alice, stages=_stages(ws), sources=_sources(ws)
+    )
     qualified = _column(columns, "Qualified")
     query = board.board_query(ContactListQuery(), cursor=qualified.next_cursor)
-    second = board.board_column_page(ws, query, user=alice, stage=qualified.stage)
+    second = board.board_column_page(
+        ws, query, user=alice, stage=qualified.stage, sources=_sources(ws)
+    )
 
     assert [c.stage.name for c in columns][:3] == ["New", "Contacted", "Qualified"]
     assert _names(qualified) == [f"Lead{i:02d}" for i in range(25)]
@@ -90,7 +99,11 @@ def test_a_malformed_or_foreign_cursor_starts_the_column_at_the_top(ws: Any, ali
 
     for token in ("garbage", "W10", "x" * 500):
         page = board.board_column_page(
-            ws, board.board_query(ContactListQuery(), cursor=token), user=alice, stage=new
+            ws,
+            board.board_query(ContactListQuery(), cursor=token),
+            user=alice,
+            stage=new,
+            sources=_sources(ws),
         )
         assert _names(page) == ["Lead00", "Lead01", "Lead02"]
 
@@ -107,11 +120,17 @@ def test_the_board_takes_the_lists_filters_and_counts_only_what_matches(
     stages = _stages(ws)
 
     by_source = board.board_columns(
-        ws, ContactListQuery(source=Source.WEBSITE, tag=hot.id), user=alice, stages=stages
+        ws,
+        ContactListQuery(source=Source.WEBSITE, tag=hot.id),
+        user=alice,
+        stages=stages,
+        sources=_sources(ws),
     )
-    searched = board.board_columns(ws, ContactListQuery(q="buyer"), user=alice, stages=stages)
+    searched = board.board_columns(
+        ws, ContactListQuery(q="buyer"), user=alice, stages=stages, sources=_sources(ws)
+    )
     bobs = board.board_columns(
-        ws, ContactListQuery(assignee=str(bob.id)), user=alice, stages=stages
+        ws, ContactListQuery(assignee=str(bob.id)), user=alice, stages=stages, sources=_sources(ws)
     )
 
     assert _names(_column(by_source, "Qualified")) == ["Ann"]
@@ -128,7 +147,7 @@ def test_a_stage_filter_shows_that_stages_column_alone(ws: Any, alice: Any) -> N
     add_contact(ws, "Sam", "Showing", stage=showing)
 
     columns = board.board_columns(
-        ws, ContactListQuery(stage=showing.id), user=alice, stages=_stages(ws)
+        ws, ContactListQuery(stage=showing.id), user=alice, stages=_stages(ws), sources=_sources(ws)
     )
 
     assert [(c.stage.name, _names(c)) for c in columns] == [("Showing", ["Sam"])]
@@ -144,7 +163,9 @@ def test_deleted_merged_and_other_workspaces_leads_stay_off_the_board(
     Contact.objects.for_workspace(ws).filter(id=merged.id).update(merged_into=shown)
     add_contact(workspace_of(charlie), "Charlies", "Lead")
 
-    columns = board.board_columns(ws, ContactListQuery(), user=alice, stages=_stages(ws))
+    columns = board.board_columns(
+        ws, ContactListQuery(), user=alice, stages=_stages(ws), sources=_sources(ws)
+    )
 
     assert [card.contact.name for c in columns for card in c.cards] == ["Shown Lead"]
     assert _column(columns, "New").count == 1
@@ -365,6 +386,7 @@ def test_the_board_and_the_list_switch_to_each_other_keeping_the_filters(
     alice_client: Client, ws: Any
 ) -> None:
     _stage(ws, "New")
+    lead_sources_create_defaults(workspace=ws)  # a workspace's preset sources, "website" among them
 
     listing = alice_client.get("/contacts/", {"q": "maria", "source": "website"}).content.decode()
     board_page = alice_client.get(URL, {"q": "maria", "source": "website"}).content.decode()

@@ -17,6 +17,7 @@ from contacts import services
 from contacts.listing.forms import ContactListForm, PlainSelect
 from contacts.listing.services import ListChoices
 from contacts.models import Contact, SavedList, Tag
+from contacts.pipeline.services import lead_source_add, lead_source_delete, lead_source_rename
 from tests.contacts.conftest import add_contact, stage_named
 from tests.contacts.test_list import _rich_contacts
 
@@ -217,3 +218,24 @@ def test_the_board_counts_its_columns_from_the_cache_until_a_write(
     assert _counts_any(filtered)  # a filtered board counts what matches
     assert _counts_any(third)
     assert len(third) == len(second)  # counting or cached, the same number of queries
+
+
+def test_the_source_filter_comes_from_the_cache_until_a_source_is_written(
+    alice_client: Client, ws: Any, bob: Any
+) -> None:
+    _rich_contacts(ws, bob, 0, 2)
+    first = _queries(alice_client, LIST)
+    second = _queries(alice_client, LIST)
+    source = lead_source_add(workspace=ws, name="Billboard")
+    added = alice_client.get(LIST).content.decode()
+    lead_source_rename(source=source, name="Bus bench")
+    renamed = alice_client.get(LIST).content.decode()
+    lead_source_delete(source=source)
+    deleted = alice_client.get(LIST).content.decode()
+
+    assert any("contacts_leadsource" in q for q in first)
+    assert not any("contacts_leadsource" in q for q in second)
+    assert ">Billboard</option>" in added
+    assert ">Bus bench</option>" in renamed
+    assert "Billboard" not in renamed
+    assert "Bus bench" not in deleted

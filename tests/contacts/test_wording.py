@@ -54,7 +54,7 @@ def test_older_timelines_are_reworded_and_the_rewording_can_be_undone(
     ws_with_stages: Any, alice: Any
 ) -> None:
     migration = __import__(
-        "contacts.migrations.0003_a11y_created_summaries", fromlist=["forwards", "backwards"]
+        "contacts.migrations.0004_a11y_created_summaries", fromlist=["forwards", "backwards"]
     )
     contact = contact_create(
         workspace=ws_with_stages,
