@@ -50,11 +50,16 @@ def add_contact(
 
 def bulk_contacts(workspace: Any, rows: Sequence[dict[str, Any]]) -> list[Contact]:
     """Many plain contacts in one INSERT (no emails, phones or timeline), for paging tests; their
-    source is "Manual", as contact_create gives, unless a row says otherwise."""
+    source is "Manual", as contact_create gives, unless a row names another source's key."""
     stage = stage_named(workspace, "New")
-    manual = lead_source_for_key(workspace=workspace, key=Source.MANUAL)
+    keys = {str(row.get("source", Source.MANUAL)) for row in rows}
+    sources = {key: lead_source_for_key(workspace=workspace, key=key) for key in keys}
     return Contact.objects.for_workspace(workspace).bulk_create(
-        Contact(workspace=workspace, **{"stage": stage, "source": manual, **row}) for row in rows
+        Contact(
+            workspace=workspace,
+            **{"stage": stage, **row, "source": sources[str(row.get("source", Source.MANUAL))]},
+        )
+        for row in rows
     )
 
 

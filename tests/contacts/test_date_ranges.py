@@ -200,7 +200,13 @@ def test_an_import_refuses_short_years_and_dates_out_of_range_by_line(
         "Dan Lee,dan@example.com,,0085-04-02\n"
     )
 
-    job = run_import(ws_with_stages, alice, text, capture=django_capture_on_commit_callbacks)
+    job = run_import(
+        ws_with_stages,
+        alice,
+        text,
+        capture=django_capture_on_commit_callbacks,
+        all_or_nothing=True,
+    )
 
     assert errors_of(job) == [
         "Line 3: “12/05/26” in column “Follow up” has no full year: write the year in full, "
