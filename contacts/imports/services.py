@@ -1256,22 +1256,8 @@ class _BatchWriter:
         emails = {e for row in batch for e in row.emails}
         phones = {p for row in batch for p in row.phones}
         live = {"contact__deleted_at": None, "contact__merged_into": None}
-        by_email: dict[str, list[int]] = {}
-        for email, contact_id in (
-            ContactEmail.objects.for_workspace(self.ws)
-            .filter(email__in=emails, **live)
-            .order_by("contact_id")
-            .values_list("email", "contact_id")
-        ):
-            by_email.setdefault(email, []).append(contact_id)
-        by_phone: dict[str, list[int]] = {}
-        for e164, contact_id in (
-            ContactPhone.objects.for_workspace(self.ws)
-            .filter(e164__in=phones, **live)
-            .order_by("contact_id")
-            .values_list("e164", "contact_id")
-        ):
-            by_phone.setdefault(e164, []).append(contact_id)
+        by_email = self._contacts_by(ContactEmail, "email", emails, live)
+        by_phone = self._contacts_by(ContactPhone, "e164", phones, live)
         matches: dict[int, list[tuple[int, str]]] = {}
         for row in batch:
             found: dict[int, str] = {}
@@ -1284,6 +1270,24 @@ class _BatchWriter:
             if found:
                 matches[row.line] = list(found.items())
         return matches
+
+    def _contacts_by(
+        self,
+        model: type[ContactEmail] | type[ContactPhone],
+        column: str,
+        values: set[str],
+        live: dict[str, None],
+    ) -> dict[str, list[int]]:
+        """Value -> the ids of the live contacts that have it, oldest contact first."""
+        found: dict[str, list[int]] = {}
+        for value, contact_id in (
+            model.objects.for_workspace(self.ws)
+            .filter(**{f"{column}__in": values}, **live)
+            .order_by("contact_id")
+            .values_list(column, "contact_id")
+        ):
+            found.setdefault(value, []).append(contact_id)
+        return found
 
     def _tags_prepare(self, rows: Iterable[ParsedRow]) -> None:
         missing = {t for row in rows for t in row.tags if t.lower() not in self.tag_ids}
