@@ -422,10 +422,15 @@ def access_import(workspace: Workspace, import_id: int | str) -> ImportJob:
 
 
 def _job_content(job: ImportJob) -> bytes:
+    return _job_bytes(job, "content")
+
+
+def _job_bytes(job: ImportJob, column: str) -> bytes:
+    """One of the job's deferred binary columns (the file, the rejected rows), b"" when empty."""
     content = (
         ImportJob.objects.for_workspace(job.workspace)
         .filter(id=job.id)
-        .values_list("content", flat=True)
+        .values_list(column, flat=True)
         .first()
     )
     return bytes(content or b"")
@@ -445,13 +450,7 @@ def import_preview(*, job: ImportJob, rows: int = PREVIEW_ROWS) -> list[tuple[in
 
 def import_rejected_csv(*, job: ImportJob) -> bytes:
     """The rejected rows of a finished import as CSV (UTF-8 with a BOM), b"" when none."""
-    content = (
-        ImportJob.objects.for_workspace(job.workspace)
-        .filter(id=job.id)
-        .values_list("rejected_csv", flat=True)
-        .first()
-    )
-    return bytes(content or b"")
+    return _job_bytes(job, "rejected_csv")
 
 
 def _skip_header(reader: Any) -> Any:
