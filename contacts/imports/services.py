@@ -1288,6 +1288,23 @@ class _BatchWriter:
             found.setdefault(value, []).append(contact_id)
         return found
 
+    def _values_of(
+        self,
+        model: type[ContactEmail] | type[ContactPhone],
+        column: str,
+        contact_ids: set[int],
+    ) -> dict[int, list[str]]:
+        """Contact id -> its emails (or phones), the primary first."""
+        found: dict[int, list[str]] = {i: [] for i in contact_ids}
+        for contact_id, value in (
+            model.objects.for_workspace(self.ws)
+            .filter(contact_id__in=contact_ids)
+            .order_by("-is_primary", "id")
+            .values_list("contact_id", column)
+        ):
+            found[contact_id].append(value)
+        return found
+
     def _tags_prepare(self, rows: Iterable[ParsedRow]) -> None:
         missing = {t for row in rows for t in row.tags if t.lower() not in self.tag_ids}
         # Matches existing tags case-insensitively, so "vip" finds the tag "VIP".
@@ -1396,22 +1413,8 @@ class _BatchWriter:
         ws = self.ws
         ids = {contact_id for _row, contact_id in rows}
         contacts = {c.id: c for c in Contact.objects.for_workspace(ws).filter(id__in=ids)}
-        emails: dict[int, list[str]] = {i: [] for i in ids}
-        phones: dict[int, list[str]] = {i: [] for i in ids}
-        for contact_id, email in (
-            ContactEmail.objects.for_workspace(ws)
-            .filter(contact_id__in=ids)
-            .order_by("-is_primary", "id")
-            .values_list("contact_id", "email")
-        ):
-            emails[contact_id].append(email)
-        for contact_id, e164 in (
-            ContactPhone.objects.for_workspace(ws)
-            .filter(contact_id__in=ids)
-            .order_by("-is_primary", "id")
-            .values_list("contact_id", "e164")
-        ):
-            phones[contact_id].append(e164)
+        emails = self._values_of(ContactEmail, "email", ids)
+        phones = self._values_of(ContactPhone, "e164", ids)
         linked = set(
             Contact.tags.through.objects.filter(contact_id__in=ids).values_list(
                 "contact_id", "tag_id"
