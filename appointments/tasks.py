@@ -13,7 +13,6 @@ GC-9: the email is the agent's own reminder of their own appointment, from ALT's
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,12 +20,12 @@ from zoneinfo import ZoneInfo
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from alt.accounts.models import Membership, User, Workspace
+from alt.lib.claims import claim_by_workspace
 from alt.lib.dates import format_when
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import retry_transient
@@ -59,13 +58,7 @@ def appointment_reminders_claim(*, now: datetime, limit: int = BATCH_SIZE) -> di
     """Mark up to `limit` live appointments that start after `now` and within their agent's
     reminder lead time, and were not reminded yet, as reminded at `now`, in one conditional
     UPDATE. Returns {workspace_id: [appointment ids]} of the rows this call claimed."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"now": now, "limit": limit})
-        rows = cursor.fetchall()
-    claimed: dict[int, list[int]] = defaultdict(list)
-    for appointment_id, workspace_id in rows:
-        claimed[workspace_id].append(appointment_id)
-    return dict(claimed)
+    return claim_by_workspace(_CLAIM_SQL, {"now": now, "limit": limit})
 
 
 def appointment_reminder_email(*, appointment: Appointment) -> None:

@@ -17,7 +17,6 @@ and contacts/tasks/purge.py: the beat schedule and messages already queued in pr
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,12 +24,12 @@ from zoneinfo import ZoneInfo
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from alt.accounts.models import Membership, Workspace
+from alt.lib.claims import claim_by_workspace
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import retry_transient
 from contacts import services
@@ -70,13 +69,7 @@ _CLAIM_SQL = f"""
 def task_reminders_claim(*, now: datetime, limit: int = BATCH_SIZE) -> dict[int, list[int]]:
     """Mark up to `limit` due, open, not yet reminded tasks as reminded at `now`, in one
     conditional UPDATE. Returns {workspace_id: [task ids]} of the rows this call claimed."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"now": now, "limit": limit})
-        rows = cursor.fetchall()
-    claimed: dict[int, list[int]] = defaultdict(list)
-    for task_id, workspace_id in rows:
-        claimed[workspace_id].append(task_id)
-    return dict(claimed)
+    return claim_by_workspace(_CLAIM_SQL, {"now": now, "limit": limit})
 
 
 def task_reminder_email(*, task: Task) -> None:

@@ -784,24 +784,20 @@ def insert_bundles(plan: SeedPlan, bundles: list[ContactBundle]) -> SeedCounts:
     ws_id = plan.workspace.id
     with transaction.atomic():
         copy_instances(Contact, [b.contact for b in bundles])
-        copy_rows(
-            ContactEmail,
-            ["workspace", "contact", "email", "label", "is_primary"],
-            (
-                (ws_id, b.contact.id, email, "personal" if i == 0 else "work", i == 0)
-                for b in bundles
-                for i, email in enumerate(b.emails)
-            ),
-        )
-        copy_rows(
-            ContactPhone,
-            ["workspace", "contact", "e164", "label", "is_primary"],
-            (
-                (ws_id, b.contact.id, e164, "mobile" if i == 0 else "home", i == 0)
-                for b in bundles
-                for i, e164 in enumerate(b.phones)
-            ),
-        )
+        # The first email and phone are primary and labelled apart from the rest.
+        for model, column, attr, first_label, other_label in (
+            (ContactEmail, "email", "emails", "personal", "work"),
+            (ContactPhone, "e164", "phones", "mobile", "home"),
+        ):
+            copy_rows(
+                model,
+                ["workspace", "contact", column, "label", "is_primary"],
+                (
+                    (ws_id, b.contact.id, value, first_label if i == 0 else other_label, i == 0)
+                    for b in bundles
+                    for i, value in enumerate(getattr(b, attr))
+                ),
+            )
         copy_rows(
             Contact.tags.through,
             ["contact", "tag"],

@@ -422,10 +422,15 @@ def access_import(workspace: Workspace, import_id: int | str) -> ImportJob:
 
 
 def _job_content(job: ImportJob) -> bytes:
+    return _job_bytes(job, "content")
+
+
+def _job_bytes(job: ImportJob, column: str) -> bytes:
+    """One of the job's deferred binary columns (the file, the rejected rows), b"" when empty."""
     content = (
         ImportJob.objects.for_workspace(job.workspace)
         .filter(id=job.id)
-        .values_list("content", flat=True)
+        .values_list(column, flat=True)
         .first()
     )
     return bytes(content or b"")
@@ -445,13 +450,7 @@ def import_preview(*, job: ImportJob, rows: int = PREVIEW_ROWS) -> list[tuple[in
 
 def import_rejected_csv(*, job: ImportJob) -> bytes:
     """The rejected rows of a finished import as CSV (UTF-8 with a BOM), b"" when none."""
-    content = (
-        ImportJob.objects.for_workspace(job.workspace)
-        .filter(id=job.id)
-        .values_list("rejected_csv", flat=True)
-        .first()
-    )
-    return bytes(content or b"")
+    return _job_bytes(job, "rejected_csv")
 
 
 def _skip_header(reader: Any) -> Any:
@@ -1256,22 +1255,8 @@ class _BatchWriter:
         emails = {e for row in batch for e in row.emails}
         phones = {p for row in batch for p in row.phones}
         live = {"contact__deleted_at": None, "contact__merged_into": None}
-        by_email: dict[str, list[int]] = {}
-        for email, contact_id in (
-            ContactEmail.objects.for_workspace(self.ws)
-            .filter(email__in=emails, **live)
-            .order_by("contact_id")
-            .values_list("email", "contact_id")
-        ):
-            by_email.setdefault(email, []).append(contact_id)
-        by_phone: dict[str, list[int]] = {}
-        for e164, contact_id in (
-            ContactPhone.objects.for_workspace(self.ws)
-            .filter(e164__in=phones, **live)
-            .order_by("contact_id")
-            .values_list("e164", "contact_id")
-        ):
-            by_phone.setdefault(e164, []).append(contact_id)
+        by_email = self._contacts_by(ContactEmail, "email", emails, live)
+        by_phone = self._contacts_by(ContactPhone, "e164", phones, live)
         matches: dict[int, list[tuple[int, str]]] = {}
         for row in batch:
             found: dict[int, str] = {}
@@ -1284,6 +1269,41 @@ class _BatchWriter:
             if found:
                 matches[row.line] = list(found.items())
         return matches
+
+    def _contacts_by(
+        self,
+        model: type[ContactEmail] | type[ContactPhone],
+        column: str,
+        values: set[str],
+        live: dict[str, None],
+    ) -> dict[str, list[int]]:
+        """Value -> the ids of the live contacts that have it, oldest contact first."""
+        found: dict[str, list[int]] = {}
+        for value, contact_id in (
+            model.objects.for_workspace(self.ws)
+            .filter(**{f"{column}__in": values}, **live)
+            .order_by("contact_id")
+            .values_list(column, "contact_id")
+        ):
+            found.setdefault(value, []).append(contact_id)
+        return found
+
+    def _values_of(
+        self,
+        model: type[ContactEmail] | type[ContactPhone],
+        column: str,
+        contact_ids: set[int],
+    ) -> dict[int, list[str]]:
+        """Contact id -> its emails (or phones), the primary first."""
+        found: dict[int, list[str]] = {i: [] for i in contact_ids}
+        for contact_id, value in (
+            model.objects.for_workspace(self.ws)
+            .filter(contact_id__in=contact_ids)
+            .order_by("-is_primary", "id")
+            .values_list("contact_id", column)
+        ):
+            found[contact_id].append(value)
+        return found
 
     def _tags_prepare(self, rows: Iterable[ParsedRow]) -> None:
         missing = {t for row in rows for t in row.tags if t.lower() not in self.tag_ids}
@@ -1393,22 +1413,8 @@ class _BatchWriter:
         ws = self.ws
         ids = {contact_id for _row, contact_id in rows}
         contacts = {c.id: c for c in Contact.objects.for_workspace(ws).filter(id__in=ids)}
-        emails: dict[int, list[str]] = {i: [] for i in ids}
-        phones: dict[int, list[str]] = {i: [] for i in ids}
-        for contact_id, email in (
-            ContactEmail.objects.for_workspace(ws)
-            .filter(contact_id__in=ids)
-            .order_by("-is_primary", "id")
-            .values_list("contact_id", "email")
-        ):
-            emails[contact_id].append(email)
-        for contact_id, e164 in (
-            ContactPhone.objects.for_workspace(ws)
-            .filter(contact_id__in=ids)
-            .order_by("-is_primary", "id")
-            .values_list("contact_id", "e164")
-        ):
-            phones[contact_id].append(e164)
+        emails = self._values_of(ContactEmail, "email", ids)
+        phones = self._values_of(ContactPhone, "e164", ids)
         linked = set(
             Contact.tags.through.objects.filter(contact_id__in=ids).values_list(
                 "contact_id", "tag_id"

@@ -174,6 +174,15 @@ def custom_field_key_for(label: str) -> str:
     return slugify(label).replace("-", "_")[:36].strip("_") or "field"
 
 
+def _free_key(base: str, taken: set[str]) -> str:
+    """`base`, or the first of `base_2`, `base_3`... not in `taken` (custom field and lead
+    source keys)."""
+    key, suffix = base, 2
+    while key in taken:
+        key, suffix = f"{base}_{suffix}", suffix + 1
+    return key
+
+
 def custom_field_create(
     *, workspace: Workspace, label: str, kind: str, choices: Sequence[str] = ()
 ) -> CustomField:
@@ -194,11 +203,7 @@ def custom_field_create(
             raise SetupError(f"A workspace can have up to {MAX_CUSTOM_FIELDS} custom fields.")
         if any(f.label.lower() == label.lower() for f in fields):
             raise SetupError(f"There is already a field called “{label}”.")
-        taken = {f.key for f in fields}
-        base = key = custom_field_key_for(label)
-        suffix = 2
-        while key in taken:
-            key, suffix = f"{base}_{suffix}", suffix + 1
+        key = _free_key(custom_field_key_for(label), {f.key for f in fields})
         return CustomField.objects.create(
             workspace=workspace,
             key=key,
@@ -495,11 +500,7 @@ def lead_source_add(*, workspace: Workspace, name: str) -> LeadSource:
             raise SetupError(f"A workspace can have up to {MAX_LEAD_SOURCES} lead sources.")
         if any(s.name.lower() == name.lower() for s in sources):
             raise SetupError(f"There is already a source called “{name}”.")
-        taken = {s.key for s in sources}
-        base = key = lead_source_key_for(name)
-        suffix = 2
-        while key in taken:
-            key, suffix = f"{base}_{suffix}", suffix + 1
+        key = _free_key(lead_source_key_for(name), {s.key for s in sources})
         return LeadSource.objects.create(
             workspace=workspace,
             key=key,
