@@ -385,6 +385,17 @@ def test_the_import_preview_scrolls_with_the_keyboard(
     assert region.evaluate("el => el.scrollWidth > el.clientWidth")
     page.keyboard.press("End")
     page.keyboard.press("ArrowRight")
+    # Chromium animates keyboard scrolling: wait for the region to move rather than read it at once.
+    region.evaluate(
+        """el => new Promise((done, fail) => {
+            const start = Date.now();
+            (function check() {
+                if (el.scrollLeft > 0) return done();
+                if (Date.now() - start > 5000) return fail(new Error("the region never scrolled"));
+                requestAnimationFrame(check);
+            })();
+        })"""
+    )
     assert region.evaluate("el => el.scrollLeft") > 0
 
 
