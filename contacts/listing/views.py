@@ -157,15 +157,16 @@ def _matching_count(
     *,
     counted: bool,
     more: bool,
-) -> int:
-    """N for "Select all N matching", offered when the matches go beyond this page (0: not
-    offered). Unfiltered on a full page load, it is the sidebar's count of live contacts
-    (`counted`: the stages came with their counts), so it costs no query."""
+) -> int | None:
+    """For "Select all N matching", offered when the matches go beyond this page: 0 when not
+    offered; N when it is known without a query (unfiltered, on a full load the sidebar's cached
+    count of live contacts); None otherwise, so no list load counts a filter's matches: the
+    confirmation page states N before anything changes."""
     if not more or query.cursor:
         return 0
     if counted and not query.is_filtered:
         return choices.total
-    return bulk.bulk_matching_count(request.workspace, query, user=request.user)
+    return None
 
 
 def _bulk_matching(request: WorkspaceRequest, form: BulkActionForm) -> HttpResponse:

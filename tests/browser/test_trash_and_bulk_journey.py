@@ -39,7 +39,7 @@ def test_bulk_tag_every_match_of_a_filter_then_delete_and_restore_a_contact(
     expect(page.locator(".contact-row")).to_have_count(50)
     expect(page.locator(".js-select-matching")).to_be_hidden()
     page.check(".js-select-all")
-    expect(page.locator(".js-select-matching")).to_contain_text("Select all 55 matching")
+    expect(page.locator(".js-select-matching")).to_contain_text("Select all matching this filter")
     page.check(".js-scope-matching")
     page.click(".bulk-actions > summary")
     page.fill("#bulk-tag", "Hot")

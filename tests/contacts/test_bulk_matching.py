@@ -13,7 +13,9 @@ from urllib.parse import urlencode
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts import services
@@ -131,7 +133,10 @@ def test_more_than_a_page_is_reached_and_the_list_offers_select_all_n_matching(
     bulk_contacts(ws, [{"first_name": "Walkin", "source": "open_house"}])
 
     page = alice_client.get("/contacts/", {"source": "website"}).content.decode()
-    assert "Select all 57 matching" in page
+    unfiltered = alice_client.get("/contacts/").content.decode()
+    # A filtered list does not count its matches on every load; the confirmation states N.
+    assert "Select all matching this filter" in page
+    assert "Select all 58 matching" in unfiltered
     assert 'name="filter" value="source=website"' in page
     alice_client.post(
         BULK, matching(ws, {"source": "website"}, action="tag", tag="Web", confirmed="1")
@@ -615,3 +620,17 @@ def test_an_oversized_filter_is_refused(
 
     assert "at most 2000 characters" in response.content.decode()
     assert Contact.objects.for_workspace(ws).filter(deleted_at=None).count() == 6
+
+
+def test_a_filtered_list_beyond_one_page_counts_nothing_on_load(
+    alice_client: Client, ws: Any
+) -> None:
+    bulk_contacts(ws, [{"first_name": f"Lead{i:02d}", "source": "website"} for i in range(57)])
+    alice_client.get("/contacts/", {"source": "website"})  # stage counts cached
+
+    with CaptureQueriesContext(connection) as ctx:
+        page = alice_client.get("/contacts/", {"source": "website"}).content.decode()
+
+    assert "Select all matching this filter" in page
+    counts = [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"]]
+    assert not [sql for sql in counts if 'FROM "contacts_contact"' in sql]
