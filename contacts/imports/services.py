@@ -1610,17 +1610,17 @@ _ABANDONED_SQL = f"""
 
 
 def imports_sweep_stale(*, now: Any = None) -> dict[str, int]:
-    """Find imports whose worker stopped beating (killed mid-import, or a lost broker message)
-    for STALE_AFTER_MINUTES: re-queue them as a new attempt (their write transaction rolled back,
-    so nothing was written) up to MAX_ATTEMPTS, then fail them with a message and delete their
-    file. Also ends uploads left unmapped for UNDO_HOURS, deleting their file. Sends
+    """Find imports whose worker stopped beating (killed mid-import) for STALE_AFTER_MINUTES:
+    re-queue them as a new attempt (their write transaction rolled back, so nothing was written)
+    up to MAX_ATTEMPTS, then fail them with a message and delete their file. A job still queued
+    that long has its task sent again, without using an attempt. Also ends uploads left unmapped for UNDO_HOURS, deleting their file. Sends
     contacts_import_run after commit for each re-queued job. Returns the counts per outcome."""
     from contacts.imports.tasks import contacts_import_run
 
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=STALE_AFTER_MINUTES)
     running = (ImportJob.Status.QUEUED, ImportJob.Status.VALIDATING, ImportJob.Status.IMPORTING)
-    outcome = {"requeued": 0, "failed": 0, "abandoned": 0}
+    outcome = {"requeued": 0, "resent": 0, "failed": 0, "abandoned": 0}
     # The sweep serves every workspace, so it finds candidates in SQL rather than through a
     # workspace-scoped manager; each job is then read and changed through its workspace's.
     with connection.cursor() as cursor:
@@ -1642,6 +1642,15 @@ def imports_sweep_stale(*, now: Any = None) -> dict[str, int]:
         jobs = ImportJob.objects.for_workspace(job.workspace).filter(
             id=job.id, attempt=job.attempt, status=job.status
         )
+        if job.status == ImportJob.Status.QUEUED:
+            # Never picked up: a lost broker message, or a worker busy with a long import. The
+            # task is sent again (a run claims a queued job once, so a second message is a
+            # no-op); waiting in the queue costs no attempt and never fails the job.
+            with transaction.atomic():
+                if jobs.update(heartbeat_at=now):
+                    contacts_import_run.delay_on_commit(job.id, job.workspace_id)
+                    outcome["resent"] += 1
+            continue
         with transaction.atomic():
             if job.attempt + 1 < MAX_ATTEMPTS:
                 if jobs.update(

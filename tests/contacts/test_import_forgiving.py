@@ -574,6 +574,8 @@ def test_a_job_whose_worker_stopped_beating_is_requeued_then_failed(
 
     dying = _queued(ws, alice, django_capture_on_commit_callbacks)
     for attempt in range(1, importer.MAX_ATTEMPTS + 1):
+        # Each attempt is picked up by a worker that then dies mid-import.
+        ImportJob.objects.for_workspace(ws).filter(id=dying.id).update(status="importing")
         later += timedelta(minutes=importer.STALE_AFTER_MINUTES + 1)
         with django_capture_on_commit_callbacks(execute=False):
             outcome = importer.imports_sweep_stale(now=later)
@@ -583,6 +585,25 @@ def test_a_job_whose_worker_stopped_beating_is_requeued_then_failed(
     assert dying.status == "failed"
     assert dying.failure.startswith("The import stopped unexpectedly")
     assert bytes(ImportJob.objects.for_workspace(ws).get(id=dying.id).content) == b""
+
+
+def test_a_job_waiting_in_the_queue_is_sent_again_but_never_failed(
+    ws: Any, alice: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    job = _queued(ws, alice, django_capture_on_commit_callbacks)
+    later = timezone.now()
+    for _ in range(importer.MAX_ATTEMPTS + 2):  # a worker busy with a long import for a while
+        later += timedelta(minutes=importer.STALE_AFTER_MINUTES + 1)
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            outcome = importer.imports_sweep_stale(now=later)
+        assert (outcome["resent"], outcome["failed"], len(callbacks)) == (1, 0, 1)
+    job.refresh_from_db()
+    assert (job.status, job.attempt) == ("queued", 0)
+
+    importer.import_run(workspace_id=ws.id, import_id=job.id)
+    importer.import_run(workspace_id=ws.id, import_id=job.id)  # the re-sent message: a no-op
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == ("done", 1)
 
 
 def test_a_job_that_beats_in_the_cache_is_left_alone(
