@@ -453,8 +453,13 @@ def lead_sources_create_defaults(*, workspace: Workspace) -> list[LeadSource]:
 def lead_source_for_key(*, workspace: Workspace, key: str) -> LeadSource:
     """The workspace's source with this key, added at the end of the list when missing (the app's
     own keys, such as "sms" or "import", are added the first time a contact needs them)."""
-    lead_sources_create_defaults(workspace=workspace)
     sources = LeadSource.objects.for_workspace(workspace)
+    # One query on the hot path (every contact created): a workspace holding the key has its
+    # presets already, so they are only ensured when the key is missing.
+    found = sources.filter(key=key).first()
+    if found is not None:
+        return found
+    lead_sources_create_defaults(workspace=workspace)
     found = sources.filter(key=key).first()
     if found is not None:
         return found
