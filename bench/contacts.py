@@ -27,6 +27,8 @@ HEAVY_TIMELINE = 2_000
 TIMELINE_PER_CONTACT = 10  # plus the heavy contact's 2,000: ~500,000 in the workspace
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", 50_000))
 RUNS = int(os.environ.get("BENCH_RUNS", 60))
+# Comma-separated words; only pages whose name contains one of them are timed (all when empty).
+ONLY_PAGES = [w.strip().lower() for w in os.environ.get("BENCH_PAGES", "").split(",") if w.strip()]
 BENCH_EMAIL = "bench@agentleadtracker.test"
 
 FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
@@ -261,6 +263,8 @@ def run(rebuild: bool = False) -> None:
         Page("pipeline column page", f"/pipeline/stages/{stage.id}/"),
         Page("property list", "/properties/"),
     ]
+    if ONLY_PAGES:
+        pages = [p for p in pages if any(w in p.name.lower() for w in ONLY_PAGES)]
     rows = paired(client, pages, bare_url=f"/bench/bare/rows/{workspace.id}/", rounds=RUNS)
     if IMPORT_ROWS:  # BENCH_IMPORT_ROWS=0 times the pages only
         rows.append(_measure_import(data))
