@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "integrations",
     "integrations.resend_email",
     "integrations.google_calendar",
+    "integrations.instagram",
     "ai",
     "privacy",
 ]
@@ -270,6 +271,33 @@ GOOGLE_OAUTH_REDIRECT_URL = env_str(
 )
 # Seconds a single Google call may take before it counts as a transient failure.
 GOOGLE_HTTP_TIMEOUT_SECONDS = env_int("GOOGLE_HTTP_TIMEOUT_SECONDS", 15)
+
+# ---------------------------------------------------------------------------------------------
+# Instagram (IG-1..IG-8): Meta's "Instagram API with Instagram Login" (EXTERNAL_APIS.md §3). Empty
+# INSTAGRAM_APP_ID turns the feature off; `make run` points every URL at the sandbox emulator.
+# ---------------------------------------------------------------------------------------------
+INSTAGRAM_APP_ID = env_str("INSTAGRAM_APP_ID", "")
+# Signs webhooks and Meta's signed_request callbacks, and pays for the token exchanges.
+INSTAGRAM_APP_SECRET = env_str("INSTAGRAM_APP_SECRET", "")
+# Some apps see deliveries signed with the Meta (Facebook) app secret instead (§3.5): also accepted.
+META_APP_SECRET = env_str("META_APP_SECRET", "")
+# What Meta sends back as hub.verify_token when the webhook is subscribed (§3.5).
+INSTAGRAM_WEBHOOK_VERIFY_TOKEN = env_str("INSTAGRAM_WEBHOOK_VERIFY_TOKEN", "")
+INSTAGRAM_OAUTH_AUTHORIZE_URL = env_str(
+    "INSTAGRAM_OAUTH_AUTHORIZE_URL", "https://www.instagram.com/oauth/authorize"
+)
+INSTAGRAM_OAUTH_TOKEN_URL = env_str(
+    "INSTAGRAM_OAUTH_TOKEN_URL", "https://api.instagram.com/oauth/access_token"
+)
+# graph.instagram.com: the unversioned token exchange and refresh live at its root, the rest under
+# INSTAGRAM_GRAPH_API_VERSION.
+INSTAGRAM_GRAPH_API_URL = env_str("INSTAGRAM_GRAPH_API_URL", "https://graph.instagram.com/")
+INSTAGRAM_GRAPH_API_VERSION = env_str("INSTAGRAM_GRAPH_API_VERSION", "v23.0")
+# Must be listed as a valid OAuth redirect URI in the app's Instagram Login settings.
+INSTAGRAM_OAUTH_REDIRECT_URL = env_str(
+    "INSTAGRAM_OAUTH_REDIRECT_URL", f"{SITE_URL}/settings/social/instagram/callback/"
+)
+INSTAGRAM_HTTP_TIMEOUT_SECONDS = env_int("INSTAGRAM_HTTP_TIMEOUT_SECONDS", 15)
 
 # ---------------------------------------------------------------------------------------------
 # Encrypted secrets (SEC-2): "keyid:base64-32-bytes" pairs, comma-separated, newest first.

@@ -341,6 +341,8 @@ class Contact(TenantModel):
     # maintained by contacts.services whenever names, emails or phones change.
     primary_email = models.CharField(max_length=254, blank=True)
     primary_phone = models.CharField(max_length=20, blank=True)
+    # The contact's Instagram username without "@" (Instagram allows 30 characters).
+    instagram_handle = models.CharField(max_length=30, blank=True)
     search_text = models.TextField(blank=True, editable=False)
     last_activity_at = models.DateTimeField(default=timezone.now)
 
@@ -832,3 +834,122 @@ class BulkJob(TenantModel):
         if self.state == self.State.DONE:
             return 100
         return min(100, 100 * self.done // self.total) if self.total else 0
+
+
+class Conversation(TenantModel):
+    """One thread of the inbox: a channel account of ours talking with one outside party.
+
+    Channel-agnostic (DESIGN.md): an Instagram thread is (our professional account id, the
+    customer's IGSID); an SMS thread is (our Twilio number, the customer's number). The unique
+    (workspace, channel, channel_account, party_id) makes a first burst of messages land in one
+    thread however many workers ingest it at once (ingest with INSERT ... ON CONFLICT).
+    """
+
+    class Channel(models.TextChoices):
+        INSTAGRAM = "instagram", "Instagram"
+        SMS = "sms", "SMS"
+
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    # Our side: the Instagram professional account id, or our number in E.164.
+    channel_account = models.CharField(max_length=64)
+    # Their side: the Instagram-scoped user id (IGSID), or their number in E.164.
+    party_id = models.CharField(max_length=64)
+    # What the channel told us about them (Instagram username and profile name); display only.
+    party_handle = models.CharField(max_length=64, blank=True)
+    party_name = models.CharField(max_length=150, blank=True)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    # Their last message: Instagram's 24-hour reply window runs from it.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # The oldest of their messages no person has answered yet (None: nothing waiting). The inbox
+    # sorts by it, and speed to lead is measured from it.
+    awaiting_reply_since = models.DateTimeField(null=True, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    # Automations (keyword triggers, AI auto-replies) stay quiet until then: a person replied.
+    automation_paused_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "channel", "channel_account", "party_id"],
+                name="conversation_one_per_party",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["workspace", "awaiting_reply_since", "-last_message_at"],
+                name="conversation_inbox",
+            ),
+            models.Index(fields=["workspace", "-last_message_at"], name="conversation_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.party_handle or self.party_id}"
+
+
+class Message(TenantModel):
+    """One message of a conversation, in or out, on any channel.
+
+    `external_id` is the provider's id (Instagram `mid`, Twilio `MessageSid`), unique per channel
+    when known, so a provider's retry or double delivery is stored once. An outgoing message is
+    written before the provider is called (status `pending`, no external id yet) and updated with
+    the provider's id after, so a retried send never sends twice.
+    """
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "Received"
+        OUTBOUND = "out", "Sent"
+
+    class Author(models.TextChoices):
+        PARTY = "party", "The contact"
+        PERSON = "person", "A person on our side"  # typed in ALT, or on the phone app (echo)
+        AUTOMATION = "automation", "An automation"  # keyword trigger or AI auto-reply (IG-8)
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PENDING = "pending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    channel = models.CharField(max_length=16, choices=Conversation.Channel.choices)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    author = models.CharField(max_length=10, choices=Author.choices)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    external_id = models.CharField(max_length=255, blank=True)
+    text = models.TextField(blank=True)
+    # [{"type": "image"|"story_mention"|"ig_reel"|..., "url": ..., "title": ...}] as the channel
+    # gave them, normalised by the channel's ingest.
+    attachments = models.JSONField(default=list, blank=True)
+    # Small channel facts to show: the story replied to, an ad referral, a reaction.
+    meta = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    error = models.CharField(max_length=300, blank=True)
+    # When it happened on the channel (the provider's timestamp), and when we stored it.
+    sent_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="message_unique_external_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "-sent_at", "-id"], name="message_thread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.channel} {self.external_id or self.id}"

@@ -1,6 +1,6 @@
-"""The inbox, channel-agnostic: Conversation and Message will live here.
+"""The inbox, channel-agnostic: Conversation and Message (contacts/models.py) and what acts on them.
 
-Empty until the Instagram and SMS integrations arrive. Each channel's integration package
-(integrations/instagram, integrations/twilio_sms) ingests into these models through a service here,
-so the inbox page never knows which provider a message came from.
+Each channel's integration package (integrations/instagram, integrations/twilio_sms later)
+ingests into these models through contacts/inbox/services.py and registers its sender in
+contacts/inbox/channels.py, so the inbox page never knows which provider a message came from.
 """

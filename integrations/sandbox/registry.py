@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from integrations.sandbox.base import Emulator
 from integrations.sandbox.google import GoogleEmulator
+from integrations.sandbox.instagram import InstagramEmulator
 from integrations.sandbox.resend import ResendEmulator
 
-EMULATORS: list[type[Emulator]] = [ResendEmulator, GoogleEmulator]
+EMULATORS: list[type[Emulator]] = [ResendEmulator, GoogleEmulator, InstagramEmulator]
 
 
 def sandbox_environment(env: dict[str, str]) -> dict[str, str]:

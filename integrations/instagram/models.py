@@ -1,0 +1,140 @@
+"""A workspace's connected Instagram professional account, and its posts and comments.
+
+The access token is an EncryptedTextField (AES-256-GCM, IG-2) and never shown in the admin.
+Direct messages live in the channel-agnostic inbox (contacts.Conversation / contacts.Message);
+what only Instagram has (posts, comments) lives here.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from alt.lib.fields import EncryptedTextField
+from alt.lib.tenancy import TenantModel
+
+
+class InstagramAccount(TenantModel):
+    """One Instagram professional account connected to a workspace.
+
+    `ig_user_id` is the professional account id from GET /me (`user_id`): the id webhooks carry in
+    `entry[].id` and the Send API uses. It is not the app-scoped id the token exchange returns
+    (`app_user_id`, EXTERNAL_APIS.md §3.4, §9 item 10). Both can exceed 2^53: strings.
+
+    The row outlives a disconnect (status DISCONNECTED, token erased at once, IG-6) so a workspace
+    that kept its history still knows whose conversations they were; reconnecting reuses it.
+    """
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ig_user_id = models.CharField(max_length=32)
+    app_user_id = models.CharField(max_length=32, blank=True)
+    username = models.CharField(max_length=30, blank=True)
+    name = models.CharField(max_length=150, blank=True)
+    account_type = models.CharField(max_length=20, blank=True)
+    profile_picture_url = models.URLField(max_length=1000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
+    access_token = EncryptedTextField(blank=True)  # "" once disconnected
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    token_refreshed_at = models.DateTimeField(null=True, blank=True)
+    permissions = models.CharField(max_length=500, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    # Set when the "please reconnect" email went out, cleared on reconnect: one email per outage.
+    reconnect_email_sent_at = models.DateTimeField(null=True, blank=True)
+    # IG-4: automations act only once the user switched them on.
+    keyword_triggers_enabled = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        default_manager_name = "all_workspaces"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "ig_user_id"], name="instagram_account_once_per_workspace"
+            ),
+            # Webhooks name the account, not the workspace: a live account routes to one workspace.
+            models.UniqueConstraint(
+                fields=["ig_user_id"],
+                condition=~Q(status="disconnected"),
+                name="instagram_account_live_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.username or self.ig_user_id} ({self.status})"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+
+class InstagramMedia(TenantModel):
+    """A post or story of the connected account, as far as ALT has seen it (comments, insights,
+    or published from ALT)."""
+
+    account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="media")
+    media_id = models.CharField(max_length=32)
+    media_product_type = models.CharField(max_length=16, blank=True)  # FEED, STORY, REELS, AD
+    media_type = models.CharField(max_length=16, blank=True)  # IMAGE, VIDEO, CAROUSEL_ALBUM
+    caption = models.TextField(blank=True)
+    permalink = models.URLField(max_length=1000, blank=True)
+    media_url = models.URLField(max_length=2000, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    # The latest insights fetched ({"reach": 12, ...}; a metric Meta has no data for is absent).
+    insights = models.JSONField(default=dict, blank=True)
+    insights_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "media_id"], name="instagram_media_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"media {self.media_id}"
+
+
+class InstagramComment(TenantModel):
+    """A comment on one of the account's posts (webhook field `comments`), or our public reply.
+
+    `comment_id` is unique: Meta's retries and double deliveries are stored once.
+    """
+
+    account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="comments")
+    media = models.ForeignKey(
+        InstagramMedia, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    comment_id = models.CharField(max_length=32, unique=True)
+    parent_comment_id = models.CharField(max_length=32, blank=True)
+    from_id = models.CharField(max_length=32, blank=True)
+    from_username = models.CharField(max_length=30, blank=True)
+    text = models.TextField(blank=True)
+    commented_at = models.DateTimeField(default=timezone.now)
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Written by us (a public reply) rather than received.
+    is_ours = models.BooleanField(default=False)
+    hidden = models.BooleanField(default=False)
+    # One private reply per comment, within 7 days (EXTERNAL_APIS.md §3.6): set when sent.
+    private_reply_sent_at = models.DateTimeField(null=True, blank=True)
+    private_reply_message = models.ForeignKey(
+        "contacts.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "-commented_at"], name="instagram_comment_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"comment {self.comment_id}"

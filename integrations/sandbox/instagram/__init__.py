@@ -1,0 +1,44 @@
+"""Meta's Instagram API with Instagram Login, emulated on one loopback port (EXTERNAL_APIS.md §3).
+
+The three real hosts share one server here, told apart by path as the real ones are:
+- www.instagram.com    GET  /oauth/authorize                  (oauth.py)
+- api.instagram.com    POST /oauth/access_token               (oauth.py)
+- graph.instagram.com  GET  /access_token, /refresh_access_token (unversioned, oauth.py) and
+                       /v23.0/...: /me (oauth.py), the Send API (messaging.py), comments,
+                       media, publishing and insights (media.py)
+
+core.py holds the state every part reads (accounts and their tokens, the customers' last
+messages that open the 24-hour window, comments, media) and the Graph error shape. Each part is
+a mixin with its own routes; `InstagramEmulator` puts them together. Deliveries of signed
+webhooks (Meta calling ALT) are built in deliveries.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from integrations.sandbox.instagram.core import InstagramCore
+from integrations.sandbox.instagram.media import InstagramMediaRoutes
+from integrations.sandbox.instagram.messaging import InstagramMessagingRoutes
+from integrations.sandbox.instagram.oauth import InstagramOAuthRoutes
+
+
+class InstagramEmulator(
+    InstagramOAuthRoutes, InstagramMessagingRoutes, InstagramMediaRoutes, InstagramCore
+):
+    name = "instagram"
+    default_port = 8027
+
+    @classmethod
+    def sandbox_settings(cls, base_url: str, env: Mapping[str, str]) -> dict[str, str]:
+        """Instagram comes here, with the sandbox app, unless a real app is configured."""
+        if env.get("INSTAGRAM_APP_ID"):
+            return {}
+        return {
+            "INSTAGRAM_APP_ID": cls.default_app_id,
+            "INSTAGRAM_APP_SECRET": cls.default_app_secret,
+            "INSTAGRAM_WEBHOOK_VERIFY_TOKEN": cls.default_verify_token,
+            "INSTAGRAM_OAUTH_AUTHORIZE_URL": f"{base_url}/oauth/authorize",
+            "INSTAGRAM_OAUTH_TOKEN_URL": f"{base_url}/oauth/access_token",
+            "INSTAGRAM_GRAPH_API_URL": f"{base_url}/",
+        }
