@@ -13,7 +13,37 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alt.lib.fields import EncryptedTextField
-from alt.lib.tenancy import TenantModel
+from alt.lib.tenancy import TenantManager, TenantModel
+
+
+class InstagramAccountManager(TenantManager["InstagramAccount"]):
+    """Scoped like every tenant manager, plus the two lookups where Meta names an account and the
+    workspace is what we are trying to learn: webhooks (`entry[].id`, the professional id) and
+    Meta's signed callbacks (`user_id`, the app-scoped id). The only unscoped reads of this table.
+    """
+
+    def live_by_ig_user_id(self, ig_user_id: str) -> InstagramAccount | None:
+        """The connected or needs-reconnect account with this professional id (at most one, by
+        constraint), or None: a disconnected account's deliveries are dropped (IG-6)."""
+        return (
+            self._queryset()
+            .filter(ig_user_id=str(ig_user_id))
+            .exclude(status=InstagramAccount.Status.DISCONNECTED)
+            .select_related("workspace")
+            .first()
+        )
+
+    def accepting_events(self, ig_user_id: str) -> bool:
+        """True when webhook deliveries for this professional id should be stored (IG-6)."""
+        return (
+            self._queryset()
+            .filter(ig_user_id=str(ig_user_id), status=InstagramAccount.Status.CONNECTED)
+            .exists()
+        )
+
+    def by_app_user_id(self, app_user_id: str) -> list[InstagramAccount]:
+        """Every account (any workspace, any status) Meta's signed callbacks may mean (IG-7)."""
+        return list(self._queryset().filter(app_user_id=str(app_user_id)))
 
 
 class InstagramAccount(TenantModel):
@@ -55,6 +85,8 @@ class InstagramAccount(TenantModel):
     # IG-4: automations act only once the user switched them on.
     keyword_triggers_enabled = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = InstagramAccountManager()
 
     class Meta:
         default_manager_name = "all_workspaces"
