@@ -1,4 +1,4 @@
-"""python -m bench [contacts] [calendar] [webhooks] [--rebuild]"""
+"""python -m bench [contacts] [calendar] [webhooks] [instagram] [--rebuild]"""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def main() -> int:
             from bench import calendar
 
             calendar.run()
+        elif suite == "instagram":
+            from bench import instagram
+
+            instagram.run()
         elif suite == "webhooks":
             from bench import webhooks
 
