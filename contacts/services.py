@@ -493,7 +493,15 @@ def task_complete(*, task: Task, actor: User) -> Task:
                     data={"task_id": locked.id},
                 )
             if locked.repeat:
-                _next_occurrence(locked)
+                following = _next_occurrence(locked)
+                if following is not None and following.contact is not None:
+                    activity_record(
+                        contact=following.contact,
+                        kind=Activity.Kind.TASK_CREATED,
+                        actor=actor,
+                        summary=f"Next: {following.title}",
+                        data={"task_id": following.id, "due_at": following.due_at.isoformat()},
+                    )
         task.refresh_from_db()
     return task
 

@@ -273,6 +273,22 @@ def test_marking_a_repeating_task_done_twice_creates_one_next_occurrence(
     assert completions.count() == 1
 
 
+def test_the_next_occurrence_of_a_contacts_repeating_task_is_on_their_timeline(
+    alice_client: Client, alice: User, maria: Contact
+) -> None:
+    task = repeating(maria, alice, timezone.now(), "weekly")
+
+    alice_client.post(f"/tasks/{task.id}/complete/")
+    alice_client.post(f"/tasks/{task.id}/complete/")
+
+    following = next_of(task)
+    added = Activity.objects.for_workspace(maria.workspace).filter(
+        kind="task_created", data__task_id=following.id
+    )
+    assert [a.summary for a in added] == [f"Next: {task.title}"]
+    assert datetime.fromisoformat(added[0].data["due_at"]) == following.due_at
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_mark_done_posts_create_one_next_occurrence(alice: User) -> None:
     task = repeating(None, alice, timezone.now(), "daily")
