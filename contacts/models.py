@@ -783,6 +783,13 @@ class BulkJob(TenantModel):
         DONE = "done", "Done"
         FAILED = "failed", "Stopped"
 
+    class UndoState(models.TextChoices):
+        NONE = "", "Not undone"
+        QUEUED = "queued", "Undo waiting to start"
+        RUNNING = "running", "Undoing"
+        DONE = "done", "Undone"
+        FAILED = "failed", "Undo stopped"
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -807,7 +814,11 @@ class BulkJob(TenantModel):
     # Touched by every batch: a running job whose heartbeat stops is found by the sweeper.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When undo was asked for (once: the claim). A large undo runs in the worker, like the job.
     undone_at = models.DateTimeField(null=True, blank=True)
+    undo_state = models.CharField(max_length=8, choices=UndoState.choices, blank=True)
+    undo_error = models.CharField(max_length=300, blank=True)
+    undone_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [
@@ -828,6 +839,10 @@ class BulkJob(TenantModel):
     @property
     def is_finished(self) -> bool:
         return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def is_undoing(self) -> bool:
+        return self.undo_state in (self.UndoState.QUEUED, self.UndoState.RUNNING)
 
     @property
     def percent(self) -> int:

@@ -40,6 +40,7 @@ from contacts.models import Task
 # The import tasks are imported so that Celery, which autodiscovers contacts.tasks, registers them.
 __all__ = [
     "bulk_job_run",
+    "bulk_job_undo_run",
     "bulk_jobs_sweep",
     "contacts_import_run",
     "contacts_imports_sweep_stale",
@@ -199,3 +200,12 @@ def bulk_jobs_sweep() -> None:
     # because bulk_job_run claims each job once.
     for bulk_job_id, workspace_id in bulk.bulk_jobs_sweep():
         bulk_job_run.delay(bulk_job_id, workspace_id)
+    for bulk_job_id, workspace_id, actor_id in bulk.bulk_undos_sweep():
+        bulk_job_undo_run.delay(bulk_job_id, workspace_id, actor_id)
+
+
+@shared_task(name="contacts.tasks.bulk_job_undo_run")
+def bulk_job_undo_run(bulk_job_id: int, workspace_id: int, actor_id: int | None) -> None:
+    # Claim by conditional UPDATE (undo queued → running): a redelivery does nothing, and
+    # putting back is idempotent, so a retry after a failure only finishes the rest.
+    bulk.bulk_job_undo_run(workspace_id=workspace_id, bulk_job_id=bulk_job_id, actor_id=actor_id)

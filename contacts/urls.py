@@ -22,6 +22,11 @@ urlpatterns = [
     path("contacts/bulk/jobs/<int:bulk_job_id>/", bulk.bulk_job_detail, name="bulk_job"),
     path("contacts/bulk/jobs/<int:bulk_job_id>/retry/", bulk.bulk_job_retry, name="bulk_job_retry"),
     path("contacts/bulk/jobs/<int:bulk_job_id>/undo/", bulk.bulk_job_undo, name="bulk_job_undo"),
+    path(
+        "contacts/bulk/jobs/<int:bulk_job_id>/undo/retry/",
+        bulk.bulk_job_undo_retry,
+        name="bulk_job_undo_retry",
+    ),
     # trash/: recently deleted contacts, restorable within the undo window
     path("contacts/deleted/", trash.contact_trash, name="trash"),
     path("contacts/deleted/restore/", trash.contact_trash_restore, name="trash_restore"),

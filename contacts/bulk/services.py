@@ -245,25 +245,88 @@ def bulk_job_undoable(job: BulkJob) -> bool:
     )
 
 
-def bulk_job_undo(*, job: BulkJob, actor: User) -> int:
+def bulk_job_undo(*, job: BulkJob, actor: User) -> int | None:
     """Put back what a finished job changed, within CONTACT_UNDO_HOURS: restore what it deleted,
     take off the tag it added, put back the tag it removed, and move back (with a timeline
     entry) or reassign each contact still where the job put it. A contact changed again since
-    is left as it is now. Returns how many contacts were put back. Raises ValueError when the
-    job cannot be undone (not done, undone already, too old)."""
+    is left as it is now.
+
+    Claimed once under a row lock (undone_at). Up to CONTACT_BULK_INLINE_MAX changed contacts are
+    put back in this call, which returns how many; a larger undo runs in the worker
+    (contacts.tasks.bulk_job_undo_run, sent after commit) and this returns None while the job
+    page shows its state. Raises ValueError when the job cannot be undone (not done, undone
+    already, too old)."""
+    from contacts.tasks import bulk_job_undo_run as undo_task
+
     with transaction.atomic():
         jobs = BulkJob.objects.for_workspace(job.workspace)
         locked = jobs.select_for_update().filter(id=job.id).first()
         if locked is None or not bulk_job_undoable(locked):
             hours = settings.CONTACT_UNDO_HOURS
             raise ValueError(f"This can no longer be undone: undo works once, for {hours} hours.")
-        jobs.filter(id=job.id).update(undone_at=timezone.now())
+        now = timezone.now()
+        if locked.changed > settings.CONTACT_BULK_INLINE_MAX:
+            jobs.filter(id=job.id).update(
+                undone_at=now, undo_state=BulkJob.UndoState.QUEUED, heartbeat_at=now
+            )
+            undo_task.delay_on_commit(job.id, job.workspace_id, actor.id)
+            job.undone_at, job.undo_state = now, BulkJob.UndoState.QUEUED
+            return None
         undone = _revert(locked, actor)
-    job.undone_at = timezone.now()
+        jobs.filter(id=job.id).update(
+            undone_at=now, undo_state=BulkJob.UndoState.DONE, undone_count=undone
+        )
+    job.undone_at, job.undo_state, job.undone_count = now, BulkJob.UndoState.DONE, undone
     return undone
 
 
-def _revert(job: BulkJob, actor: User) -> int:
+def bulk_job_undo_run(*, workspace_id: int, bulk_job_id: int, actor_id: int | None) -> None:
+    """Run a queued undo in the worker: claim it (queued → running, a conditional UPDATE), put
+    everything back, record how many. Putting back is idempotent (a restored contact, a tag
+    already off, a contact no longer where the job left it are skipped), so a retry after a
+    failure finishes the rest without touching what was done. A failure leaves the undo "failed"
+    with a message and a Retry. Raises nothing."""
+    workspace = Workspace.objects.filter(id=workspace_id).first()
+    if workspace is None:
+        return
+    jobs = BulkJob.objects.for_workspace(workspace)
+    claimed = jobs.filter(id=bulk_job_id, undo_state=BulkJob.UndoState.QUEUED).update(
+        undo_state=BulkJob.UndoState.RUNNING, heartbeat_at=timezone.now()
+    )
+    if not claimed:
+        return
+    job = jobs.get(id=bulk_job_id)
+    actor = workspace_member(workspace, actor_id) or job.created_by
+    try:
+        with transaction.atomic():
+            undone = _revert(job, actor)
+            jobs.filter(id=job.id, undo_state=BulkJob.UndoState.RUNNING).update(
+                undo_state=BulkJob.UndoState.DONE, undone_count=undone, undo_error=""
+            )
+    except Exception:
+        log.exception("undo of bulk job %s failed", job.id)
+        jobs.filter(id=job.id, undo_state=BulkJob.UndoState.RUNNING).update(
+            undo_state=BulkJob.UndoState.FAILED, undo_error=FAILED_UNEXPECTEDLY
+        )
+
+
+def bulk_job_undo_retry(*, job: BulkJob, actor: User) -> bool:
+    """Queue a failed undo again (sends contacts.tasks.bulk_job_undo_run after commit). Returns
+    False when the undo is not failed (a double click queues it once)."""
+    from contacts.tasks import bulk_job_undo_run as undo_task
+
+    with transaction.atomic():
+        queued = (
+            BulkJob.objects.for_workspace(job.workspace)
+            .filter(id=job.id, undo_state=BulkJob.UndoState.FAILED)
+            .update(undo_state=BulkJob.UndoState.QUEUED, undo_error="", heartbeat_at=timezone.now())
+        )
+        if queued:
+            undo_task.delay_on_commit(job.id, job.workspace_id, actor.id)
+    return bool(queued)
+
+
+def _revert(job: BulkJob, actor: User | None) -> int:
     ws, Action = job.workspace, BulkJob.Action
     ids = [int(k) for k in job.undo]
     if job.action == Action.DELETE:
@@ -290,7 +353,7 @@ def _still(job: BulkJob, ids: list[int], **where_the_job_left_them: Any) -> list
     return list(live.filter(id__in=ids, **where_the_job_left_them).values_list("id", flat=True))
 
 
-def _revert_stages(job: BulkJob, by_previous: dict[Any, list[int]], actor: User) -> int:
+def _revert_stages(job: BulkJob, by_previous: dict[Any, list[int]], actor: User | None) -> int:
     reverted = 0
     stages = PipelineStage.objects.for_workspace(job.workspace)
     for stage_id, group in by_previous.items():
@@ -336,6 +399,35 @@ _LOST_SQL = f"""
     ) AND state = 'queued'
     RETURNING id, workspace_id
 """  # noqa: S608 (the table name is ours; values are parameters)
+
+
+_STOP_STALE_UNDO_SQL = f"""
+    UPDATE {BulkJob._meta.db_table} SET undo_state = 'failed', undo_error = %(error)s
+    WHERE undo_state = 'running' AND heartbeat_at < %(stale_before)s
+"""  # noqa: S608 (the table name is ours; values are parameters)
+_LOST_UNDO_SQL = f"""
+    UPDATE {BulkJob._meta.db_table} SET heartbeat_at = %(now)s
+    WHERE id IN (
+        SELECT id FROM {BulkJob._meta.db_table}
+        WHERE undo_state = 'queued' AND heartbeat_at < %(requeue_before)s
+        ORDER BY heartbeat_at LIMIT 100
+        FOR UPDATE SKIP LOCKED
+    ) AND undo_state = 'queued'
+    RETURNING id, workspace_id, created_by_id
+"""  # noqa: S608 (the table name is ours; values are parameters)
+
+
+def bulk_undos_sweep() -> list[tuple[int, int, int | None]]:
+    """The sweeper's half for undos: a running undo quiet for STALE_AFTER shows as failed, with
+    a retry; (job id, workspace id, creator id) of queued undos waiting longer than
+    REQUEUE_AFTER come back for the caller to send again (the claim makes that harmless)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STOP_STALE_UNDO_SQL, {"error": STOPPED_QUIETLY, "stale_before": now - STALE_AFTER}
+        )
+        cursor.execute(_LOST_UNDO_SQL, {"now": now, "requeue_before": now - REQUEUE_AFTER})
+        return [(j, w, u) for j, w, u in cursor.fetchall()]
 
 
 def bulk_jobs_sweep() -> list[tuple[int, int]]:

@@ -46,8 +46,20 @@ def bulk_job_undo(request: WorkspaceRequest, bulk_job_id: int) -> HttpResponse:
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("contacts:bulk_job", bulk_job_id=job.id)
+    if undone is None:
+        messages.info(request, f"Undoing: putting {contacts_count(job.changed)} back.")
+        return redirect("contacts:bulk_job", bulk_job_id=job.id)
     messages.success(request, f"Undone: {contacts_count(undone)} put back.")
     return redirect("contacts:list")
+
+
+@require_POST
+@workspace_required
+def bulk_job_undo_retry(request: WorkspaceRequest, bulk_job_id: int) -> HttpResponse:
+    job = bulk.access_bulk_job(request.workspace, bulk_job_id)
+    if bulk.bulk_job_undo_retry(job=job, actor=request.user):
+        messages.success(request, "Trying the undo again.")
+    return redirect("contacts:bulk_job", bulk_job_id=job.id)
 
 
 # --- what to tell the agent ----------------------------------------------------------------------

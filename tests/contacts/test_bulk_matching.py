@@ -551,6 +551,115 @@ def test_an_unfinished_job_cannot_be_undone(alice_client: Client, ws: Any, alice
     assert "This can no longer be undone" in response.content.decode()
 
 
+# --- a large undo runs in the worker -------------------------------------------------------------
+def test_a_large_undo_runs_in_the_worker_and_its_page_polls_until_done(
+    alice_client: Client, ws: Any, board: dict[str, list[Contact]], settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    job = run_all(alice_client, ws, action="tag", tag="hot")
+    settings.CONTACT_BULK_INLINE_MAX = 3  # the job changed 5: too many to undo in the request
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = undo(alice_client, job)
+
+    body = response.content.decode()
+    assert "Undoing: putting 5 contacts back." in body
+    assert "Undoing…" in body
+    assert 'hx-trigger="every 1s"' in body
+    assert hot(ws) == {"Q 0", "Q 1", "Q 2", "Q 3", "N 0", "N 1"}  # nothing put back yet
+    assert len(callbacks) == 1
+    contact_tasks.bulk_job_undo_run(job.id, ws.id, job.created_by_id)  # what the worker runs
+
+    assert hot(ws) == {"Q 0"}
+    job.refresh_from_db()
+    assert (job.undo_state, job.undone_count) == ("done", 5)
+    page = alice_client.get(f"/contacts/bulk/jobs/{job.id}/").content.decode()
+    assert "5 contacts put back." in page
+    assert 'hx-trigger="every 1s"' not in page
+    assert "Undo</button>" not in page
+
+
+def test_a_failed_undo_shows_why_and_a_retry_finishes_it(
+    alice_client: Client, ws: Any, board: dict[str, list[Contact]], settings: Any,
+    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    job = run_all(alice_client, ws, action="stage", stage=stage_named(ws, "Showing").id)
+    settings.CONTACT_BULK_INLINE_MAX = 3
+    real_set_stage = services.contacts_bulk_set_stage
+    calls: list[int] = []
+
+    def flaky(**kwargs: Any) -> list[int]:
+        calls.append(1)
+        if len(calls) == 2:  # one group went back, then the database went away
+            raise RuntimeError("database went away")
+        return real_set_stage(**kwargs)
+
+    monkeypatch.setattr(services, "contacts_bulk_set_stage", flaky)
+    with django_capture_on_commit_callbacks(execute=False):
+        undo(alice_client, job)
+    contact_tasks.bulk_job_undo_run(job.id, ws.id, job.created_by_id)
+
+    job.refresh_from_db()
+    assert job.undo_state == "failed"
+    page = alice_client.get(f"/contacts/bulk/jobs/{job.id}/").content.decode()
+    assert bulk.FAILED_UNEXPECTEDLY in page
+    assert "Retry the undo" in page
+
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        alice_client.post(f"/contacts/bulk/jobs/{job.id}/undo/retry/")
+        alice_client.post(f"/contacts/bulk/jobs/{job.id}/undo/retry/")  # a double click
+    assert len(sent) == 1
+    contact_tasks.bulk_job_undo_run(job.id, ws.id, job.created_by_id)
+
+    job.refresh_from_db()
+    assert job.undo_state == "done"
+    assert {fresh(ws, c).stage.name for c in board["qualified"]} == {"Qualified"}
+    assert {fresh(ws, c).stage.name for c in board["new"]} == {"New"}
+
+
+def test_the_sweeper_fails_a_stuck_undo_and_resends_a_lost_one(
+    ws: Any, alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = timezone.now()
+
+    def job(undo_state: str, minutes_ago: int) -> BulkJob:
+        return BulkJob.objects.create(
+            workspace=ws, created_by=alice, action="tag", params={"tag": "x"}, state="done",
+            undo_state=undo_state, undone_at=now, heartbeat_at=now - timedelta(minutes=minutes_ago),
+        )  # fmt: skip
+
+    stuck, busy = job("running", 6), job("running", 1)
+    lost, waiting = job("queued", 3), job("queued", 1)
+    sent: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(contact_tasks.bulk_job_undo_run, "delay", lambda *a: sent.append(a))
+
+    contact_tasks.bulk_jobs_sweep()
+    contact_tasks.bulk_jobs_sweep()
+
+    states = dict(BulkJob.objects.for_workspace(ws).values_list("id", "undo_state"))
+    assert states == {
+        stuck.id: "failed",
+        busy.id: "running",
+        lost.id: "queued",
+        waiting.id: "queued",
+    }
+    assert sent == [(lost.id, ws.id, alice.id)]
+
+
+def test_another_workspace_cannot_retry_an_undo(
+    alice_client: Client, charlie_client: Client, ws: Any, alice: Any
+) -> None:
+    job = BulkJob.objects.create(
+        workspace=ws, created_by=alice, action="tag", params={"tag": "x"}, state="done",
+        undo_state="failed", undone_at=timezone.now(),
+    )  # fmt: skip
+
+    response = charlie_client.post(f"/contacts/bulk/jobs/{job.id}/undo/retry/")
+
+    assert response.status_code == 404
+    job.refresh_from_db()
+    assert job.undo_state == "failed"
+
+
 # --- bad input -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "filter_value", ["stage=abc", "stale=3", "sort=evil", "q=" + "x" * 101, "assignee=999999"]
