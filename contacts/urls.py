@@ -19,6 +19,7 @@ urlpatterns = [
     path("contacts/bulk/", listing.contact_bulk, name="bulk"),
     path("contacts/bulk/undo/", listing.contact_bulk_undo, name="bulk_undo"),
     # bulk/: bulk actions on every contact matching a filter, run as jobs
+    path("contacts/bulk/jobs/", bulk.bulk_job_list, name="bulk_jobs"),
     path("contacts/bulk/jobs/<int:bulk_job_id>/", bulk.bulk_job_detail, name="bulk_job"),
     path("contacts/bulk/jobs/<int:bulk_job_id>/retry/", bulk.bulk_job_retry, name="bulk_job_retry"),
     path("contacts/bulk/jobs/<int:bulk_job_id>/undo/", bulk.bulk_job_undo, name="bulk_job_undo"),

@@ -58,6 +58,12 @@ def access_bulk_job(workspace: Workspace, bulk_job_id: int | str) -> BulkJob:
     return jobs.select_related("created_by").get_or_404("bulk action", id=bulk_job_id)
 
 
+def recent_bulk_jobs(workspace: Workspace, *, limit: int = 30) -> list[BulkJob]:
+    """The workspace's latest bulk actions, newest first (without their id and undo lists)."""
+    jobs = BulkJob.objects.for_workspace(workspace).defer("contact_ids", "undo", "query")
+    return list(jobs.select_related("created_by").order_by("-created_at", "-id")[:limit])
+
+
 def bulk_matching_count(workspace: Workspace, query: ContactListQuery, *, user: User) -> int:
     """How many of the workspace's live contacts match `query` now (what a confirmation states)."""
     return contacts_filtered(workspace, query, user=user).order_by().count()

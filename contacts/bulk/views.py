@@ -28,6 +28,28 @@ def bulk_job_detail(request: WorkspaceRequest, bulk_job_id: int) -> HttpResponse
     return render_local(request, template, context)
 
 
+@require_safe
+@workspace_required
+def bulk_job_list(request: WorkspaceRequest) -> HttpResponse:
+    jobs = bulk.recent_bulk_jobs(request.workspace)
+    stages = dict(PipelineStage.objects.for_workspace(request.workspace).values_list("id", "name"))
+    rows = [(job, _list_summary(job, stages)) for job in jobs]
+    return render_local(request, "contacts/bulk_jobs.html", {"rows": rows})
+
+
+def _list_summary(job: BulkJob, stages: dict[int, str]) -> str:
+    n, params = contacts_count(job.expected), job.params
+    if job.action == BulkJob.Action.TAG:
+        return f"Tag {n} “{params.get('tag', '')}”"
+    if job.action == BulkJob.Action.UNTAG:
+        return f"Remove “{params.get('tag', '')}” from {n}"
+    if job.action == BulkJob.Action.STAGE:
+        return f"Move {n} to {stages.get(params.get('stage_id'), 'a deleted stage')}"  # type: ignore[arg-type]
+    if job.action == BulkJob.Action.ASSIGN:
+        return f"Assign {n}"
+    return f"Delete {n}"
+
+
 @require_POST
 @workspace_required
 def bulk_job_retry(request: WorkspaceRequest, bulk_job_id: int) -> HttpResponse:

@@ -62,6 +62,7 @@ PAGES = [
     Stop("board-column", "/pipeline/stages/{stage}/"),
     Stop("recently-deleted", "/contacts/deleted/"),
     Stop("bulk-job", "/contacts/bulk/jobs/{bulk_job}/"),
+    Stop("bulk-jobs", "/contacts/bulk/jobs/"),
     Stop("properties", "/properties/"),
     Stop("property", "/properties/{property}/"),
     Stop("property-new", "/properties/new/"),

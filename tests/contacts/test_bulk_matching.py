@@ -660,6 +660,34 @@ def test_another_workspace_cannot_retry_an_undo(
     assert job.undo_state == "failed"
 
 
+# --- the list of bulk actions --------------------------------------------------------------------
+def test_the_bulk_actions_page_lists_the_workspaces_jobs_newest_first_in_fixed_queries(
+    alice_client: Client, charlie_client: Client, ws: Any, alice: Any, bob: Any
+) -> None:
+    showing = stage_named(ws, "Showing")
+
+    def job(**fields: Any) -> BulkJob:
+        return BulkJob.objects.create(workspace=ws, expected=12, **fields)
+
+    job(created_by=alice, action="tag", params={"tag": "<b>Hot</b>"}, state="done")
+    job(created_by=bob, action="stage", params={"stage_id": showing.id}, state="failed")
+    alice_client.get("/contacts/bulk/jobs/")  # per-session lookups (the calendar banner) cached
+    with CaptureQueriesContext(connection) as two:
+        body = alice_client.get("/contacts/bulk/jobs/").content.decode()
+    job(created_by=None, action="delete", state="done", undo_state="done")
+    job(created_by=alice, action="stage", params={"stage_id": 999_999}, state="queued")
+    with CaptureQueriesContext(connection) as four:
+        more = alice_client.get("/contacts/bulk/jobs/").content.decode()
+
+    assert len(four.captured_queries) == len(two.captured_queries)
+    assert body.index("Move 12 contacts to Showing") < body.index("Tag 12 contacts “&lt;b&gt;Hot")
+    assert "Stopped" in body
+    assert "Move 12 contacts to a deleted stage" in more
+    assert "Delete 12 contacts" in more
+    assert "Undone" in more
+    assert "Tag 12" not in charlie_client.get("/contacts/bulk/jobs/").content.decode()
+
+
 # --- bad input -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "filter_value", ["stage=abc", "stale=3", "sort=evil", "q=" + "x" * 101, "assignee=999999"]
