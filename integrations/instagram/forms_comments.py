@@ -59,7 +59,13 @@ class TriggerForm(WorkspaceFormMixin, forms.Form):
         help_text="Separated by commas, e.g. <em>price, info, 🏠</em>. Capitals, accents written "
         "the same and extra spaces do not matter.",
     )
-    match_mode = forms.ChoiceField(label="Match", choices=KeywordTrigger.MatchMode.choices)
+    match_mode = forms.ChoiceField(
+        label="Match",
+        choices=KeywordTrigger.MatchMode.choices,
+        help_text="Whole word: “price” answers “What's the price?” but not “prices”. Whole text: "
+        "the comment or DM is only the keyword. Anywhere: also inside words, and for languages "
+        "written without spaces.",
+    )
     post = MediaChoiceField(
         label="On which posts",
         queryset=InstagramMedia.objects.none(),
