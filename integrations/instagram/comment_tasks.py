@@ -8,7 +8,7 @@ from typing import Any
 
 from alt.accounts.models import Workspace
 from alt.lib.celery_typing import shared_task
-from alt.lib.retry import retry_transient
+from alt.lib.retry import MAX_RETRIES, retry_transient
 from contacts.models import Message
 from integrations.instagram import comments, triggers
 from integrations.instagram.client import InstagramError
@@ -75,4 +75,6 @@ def keyword_trigger_fire(self: Any, workspace_id: int, firing_id: int) -> None:
     try:
         triggers.trigger_fire(firing=firing)
     except InstagramError as exc:  # transient only: trigger_fire ends the firing otherwise
+        if self.request.retries >= MAX_RETRIES:
+            triggers.firing_give_up(firing=firing, error=exc)
         retry_transient(self, exc)

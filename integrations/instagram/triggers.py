@@ -259,6 +259,11 @@ def firing_claim(*, firing_id: int, workspace: Any) -> KeywordTriggerFiring | No
     return firing
 
 
+def firing_give_up(*, firing: KeywordTriggerFiring, error: InstagramError) -> None:
+    """End a firing whose transient failures outlasted the retries: failed, with the reason."""
+    _finish(firing, KeywordTriggerFiring.State.FAILED, f"Gave up after retries: {error.message}")
+
+
 def _finish(firing: KeywordTriggerFiring, state: str, detail: str = "") -> None:
     firing.state = state
     firing.detail = detail[:300]

@@ -274,6 +274,41 @@ def test_a_dm_keyword_gets_the_auto_reply_in_the_thread(
     )
 
 
+def test_a_dm_delivered_twice_is_answered_once(
+    alice: User, instagram: Any, outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    account = connect(alice, instagram, triggers_on=True)
+    trigger(account, alice, kind="dm_reply", keywords="tour", match_mode="exact")
+    dm = inbound_dm(account, instagram, "  TOUR ")
+
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            message_received.send(sender=Message, message=dm, created_contact=False)
+    outbox.drain()
+
+    assert len(instagram.sent) == 1
+    assert KeywordTriggerFiring.objects.for_workspace(account.workspace).get().state == "sent"
+
+
+def test_an_instagram_outage_ends_the_firing_failed_after_the_retries(
+    alice: User, instagram: Any, outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    account = connect(alice, instagram, triggers_on=True)
+    trigger(account, alice, kind="dm_reply", keywords="tour")
+    dm = inbound_dm(account, instagram, "tour")
+    instagram.fail_next(503, {"error": {"message": "Service unavailable", "code": 2}}, times=20)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message_received.send(sender=Message, message=dm, created_contact=False)
+    outbox.drain()  # the retries run at once here (eager apply)
+
+    firing = KeywordTriggerFiring.objects.for_workspace(account.workspace).get()
+    assert firing.state == "failed"
+    assert "Gave up" in firing.detail
+    assert instagram.sent == []
+    assert len(instagram.requests_to("POST", r"/messages$")) == 9  # the first try and 8 retries
+
+
 def test_an_echo_or_a_paused_thread_gets_no_auto_reply(
     alice: User, instagram: Any, outbox: Outbox, django_capture_on_commit_callbacks: Any
 ) -> None:
