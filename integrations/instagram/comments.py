@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from integrations.instagram.models import KeywordTrigger
 
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
+# How long keyword triggers stay quiet with a contact after a person answered them by hand
+# (the inbox's own replies set the same pause; the lead aligns the two values at merge).
+HUMAN_REPLY_PAUSE = timedelta(hours=24)
 MAX_DM_LENGTH = 1000  # the Send API's text limit (§3.6)
 MAX_COMMENT_LENGTH = 2200  # Instagram's comment limit
 REFRESH_POSTS = 12
@@ -276,7 +279,8 @@ def comment_private_reply(
     Write, then send: the OUTBOUND Message (pending) and the comment's link to it are committed
     before Meta is called, so a second click or a retried task finds the claim. An automated
     reply (`trigger`) carries the first-contact disclosure. On success the message gets Meta's id
-    and `comment.private_reply_sent_at` is set. External call: the Send API.
+    and `comment.private_reply_sent_at` is set; a person's reply pauses the automations with
+    this contact for HUMAN_REPLY_PAUSE. External call: the Send API.
     Raises ReplyRefused (nothing sent) or InstagramError (Meta refused or failed; the message is
     marked failed; a transient one leaves the comment answerable for a retry)."""
     _check_author(sent_by, trigger)
@@ -333,9 +337,10 @@ def comment_private_reply(
     message.save(update_fields=["external_id", "status", "sent_at"])
     locked.private_reply_sent_at = message.sent_at
     locked.save(update_fields=["private_reply_sent_at"])
-    Conversation.objects.for_workspace(workspace).filter(id=conversation.id).update(
-        last_message_at=message.sent_at
-    )
+    changes: dict[str, Any] = {"last_message_at": message.sent_at}
+    if sent_by is not None:  # a person took this contact over: automations stay quiet a while
+        changes["automation_paused_until"] = message.sent_at + HUMAN_REPLY_PAUSE
+    Conversation.objects.for_workspace(workspace).filter(id=conversation.id).update(**changes)
     comment.private_reply_sent_at = locked.private_reply_sent_at
     comment.private_reply_message = message
     return message

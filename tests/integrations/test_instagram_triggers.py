@@ -13,7 +13,7 @@ from django.utils import timezone
 from alt.accounts.models import User
 from contacts.inbox.signals import message_received
 from contacts.models import Conversation, Message
-from integrations.instagram import triggers
+from integrations.instagram import comments, triggers
 from integrations.instagram.models import KeywordTrigger, KeywordTriggerFiring
 from integrations.instagram.triggers import keyword_list, text_matches
 from tests.conftest import Outbox
@@ -213,6 +213,22 @@ def test_a_person_replying_pauses_the_triggers_for_that_contact(
     firing = KeywordTriggerFiring.objects.for_workspace(account.workspace).get()
     assert firing.state == "skipped"
     assert "person replied" in firing.detail
+
+
+def test_alice_answering_a_commenter_by_hand_pauses_the_triggers_for_them(
+    alice: User, instagram: Any, outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    account = connect(alice, instagram, triggers_on=True)
+    media = post(account, instagram)
+    trigger(account, alice)
+    first = comment(media, instagram, "lovely")
+    comments.comment_private_reply(comment=first, text="Thanks Maria!", sent_by=alice)
+
+    arrives(django_capture_on_commit_callbacks, comment(media, instagram, "price?"))
+    outbox.drain()
+
+    assert [m.text for m in sent_private_replies(instagram)] == ["Thanks Maria!"]
+    assert KeywordTriggerFiring.objects.for_workspace(account.workspace).get().state == "skipped"
 
 
 def test_the_first_automated_message_says_it_is_automated_and_later_ones_do_not(
