@@ -199,3 +199,21 @@ def test_a_dead_token_is_190_on_every_comment_route(instagram: Any, ig: Any) -> 
         client.media_comments(token=token, media_id=post.media_id)
 
     assert error.value.needs_reconnect
+
+
+@pytest.mark.parametrize(
+    ("value", "year"),
+    [
+        ("2019-04-05T07:56:32+0000", 2019),
+        ("9999-12-31T23:59:59+0000", 9999),
+        ("0026-01-01T00:00:00+0000", 26),
+        ("2019-04-05T07:56:32Z", 2019),  # ISO "Z" is read too
+        ("05/04/2019 07:56", None),
+        ("", None),
+        (1554450992, None),
+    ],
+)
+def test_metas_timestamps_parse_and_odd_ones_are_absent(value: Any, year: int | None) -> None:
+    parsed = client.parse_graph_time(value)
+
+    assert (parsed.year if parsed else None) == year

@@ -430,3 +430,39 @@ def test_another_workspaces_trigger_is_a_404(
     assert charlie_client.get(f"/settings/social/triggers/{rule.id}/").status_code == 404
     assert charlie_client.post(f"/settings/social/triggers/{rule.id}/delete/").status_code == 404
     assert KeywordTrigger.objects.for_workspace(account.workspace).filter(id=rule.id).exists()
+
+
+def test_the_receiver_only_enqueues(
+    alice: User, instagram: Any, outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    account = connect(alice, instagram, triggers_on=True)
+    trigger(account, alice)
+
+    arrives(
+        django_capture_on_commit_callbacks, comment(post(account, instagram), instagram, "price")
+    )
+
+    assert outbox.names() == ["keyword_triggers_match_comment"]
+    assert instagram.sent == []
+    assert not KeywordTriggerFiring.objects.for_workspace(account.workspace).exists()
+
+
+def test_absurd_keywords_get_a_clear_error(
+    alice: User, alice_client: Client, instagram: Any
+) -> None:
+    connect(alice, instagram)
+
+    too_long = alice_client.post(
+        "/settings/social/triggers/new/",
+        {"kind": "comment_dm", "keywords": "x" * 10_000, "match_mode": "any", "reply_text": "Hi"},
+    )
+    too_many = alice_client.post(
+        "/settings/social/triggers/new/",
+        {"kind": "comment_dm", "keywords": ",".join(f"k{i}" for i in range(40)),
+         "match_mode": "any", "reply_text": "Hi"},
+    )  # fmt: skip
+
+    assert too_long.status_code == 400
+    assert "at most 500 characters" in too_long.content.decode()
+    assert too_many.status_code == 400
+    assert "at most 30 keywords" in too_many.content.decode()
