@@ -394,3 +394,23 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> An
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout}s")
+
+
+# --- Instagram emulator -------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def instagram_server() -> Iterator[Any]:
+    from integrations.sandbox.instagram import InstagramEmulator
+
+    emulator = InstagramEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def instagram(instagram_server: Any, settings: Any) -> Any:
+    """ALT's Instagram settings point at the emulator, which starts the test empty."""
+    instagram_server.reset()
+    for name, value in instagram_server.sandbox_settings(instagram_server.base_url, {}).items():
+        setattr(settings, name, value)
+    return instagram_server

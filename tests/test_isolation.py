@@ -175,7 +175,9 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     CalendarConnection.objects.create(
         workspace=workspace, user=alice, access_token="ya29.alice", refresh_token="1//alice"
     )
+    ig = alice_instagram(workspace, alice)
     return {
+        **ig,
         "contact_id": str(zelda.id),
         "other_id": str(twin.id),
         "task_id": str(task.id),
@@ -192,6 +194,33 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     }
 
 
+def alice_instagram(workspace: Any, alice: Any) -> dict[str, str]:
+    """Alice's Instagram account, a post, a comment on it and a keyword trigger."""
+    from integrations.instagram.models import (
+        InstagramAccount,
+        InstagramComment,
+        InstagramMedia,
+        KeywordTrigger,
+    )
+
+    account = InstagramAccount.objects.create(
+        workspace=workspace, ig_user_id="17841400000000001", username="alice_realty",
+        access_token="IGAA-alice",
+    )  # fmt: skip
+    media = InstagramMedia.objects.create(
+        workspace=workspace, account=account, media_id="1790001", caption="742 Evergreen Terrace"
+    )
+    comment = InstagramComment.objects.create(
+        workspace=workspace, account=account, media=media, comment_id="1790002",
+        from_id="6543210", from_username="zelda", text="ALICE-NOTE-TEXT",
+    )  # fmt: skip
+    trigger = KeywordTrigger.objects.create(
+        workspace=workspace, account=account, keywords="ALICE-TAG", reply_text="ALICE-TASK-TITLE",
+        media=media, created_by=alice,
+    )  # fmt: skip
+    return {"ig_comment_id": str(comment.id), "trigger_id": str(trigger.id)}
+
+
 def crm_snapshot(workspace: Any) -> Any:
     """Everything of Alice's CRM a POST could change."""
     from appointments.models import Appointment
@@ -206,8 +235,16 @@ def crm_snapshot(workspace: Any) -> Any:
             m.BulkJob,
             m.LeadSource,
             Appointment, CalendarConnection,
+            *instagram_models(),
         )
     ]  # fmt: skip
+
+
+def instagram_models() -> list[Any]:
+    from integrations.instagram import models as ig
+
+    return [ig.InstagramAccount, ig.InstagramMedia, ig.InstagramComment, ig.KeywordTrigger,
+            ig.KeywordTriggerFiring]  # fmt: skip
 
 
 def iter_patterns(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:

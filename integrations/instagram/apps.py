@@ -5,3 +5,12 @@ class InstagramConfig(AppConfig):
     name = "integrations.instagram"
     label = "instagram"
     verbose_name = "Instagram"
+
+    def ready(self) -> None:
+        from contacts.inbox.signals import message_received
+        from integrations.instagram import comment_tasks  # noqa: F401 (registers the jobs)
+        from integrations.instagram.signals import comment_received
+        from integrations.instagram.triggers import on_comment_received, on_message_received
+
+        comment_received.connect(on_comment_received, dispatch_uid="instagram.keyword_triggers")
+        message_received.connect(on_message_received, dispatch_uid="instagram.keyword_dm_triggers")

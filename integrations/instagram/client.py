@@ -21,6 +21,8 @@ Each feature adds its calls below the shared part, in its own section.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -181,3 +183,175 @@ def request_json(
             code="transient",
         )
     raise error_from_body(response.status_code, body)
+
+
+# --- Comments ---------------------------------------------------------------------------------
+# Recent posts and their comments, public replies, private replies (EXTERNAL_APIS.md §3.6, §3.7),
+# and the plain-text DM a keyword trigger sends (never with the HUMAN_AGENT tag: IG-8, §3.6).
+
+MEDIA_FIELDS = "id,caption,media_type,media_product_type,permalink,timestamp"
+COMMENT_FIELDS = "id,text,timestamp,from,username,parent_id"
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    media_id: str
+    caption: str
+    media_type: str
+    media_product_type: str
+    permalink: str
+    posted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CommentItem:
+    comment_id: str
+    text: str
+    from_id: str
+    from_username: str
+    parent_id: str
+    commented_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message_id: str
+    recipient_id: str
+
+
+def parse_graph_time(value: Any) -> datetime | None:
+    """Meta's '2019-04-05T07:56:32+0000' (§3.9) as an aware datetime; None when absent or odd."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+
+
+def _paged(
+    client: httpx.Client, url: str, *, token: str, params: dict[str, str], limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` rows of a Graph edge, following `paging.cursors.after` while `next` exists."""
+    rows: list[dict[str, Any]] = []
+    query = dict(params, limit=str(min(limit, 100)))
+    while len(rows) < limit:
+        body = request_json(client, "GET", url, token=token, params=query)
+        data = body.get("data")
+        page = [row for row in data if isinstance(row, dict)] if isinstance(data, list) else []
+        rows.extend(page)
+        paging: dict[str, Any] = body["paging"] if isinstance(body.get("paging"), dict) else {}
+        cursors = paging.get("cursors")
+        after = cursors.get("after") if isinstance(cursors, dict) else None
+        if not page or not paging.get("next") or not after:
+            break
+        query = dict(query, after=str(after))
+    return rows[:limit]
+
+
+def recent_media(*, token: str, ig_user_id: str, limit: int = 25) -> list[MediaItem]:
+    """The account's most recent posts, newest first (GET /<IG_ID>/media). No side effects.
+    Raises InstagramError."""
+    with graph_client() as client:
+        rows = _paged(
+            client,
+            versioned(f"{ig_user_id}/media"),
+            token=token,
+            params={"fields": MEDIA_FIELDS},
+            limit=limit,
+        )
+    return [
+        MediaItem(
+            media_id=str(row.get("id", "")),
+            caption=str(row.get("caption") or ""),
+            media_type=str(row.get("media_type") or ""),
+            media_product_type=str(row.get("media_product_type") or ""),
+            permalink=str(row.get("permalink") or ""),
+            posted_at=parse_graph_time(row.get("timestamp")),
+        )
+        for row in rows
+        if row.get("id")
+    ]
+
+
+def media_comments(*, token: str, media_id: str, limit: int = 50) -> list[CommentItem]:
+    """A post's top-level comments, newest first (GET /<MEDIA_ID>/comments). No side effects.
+    `from` is only there when the app may see the commenter; `username` is the fallback.
+    Raises InstagramError."""
+    with graph_client() as client:
+        rows = _paged(
+            client,
+            versioned(f"{media_id}/comments"),
+            token=token,
+            params={"fields": COMMENT_FIELDS},
+            limit=limit,
+        )
+    items = []
+    for row in rows:
+        if not row.get("id"):
+            continue
+        sender: dict[str, Any] = row["from"] if isinstance(row.get("from"), dict) else {}
+        items.append(
+            CommentItem(
+                comment_id=str(row["id"]),
+                text=str(row.get("text") or ""),
+                from_id=str(sender.get("id") or ""),
+                from_username=str(sender.get("username") or row.get("username") or ""),
+                parent_id=str(row.get("parent_id") or ""),
+                commented_at=parse_graph_time(row.get("timestamp")),
+            )
+        )
+    return items
+
+
+def comment_reply(*, token: str, comment_id: str, text: str) -> str:
+    """Reply publicly under a comment (POST /<COMMENT_ID>/replies, §3.7); returns the new
+    comment's id. Side effect: the reply is public on Instagram. Raises InstagramError."""
+    with graph_client() as client:
+        body = request_json(
+            client, "POST", versioned(f"{comment_id}/replies"), token=token, data={"message": text}
+        )
+    reply_id = str(body.get("id") or "")
+    if not reply_id:
+        raise InstagramError(
+            "Instagram did not confirm the reply.", permanent=False, code="transient"
+        )
+    return reply_id
+
+
+def send_private_reply(*, token: str, ig_user_id: str, comment_id: str, text: str) -> SentMessage:
+    """Send the one private reply a comment allows, as a DM to its author (Send API with
+    `recipient.comment_id`, §3.6: within 7 days of the comment, once). Never tagged HUMAN_AGENT.
+    Side effect: a DM on Instagram. Raises InstagramError (a refusal after 7 days is code 10 /
+    2534022, `window_closed`; a second attempt is code 10 without that subcode, `rejected`)."""
+    return _send(
+        token=token,
+        ig_user_id=ig_user_id,
+        body={"recipient": {"comment_id": comment_id}, "message": {"text": text}},
+    )
+
+
+def send_automated_text(
+    *, token: str, ig_user_id: str, recipient_id: str, text: str
+) -> SentMessage:
+    """Send an automated DM (a keyword trigger's auto-reply) to an IGSID within the 24-hour
+    window; never with the HUMAN_AGENT tag, which is for messages a person wrote (§3.6, IG-8).
+    Side effect: a DM on Instagram. Raises InstagramError (`window_closed` outside 24 h)."""
+    return _send(
+        token=token,
+        ig_user_id=ig_user_id,
+        body={"recipient": {"id": recipient_id}, "message": {"text": text}},
+    )
+
+
+def _send(*, token: str, ig_user_id: str, body: dict[str, Any]) -> SentMessage:
+    with graph_client() as client:
+        answer = request_json(
+            client, "POST", versioned(f"{ig_user_id}/messages"), token=token, json=body
+        )
+    message_id = str(answer.get("message_id") or "")
+    if not message_id:
+        raise InstagramError(
+            "Instagram did not confirm the message.", permanent=False, code="transient"
+        )
+    return SentMessage(message_id=message_id, recipient_id=str(answer.get("recipient_id") or ""))

@@ -170,3 +170,103 @@ class InstagramComment(TenantModel):
 
     def __str__(self) -> str:
         return f"comment {self.comment_id}"
+
+
+class KeywordTrigger(TenantModel):
+    """A keyword rule the user configured (IG-4, IG-8): a comment or DM whose text matches
+    `keywords` under `match_mode` gets `reply_text` as a DM (a private reply to a comment, or an
+    auto-reply in the thread), and for comments optionally `public_reply_text` under the comment.
+
+    Nothing fires unless both the account's `keyword_triggers_enabled` and this `enabled` are on.
+    `media` narrows a comment trigger to one post (None: every post).
+    """
+
+    class Kind(models.TextChoices):
+        COMMENT_DM = "comment_dm", "Comment → private reply DM"
+        DM_REPLY = "dm_reply", "DM keyword → auto-reply"
+
+    class MatchMode(models.TextChoices):
+        ANY = "any", "Any keyword, as a whole word"
+        EXACT = "exact", "The whole text equals a keyword"
+        CONTAINS = "contains", "Contains a keyword anywhere"
+
+    account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="triggers")
+    name = models.CharField(max_length=80, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.COMMENT_DM)
+    # The comma-separated list as the user typed it; triggers.keyword_list() splits it.
+    keywords = models.CharField(max_length=500)
+    match_mode = models.CharField(max_length=10, choices=MatchMode.choices, default=MatchMode.ANY)
+    # One post, or None for every post. CASCADE, not SET_NULL: a deleted post must not widen a
+    # trigger to every post.
+    media = models.ForeignKey(
+        InstagramMedia, null=True, blank=True, on_delete=models.CASCADE, related_name="triggers"
+    )
+    reply_text = models.TextField()
+    public_reply_text = models.CharField(max_length=300, blank=True)
+    enabled = models.BooleanField(default=False)
+    # The person who configured it: automated replies go out on their authority (IG-8).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name or self.keywords[:40]
+
+
+class KeywordTriggerFiring(TenantModel):
+    """One trigger acting on one comment or one inbound DM, at most once (unique per pair): the
+    record that a duplicate signal, a retried task or a second worker finds and stops at.
+
+    State: pending (matched, about to send) → sending (claimed by one task) → sent, skipped
+    (paused by a human reply, the comment already answered ...) or failed (`detail` says why).
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    trigger = models.ForeignKey(KeywordTrigger, on_delete=models.CASCADE, related_name="firings")
+    comment = models.ForeignKey(
+        InstagramComment, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.ForeignKey(
+        "contacts.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    detail = models.CharField(max_length=300, blank=True)
+    # What went out: the DM (an OUTBOUND Message, author AUTOMATION) and the public reply.
+    reply_message = models.ForeignKey(
+        "contacts.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    public_reply = models.ForeignKey(
+        InstagramComment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trigger", "comment"],
+                condition=Q(comment__isnull=False),
+                name="keyword_firing_once_per_comment",
+            ),
+            models.UniqueConstraint(
+                fields=["trigger", "message"],
+                condition=Q(message__isnull=False),
+                name="keyword_firing_once_per_message",
+            ),
+            models.CheckConstraint(
+                condition=Q(comment__isnull=False, message__isnull=True)
+                | Q(comment__isnull=True, message__isnull=False),
+                name="keyword_firing_comment_or_message",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"firing of trigger {self.trigger_id} ({self.state})"

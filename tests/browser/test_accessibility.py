@@ -40,7 +40,7 @@ RTL = "\u05de\u05e8\u05d9\u05d4 \u05dc\u05d5\u05e4\u05d6"  # Hebrew: "Maria Lope
 class Stop:
     name: str
     path: str  # {contact}, {twin}, {property}, {appointment}, {import_job}, {member}, {task},
-    # {stage}, {bulk_job} are filled in
+    # {stage}, {bulk_job}, {trigger} are filled in
     signed_in: bool = True
     step: str = ""  # a key of STEPS, run after the page has loaded
     status: int = 200
@@ -87,6 +87,11 @@ PAGES = [
     Stop("password-change", "/accounts/password/change/"),
     Stop("two-factor", "/accounts/2fa/"),
     Stop("inbox", "/inbox/"),
+    Stop("instagram-comments", "/settings/social/comments/"),
+    Stop("instagram-triggers", "/settings/social/triggers/"),
+    Stop("instagram-trigger-new", "/settings/social/triggers/new/"),
+    Stop("instagram-trigger-new-invalid", "/settings/social/triggers/new/", step="submit-empty"),
+    Stop("instagram-trigger-edit", "/settings/social/triggers/{trigger}/"),
     Stop("help-google-calendar", "/help/google-calendar/"),
     Stop("security-policy", "/legal/security/"),
     Stop("not-found", "/no-such-page/", status=404),
@@ -187,11 +192,62 @@ def _seed(alice: User, bob: User) -> dict[str, int]:
         workspace=ws, actor=alice, action="tag", params={"tag": LONG_WORD[:40]},
         query=ContactListQuery(q="Person"),
     )  # fmt: skip
+    trigger = _seed_instagram(ws, alice)
     return {
-        "task": task.id, "stage": contact.stage_id, "bulk_job": bulk_job.id,
+        "task": task.id, "stage": contact.stage_id, "bulk_job": bulk_job.id, "trigger": trigger,
         "contact": contact.id, "twin": twin.id, "property": prop.id,
         "appointment": appointment.id, "import_job": job.id, "member": member.id,
     }  # fmt: skip
+
+
+def _seed_instagram(ws: Any, alice: User) -> int:
+    """An Instagram account with a post, hostile comments, our reply, a private reply that
+    failed and one that went out; and a keyword trigger on that post. Returns the trigger's id."""
+    from contacts.models import Conversation, Message
+    from integrations.instagram.models import (
+        InstagramAccount,
+        InstagramComment,
+        InstagramMedia,
+        KeywordTrigger,
+    )
+
+    account = InstagramAccount.objects.create(
+        workspace=ws, ig_user_id="17841400000000009", username="sunset_realty",
+        access_token="IGAA-a11y", keyword_triggers_enabled=True,
+    )  # fmt: skip
+    media = InstagramMedia.objects.create(
+        workspace=ws, account=account, media_id="1790009", caption=f"{RTL} {LONG_WORD[:300]}",
+        permalink="https://www.instagram.com/p/1790009/", posted_at=timezone.now(),
+    )  # fmt: skip
+    now = timezone.now()
+    rows = [("1", RTL, now), ("2", LONG_WORD, now), ("3", "Old one", now - timedelta(days=9))]
+    for n, text, at in rows:
+        InstagramComment.objects.create(
+            workspace=ws, account=account, media=media, comment_id=f"18000{n}", from_id=f"55{n}",
+            from_username="x" * 30, text=text, commented_at=at,
+        )  # fmt: skip
+    InstagramComment.objects.create(
+        workspace=ws, account=account, media=media, comment_id="180004", parent_comment_id="180001",
+        from_id=account.ig_user_id, from_username="sunset_realty", text="Check your DMs!",
+        is_ours=True,
+    )  # fmt: skip
+    conversation = Conversation.objects.create(
+        workspace=ws, channel="instagram", channel_account=account.ig_user_id, party_id="551"
+    )
+    for n, status in (("1", "sent"), ("2", "failed")):
+        message = Message.objects.create(
+            workspace=ws, conversation=conversation, channel="instagram", direction="out",
+            author="automation", text=f"{RTL} — automated reply from @sunset_realty",
+            status=status, error="Instagram refused the request." if status == "failed" else "",
+        )  # fmt: skip
+        InstagramComment.objects.for_workspace(ws).filter(comment_id=f"18000{n}").update(
+            private_reply_message=message, private_reply_sent_at=now if status == "sent" else None
+        )
+    trigger = KeywordTrigger.objects.create(
+        workspace=ws, account=account, keywords=f"price, {RTL}, {LONG_WORD[:200]}", media=media,
+        reply_text="Hi!", public_reply_text="Check your DMs!", enabled=True, created_by=alice,
+    )  # fmt: skip
+    return int(trigger.id)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

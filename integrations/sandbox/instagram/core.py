@@ -83,6 +83,19 @@ class Comment:
     parent_id: str = ""
 
 
+@dataclass
+class Media:
+    """A post of an account (GET /<IG_ID>/media, §3.7-§3.9)."""
+
+    media_id: str
+    ig_user_id: str
+    caption: str = ""
+    media_type: str = "IMAGE"  # IMAGE, VIDEO, CAROUSEL_ALBUM
+    media_product_type: str = "FEED"  # FEED, STORY, REELS, AD
+    permalink: str = ""
+    at: float = field(default_factory=time.time)
+
+
 class InstagramCore(Emulator):
     default_app_id: ClassVar[str] = "990602627938098"
     default_app_secret: ClassVar[str] = "sandbox-instagram-app-secret"
@@ -96,6 +109,7 @@ class InstagramCore(Emulator):
         # (ig_user_id, igsid) -> time of the customer's last message: the 24-hour window (§3.6).
         self.last_customer_message: dict[tuple[str, str], float] = {}
         self.comments: dict[str, Comment] = {}
+        self.media: dict[str, Media] = {}
         super().__init__(*args, **kwargs)
 
     def reset_state(self) -> None:
@@ -103,6 +117,7 @@ class InstagramCore(Emulator):
         self.tokens.clear()
         self.last_customer_message.clear()
         self.comments.clear()
+        self.media.clear()
         super().reset_state()
 
     # -- test helpers ---------------------------------------------------------------------------
@@ -151,6 +166,20 @@ class InstagramCore(Emulator):
     def customer_commented(self, comment: Comment) -> None:
         with self.lock:
             self.comments[comment.comment_id] = comment
+
+    def add_media(self, account: Account, caption: str = "", **fields: Any) -> Media:
+        """A post on `account`, as if its owner had published it on Instagram."""
+        media_id = fields.pop("media_id", None) or new_id(17)
+        media = Media(
+            media_id=media_id,
+            ig_user_id=account.ig_user_id,
+            caption=caption,
+            permalink=fields.pop("permalink", None) or f"https://www.instagram.com/p/{media_id}/",
+            **fields,
+        )
+        with self.lock:
+            self.media[media.media_id] = media
+        return media
 
     # -- for the routes -------------------------------------------------------------------------
     def token_of(self, request: RecordedRequest) -> Token | Response:
