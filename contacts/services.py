@@ -15,8 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models import DateTimeField, ExpressionWrapper, F, OuterRef, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -44,12 +45,40 @@ from contacts.recurrence import next_due_at
 
 # --- access --------------------------------------------------------------------------------------
 def access_contact(
-    workspace: Workspace, contact_id: int | str, *, include_deleted: bool = False
+    workspace: Workspace,
+    contact_id: int | str,
+    *,
+    include_deleted: bool = False,
+    with_reach: bool = False,
 ) -> Contact:
-    """The workspace's contact with this id, or Http404 (also for another workspace's id)."""
+    """The workspace's contact with this id, or Http404 (also for another workspace's id).
+    `with_reach` also reads, in the same query, its emails and phones (main one first) and tag
+    names, as the lists `contact.email_list`, `contact.phone_list` and `contact.tag_names`."""
     qs = Contact.objects.for_workspace(workspace)
     if not include_deleted:
         qs = qs.live()
+    if with_reach:
+        mine = {"contact": OuterRef("pk")}
+        qs = qs.annotate(
+            email_list=ArraySubquery(
+                ContactEmail.objects.for_workspace(workspace)
+                .filter(**mine)
+                .order_by("-is_primary", "id")
+                .values("email")
+            ),
+            phone_list=ArraySubquery(
+                ContactPhone.objects.for_workspace(workspace)
+                .filter(**mine)
+                .order_by("-is_primary", "id")
+                .values("e164")
+            ),
+            tag_names=ArraySubquery(
+                Tag.objects.for_workspace(workspace)
+                .filter(contacts=OuterRef("pk"))
+                .order_by("name")
+                .values("name")
+            ),
+        )
     return qs.select_related("stage", "assigned_to", "source").get_or_404("contact", id=contact_id)
 
 

@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Activity, Contact, CustomField, PipelineStage
 from tests.contacts.conftest import source_key
-from tests.factories import create_contact
+from tests.factories import create_appointment, create_contact, create_property, create_task
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +56,37 @@ def test_the_header_shows_name_stage_tags_and_links_to_call_and_email(
     assert 'href="tel:+14155550123"' in page
     assert "(415) 555-0123" in page
     assert 'href="mailto:maria@example.com"' in page
+    assert '<span class="badge tag">pre-approved</span>' in page
+
+
+def test_the_page_costs_the_same_seven_queries_for_a_bare_contact_and_a_busy_one(
+    alice_client: Client, alice: Any, bob: Any, maria: Contact
+) -> None:
+    bare = create_contact(workspace=maria.workspace, actor=alice, first_name="Otto")
+    alice_client.get(f"/contacts/{bare.id}/")  # warm the per-user flags the page caches
+    with CaptureQueriesContext(connection) as for_bare:
+        alice_client.get(f"/contacts/{bare.id}/")
+    CustomField.objects.create(workspace=maria.workspace, key="lender", label="Lender", kind="text")
+    Contact.objects.for_workspace(maria.workspace).filter(id=maria.id).update(
+        custom_fields={"lender": "First Bank"}
+    )
+    home = create_property(workspace=maria.workspace, street="9 Elm St")
+    for day in (1, 2):  # a teammate's, at a property: their names come in the same query
+        create_appointment(
+            contact=maria, actor=bob, title=f"Tour {day}", property=home,
+            starts_at=timezone.now() + timedelta(days=day),
+        )  # fmt: skip
+    for title in ("Send comps", "Call the lender"):
+        create_task(contact=maria, actor=alice, title=title)
+
+    with CaptureQueriesContext(connection) as for_busy:
+        page = alice_client.get(f"/contacts/{maria.id}/").content.decode()
+
+    assert len(for_busy.captured_queries) == len(for_bare.captured_queries) == 7
+    assert "Tour 2" in page
+    assert "Bob Teammate" in page
+    assert "Call the lender" in page
+    assert "First Bank" in page
     assert '<span class="badge tag">pre-approved</span>' in page
 
 
