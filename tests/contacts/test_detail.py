@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contacts.models import Activity, Contact, CustomField, PipelineStage
+from contacts.models import Activity, Contact, CustomField, PipelineStage, Tag
 from tests.contacts.conftest import source_key
 from tests.factories import create_appointment, create_contact, create_property, create_task
 
@@ -88,6 +88,26 @@ def test_the_page_costs_the_same_seven_queries_for_a_bare_contact_and_a_busy_one
     assert "Call the lender" in page
     assert "First Bank" in page
     assert '<span class="badge tag">pre-approved</span>' in page
+
+
+def test_the_details_list_main_email_and_phone_first_and_tags_by_name_of_this_workspace_only(
+    alice_client: Client, alice: Any, charlie: Any, maria: Contact
+) -> None:
+    otto = create_contact(
+        workspace=maria.workspace, actor=alice, first_name="Otto",
+        emails=["main@example.com", "b@example.com"], phones=["+14155550199", "+14155550100"],
+        tags=["zeta", "alpha"],
+    )  # fmt: skip
+    theirs = Tag.objects.create(workspace=charlie.memberships.get().workspace, name="aaa-theirs")
+    Contact.tags.through.objects.create(contact_id=otto.id, tag_id=theirs.id)  # a bad row
+
+    page = alice_client.get(f"/contacts/{otto.id}/").content.decode()
+
+    details = page.split('id="section-details"')[1].split('id="section-pipeline"')[0]
+    assert details.index("main@example.com") < details.index("b@example.com")
+    assert details.index("0199") < details.index("0100")
+    assert '<span class="badge tag">alpha</span><span class="badge tag">zeta</span>' in page
+    assert "aaa-theirs" not in page
 
 
 def test_quick_actions_link_only_to_pages_that_exist(alice_client: Client, maria: Contact) -> None:
