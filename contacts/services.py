@@ -58,7 +58,8 @@ def access_contact(
     if not include_deleted:
         qs = qs.live()
     if with_reach:
-        qs = qs.annotate(**{name: RawSQL(sql, ()) for name, sql in _REACH_SQL.items()})  # noqa: S611
+        reach = {name: RawSQL(sql, ()) for name, sql in _REACH_SQL.items()}  # noqa: S611 (no values)
+        qs = qs.annotate(**reach)
     return qs.select_related("stage", "assigned_to", "source").get_or_404("contact", id=contact_id)
 
 
