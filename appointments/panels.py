@@ -44,7 +44,14 @@ def dashboard_card(request: WorkspaceRequest) -> Panel:
 def contact_panel(request: WorkspaceRequest, contact: Contact) -> Panel:
     """The contact's next appointments (shown only when there are some)."""
     now = timezone.now()
-    upcoming = appointments_for(request.workspace).filter(contact=contact, ends_at__gt=now)
+    # Its rows hide the contact (the page's own) and show a property only as its location, so
+    # only the agent is joined: the joins of every column of three tables cost ~0.5 ms.
+    upcoming = (
+        appointments_for(request.workspace)
+        .select_related(None)
+        .select_related("agent")
+        .filter(contact=contact, ends_at__gt=now)
+    )
     context = {
         "appointments": list(upcoming[:CONTACT_SHOWN]),
         "now": now,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -44,13 +45,45 @@ from contacts.recurrence import next_due_at
 
 # --- access --------------------------------------------------------------------------------------
 def access_contact(
-    workspace: Workspace, contact_id: int | str, *, include_deleted: bool = False
+    workspace: Workspace,
+    contact_id: int | str,
+    *,
+    include_deleted: bool = False,
+    with_reach: bool = False,
 ) -> Contact:
-    """The workspace's contact with this id, or Http404 (also for another workspace's id)."""
+    """The workspace's contact with this id, or Http404 (also for another workspace's id).
+    `with_reach` also reads, in the same query, its emails and phones (main one first) and tag
+    names, as the lists `contact.email_list`, `contact.phone_list` and `contact.tag_names`."""
     qs = Contact.objects.for_workspace(workspace)
     if not include_deleted:
         qs = qs.live()
+    if with_reach:
+        reach = {name: RawSQL(sql, ()) for name, sql in _REACH_SQL.items()}  # noqa: S611 (no values)
+        qs = qs.annotate(**reach)
     return qs.select_related("stage", "assigned_to", "source").get_or_404("contact", id=contact_id)
+
+
+def _reach_sql() -> dict[str, str]:
+    # Written as SQL because the same three ArraySubquery()s cost ~0.75 ms more per contact page
+    # to build and compile in the ORM than the query takes in PostgreSQL. Each row is held to the
+    # contact's own workspace, which the outer queryset is scoped to by for_workspace().
+    contact, email, phone, tag, tagged = (
+        f'"{m._meta.db_table}"'
+        for m in (Contact, ContactEmail, ContactPhone, Tag, Contact.tags.through)
+    )
+    mine = f"x.contact_id = {contact}.id AND x.workspace_id = {contact}.workspace_id"
+    return {
+        "email_list": f"""ARRAY(SELECT x.email FROM {email} x WHERE {mine}
+            ORDER BY x.is_primary DESC, x.id)""",  # noqa: S608 (table names are ours, no values)
+        "phone_list": f"""ARRAY(SELECT x.e164 FROM {phone} x WHERE {mine}
+            ORDER BY x.is_primary DESC, x.id)""",  # noqa: S608 (table names are ours, no values)
+        "tag_names": f"""ARRAY(SELECT t.name FROM {tag} t JOIN {tagged} x ON x.tag_id = t.id
+            WHERE x.contact_id = {contact}.id AND t.workspace_id = {contact}.workspace_id
+            ORDER BY t.name)""",  # noqa: S608 (table names are ours, no values)
+    }
+
+
+_REACH_SQL = _reach_sql()
 
 
 def access_task(workspace: Workspace, task_id: int) -> Task:

@@ -16,14 +16,17 @@ Model-free on purpose: forms, views, template tags and tasks of every app import
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
+from django.utils import timezone, translation
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.timesince import TIME_STRINGS_KEYS, timesince
 
 # Any date a person types (a birthday, a custom date field, an imported follow-up date).
 EARLIEST = date(1900, 1, 1)
@@ -55,6 +58,17 @@ _STYLES: dict[str, tuple[str, str]] = {
     "date": ("D, M j", "D, M j, Y"),
     "short": ("M j", "M j, Y"),
     "time": ("g:i A", "g:i A"),
+}
+
+
+# Django's timesince units (django.utils.timesince.TIME_STRINGS), as msgids for ngettext.
+_TIME_STRING_FORMS = {
+    "year": ("%(num)d year", "%(num)d years"),
+    "month": ("%(num)d month", "%(num)d months"),
+    "week": ("%(num)d week", "%(num)d weeks"),
+    "day": ("%(num)d day", "%(num)d days"),
+    "hour": ("%(num)d hour", "%(num)d hours"),
+    "minute": ("%(num)d minute", "%(num)d minutes"),
 }
 
 
@@ -211,6 +225,57 @@ def local_day(value: datetime, tz: tzinfo | None = None) -> date:
     return local_or_utc(value, tz).date()
 
 
+class When:
+    """format_when, and "3 hours ago", for many values shown at one moment: the zone, the
+    current year and the active language's day and month names are looked up once, where the
+    per-value path (Django's `|date`, `|timesince`) looked them up, through gettext, for every
+    value. A page of 50 timeline entries spent ~2.5 ms on that alone.
+
+    `When(tz)` formats in `tz` (the active time zone by default), in the language active when
+    it is made, as of `now` (default: this moment); `format_when` is one made for one value."""
+
+    def __init__(self, tz: tzinfo | None = None, *, now: datetime | None = None) -> None:
+        self.zone = tz or timezone.get_current_timezone()
+        self.now = now or timezone.now()
+        self.this_year = timezone.localdate(self.now, self.zone).year
+        self.names = _names(translation.get_language())
+
+    def when(self, value: date | datetime | None, style: str = "") -> str:
+        """See format_when."""
+        if value is None or value == "":
+            return ""
+        if not isinstance(value, datetime):
+            if style == "iso":
+                return value.isoformat()
+            this_year, other_year = _STYLES["short" if style == "short" else "date"]
+            return self._format(value, this_year if value.year == self.this_year else other_year)
+        moment = to_local(value, self.zone) if timezone.is_aware(value) else value
+        this_year, other_year = _STYLES.get(style or "datetime", _STYLES["datetime"])
+        if moment is None:
+            stored = local_or_utc(value, self.zone)
+            if style == "iso":
+                return stored.isoformat()
+            return f"{self._format(stored, other_year)} UTC"
+        if style == "iso":
+            return moment.isoformat()
+        return self._format(moment, this_year if moment.year == self.this_year else other_year)
+
+    def ago(self, value: datetime) -> str:
+        """'3 hours ago', '1 year, 2 months ago' (Django's timesince, two units, in the active
+        language); 'just now' for a moment less than a minute before `now` or after it."""
+        if self.now - value < timedelta(minutes=1):
+            return "just now"
+        # timesince only applies `%` to its time strings, which a _Counted does (typed as str).
+        units = cast(dict[str, str], self.names.units)
+        return f"{timesince(value, self.now, time_strings=units)} ago"
+
+    def _format(self, value: date, fmt: str) -> str:
+        names = self.names
+        return "".join(
+            part if isinstance(part, str) else part(value, names) for part in _parts(fmt)
+        )
+
+
 def format_when(value: date | datetime | None, style: str = "", *, tz: tzinfo | None = None) -> str:
     """A date or a moment as people read it, with the year only when it is not the current year
     in `tz` (the active time zone by default).
@@ -218,27 +283,77 @@ def format_when(value: date | datetime | None, style: str = "", *, tz: tzinfo | 
     Styles: "datetime" ('Wed, Jul 10, 9:00 AM', the default for a moment), "date"
     ('Wed, Jul 10', the default for a day), "short" ('Jul 10'), "time" ('9:00 AM') and "iso"
     (for a <time datetime>). A moment that cannot be moved into `tz` is shown as stored, in UTC,
-    always with its year: 'Fri, Dec 31, 9999, 11:30 PM UTC'."""
+    always with its year: 'Fri, Dec 31, 9999, 11:30 PM UTC'. Many values at once: `When`."""
     if value is None or value == "":
         return ""
-    zone = tz or timezone.get_current_timezone()
-    if not isinstance(value, datetime):
-        if style == "iso":
-            return value.isoformat()
-        this_year, other_year = _STYLES["short" if style == "short" else "date"]
-        same_year = value.year == timezone.localdate(timezone.now(), zone).year
-        return date_format(value, this_year if same_year else other_year)
-    moment = to_local(value, zone) if timezone.is_aware(value) else value
-    this_year, other_year = _STYLES.get(style or "datetime", _STYLES["datetime"])
-    if moment is None:
-        stored = local_or_utc(value, zone)
-        if style == "iso":
-            return stored.isoformat()
-        return f"{date_format(stored, other_year)} UTC"
-    if style == "iso":
-        return moment.isoformat()
-    same_year = moment.year == timezone.localdate(timezone.now(), zone).year
-    return date_format(moment, this_year if same_year else other_year)
+    return When(tz).when(value, style)
+
+
+class _Counted:
+    """One unit of timesince's `time_strings` ('%(num)d hours'), each count translated once."""
+
+    def __init__(self, language: str | None, singular: str, plural: str) -> None:
+        self.language, self.singular, self.plural = language, singular, plural
+
+    def __mod__(self, params: dict[str, int]) -> str:
+        return _counted(self.language, self.singular, self.plural, params["num"])
+
+
+@lru_cache(maxsize=512)
+def _counted(language: str | None, singular: str, plural: str, num: int) -> str:
+    with translation.override(language):
+        return translation.ngettext(singular, plural, num) % {"num": num}
+
+
+@dataclass(frozen=True)
+class _Names:
+    days: tuple[str, ...]  # Mon..Sun, as `D`
+    months: tuple[str, ...]  # "", Jan..Dec, as `M`
+    am: str
+    pm: str
+    units: dict[str, _Counted]  # timesince's time_strings
+
+
+@lru_cache(maxsize=16)
+def _names(language: str | None) -> _Names:
+    """The names Django's dateformat would use for `language` (the active one when called)."""
+    with translation.override(language):
+        return _Names(
+            days=tuple(str(WEEKDAYS_ABBR[i]) for i in range(7)),
+            months=("", *(str(MONTHS_3[m]).title() for m in range(1, 13))),
+            am=translation.gettext("AM"),
+            pm=translation.gettext("PM"),
+            units={
+                unit: _Counted(language, *_TIME_STRING_FORMS[unit]) for unit in TIME_STRINGS_KEYS
+            },
+        )
+
+
+# The Django date format letters _STYLES uses, as Django's dateformat renders them.
+_LETTERS: dict[str, Callable[[Any, _Names], str]] = {
+    "D": lambda v, n: n.days[v.weekday()],
+    "M": lambda v, n: n.months[v.month],
+    "j": lambda v, n: str(v.day),
+    "Y": lambda v, n: f"{v.year:04d}",
+    "g": lambda v, n: str(v.hour % 12 or 12),
+    "i": lambda v, n: f"{v.minute:02d}",
+    "A": lambda v, n: n.pm if v.hour > 11 else n.am,
+}
+
+
+@lru_cache(maxsize=32)
+def _parts(fmt: str) -> tuple[str | Callable[[Any, _Names], str], ...]:
+    """A Django date format as literal text and letter functions. Raises ValueError for a
+    letter not in _LETTERS (add it there, as Django's dateformat renders it)."""
+    parts: list[str | Callable[[Any, _Names], str]] = []
+    for char in fmt:
+        if char.isalpha():
+            if char not in _LETTERS:
+                raise ValueError(f"Date format letter {char!r} is not supported")
+            parts.append(_LETTERS[char])
+        else:
+            parts.append(char)
+    return tuple(parts)
 
 
 def week_start(day: date) -> date:

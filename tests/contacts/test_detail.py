@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contacts.models import Activity, Contact, CustomField, PipelineStage
+from contacts.models import Activity, Contact, CustomField, PipelineStage, Tag
 from tests.contacts.conftest import source_key
-from tests.factories import create_contact
+from tests.factories import create_appointment, create_contact, create_property, create_task
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +57,57 @@ def test_the_header_shows_name_stage_tags_and_links_to_call_and_email(
     assert "(415) 555-0123" in page
     assert 'href="mailto:maria@example.com"' in page
     assert '<span class="badge tag">pre-approved</span>' in page
+
+
+def test_the_page_costs_the_same_seven_queries_for_a_bare_contact_and_a_busy_one(
+    alice_client: Client, alice: Any, bob: Any, maria: Contact
+) -> None:
+    bare = create_contact(workspace=maria.workspace, actor=alice, first_name="Otto")
+    alice_client.get(f"/contacts/{bare.id}/")  # warm the per-user flags the page caches
+    with CaptureQueriesContext(connection) as for_bare:
+        alice_client.get(f"/contacts/{bare.id}/")
+    CustomField.objects.create(workspace=maria.workspace, key="lender", label="Lender", kind="text")
+    Contact.objects.for_workspace(maria.workspace).filter(id=maria.id).update(
+        custom_fields={"lender": "First Bank"}
+    )
+    home = create_property(workspace=maria.workspace, street="9 Elm St")
+    for day in (1, 2):  # a teammate's, at a property: their names come in the same query
+        create_appointment(
+            contact=maria, actor=bob, title=f"Tour {day}", property=home,
+            starts_at=timezone.now() + timedelta(days=day),
+        )  # fmt: skip
+    for title in ("Send comps", "Call the lender"):
+        create_task(contact=maria, actor=alice, title=title)
+
+    with CaptureQueriesContext(connection) as for_busy:
+        page = alice_client.get(f"/contacts/{maria.id}/").content.decode()
+
+    assert len(for_busy.captured_queries) == len(for_bare.captured_queries) == 7
+    assert "Tour 2" in page
+    assert "Bob Teammate" in page
+    assert "Call the lender" in page
+    assert "First Bank" in page
+    assert '<span class="badge tag">pre-approved</span>' in page
+
+
+def test_the_details_list_main_email_and_phone_first_and_tags_by_name_of_this_workspace_only(
+    alice_client: Client, alice: Any, charlie: Any, maria: Contact
+) -> None:
+    otto = create_contact(
+        workspace=maria.workspace, actor=alice, first_name="Otto",
+        emails=["main@example.com", "b@example.com"], phones=["+14155550199", "+14155550100"],
+        tags=["zeta", "alpha"],
+    )  # fmt: skip
+    theirs = Tag.objects.create(workspace=charlie.memberships.get().workspace, name="aaa-theirs")
+    Contact.tags.through.objects.create(contact_id=otto.id, tag_id=theirs.id)  # a bad row
+
+    page = alice_client.get(f"/contacts/{otto.id}/").content.decode()
+
+    details = page.split('id="section-details"')[1].split('id="section-pipeline"')[0]
+    assert details.index("main@example.com") < details.index("b@example.com")
+    assert details.index("0199") < details.index("0100")
+    assert '<span class="badge tag">alpha</span><span class="badge tag">zeta</span>' in page
+    assert "aaa-theirs" not in page
 
 
 def test_quick_actions_link_only_to_pages_that_exist(alice_client: Client, maria: Contact) -> None:

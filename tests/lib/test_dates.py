@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,10 +10,13 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.template import Context, Template
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.dateformat import format as django_date_format
+from django.utils.timesince import timesince
 
 from alt.lib.dates import (
     DayField,
+    When,
     check_schedule,
     format_when,
     local_day,
@@ -159,3 +162,78 @@ def test_the_when_filter_uses_the_active_time_zone_and_never_raises() -> None:
         "Wed, Jul 1, 10:00 AM / Fri, Dec 31, 9999, 11:30 PM UTC / "
         "9999-12-31T23:30:00+00:00 / Feb 29, 2024"
     )
+
+
+# --- many values at once -------------------------------------------------------------------------
+NOW = datetime(2026, 5, 20, 18, 0, tzinfo=UTC)
+# Every hour of the clock, every weekday and month, this year and others, both ends of the range.
+MOMENTS = [
+    *(
+        NOW - timedelta(days=d, hours=h, minutes=7 * h)
+        for d in range(0, 400, 29)
+        for h in range(24)
+    ),
+    datetime(2027, 1, 1, 7, 59, tzinfo=UTC),
+    datetime(26, 3, 1, 12, 0, tzinfo=UTC),
+    LAST_MOMENT,
+    FIRST_MOMENT,
+]
+STYLES = {  # format_when's styles, as the Django date formats they stood for
+    "": ("D, M j, g:i A", "D, M j, Y, g:i A"),
+    "date": ("D, M j", "D, M j, Y"),
+    "short": ("M j", "M j, Y"),
+    "time": ("g:i A", "g:i A"),
+}
+
+
+def django_when(value: datetime, style: str, tz: ZoneInfo) -> str:
+    """What format_when showed when it went through Django's `|date` machinery."""
+    this_year, other_year = STYLES[style]
+    try:
+        moment = timezone.localtime(value, tz)
+    except OverflowError:
+        return f"{django_date_format(value, other_year)} UTC"
+    return django_date_format(moment, this_year if moment.year == 2026 else other_year)
+
+
+@pytest.mark.parametrize("language", ["en-us", "de", "ja"])
+@pytest.mark.parametrize("style", list(STYLES))
+def test_when_formats_as_djangos_date_filter_did_in_the_active_language(
+    language: str, style: str
+) -> None:
+    with translation.override(language):
+        for tz in (LA, TOKYO):
+            when = When(tz)
+            for moment in MOMENTS:
+                assert when.when(moment, style) == django_when(moment, style, tz), moment
+
+
+@pytest.mark.parametrize("language", ["en-us", "de"])
+def test_ago_reads_as_djangos_timesince_did(language: str) -> None:
+    seconds = [60, 61, 3599, 3600, 86_399, 86_400, 7 * 86_400 + 5, 40 * 86_400, 366 * 86_400]
+    with translation.override(language):
+        ago = When(LA, now=NOW).ago
+        for moment in [NOW - timedelta(seconds=s) for s in seconds] + MOMENTS[1:]:
+            if NOW - moment >= timedelta(minutes=1):
+                assert ago(moment) == f"{timesince(moment, NOW)} ago", moment
+
+
+def test_ago_says_just_now_under_a_minute_and_for_a_moment_ahead() -> None:
+    ago = When(LA, now=NOW).ago
+
+    assert ago(NOW - timedelta(seconds=59, microseconds=999_999)) == "just now"
+    assert ago(NOW - timedelta(seconds=60)) == "1\xa0minute ago"
+    assert ago(NOW + timedelta(days=3)) == "just now"
+    assert ago(LAST_MOMENT) == "just now"
+    assert ago(NOW - timedelta(days=3, hours=2)) == "3\xa0days, 2\xa0hours ago"
+    assert ago(FIRST_MOMENT) == "2025\xa0years, 4\xa0months ago"
+
+
+def test_when_uses_the_zone_and_year_of_its_moment_not_of_each_value() -> None:
+    new_year_in_tokyo = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    when = When(TOKYO, now=new_year_in_tokyo)
+
+    assert when.when(new_year_in_tokyo) == "Fri, Jan 1, 1:00 AM"
+    assert when.when(datetime(2026, 12, 31, 10, 0, tzinfo=UTC)) == "Thu, Dec 31, 2026, 7:00 PM"
+    assert when.when(date(2027, 2, 1), "short") == "Feb 1"
+    assert when.when(None) == ""
