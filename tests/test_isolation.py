@@ -46,6 +46,7 @@ MARKERS = (
     "ALICE-APPOINTMENT",
     "ALICE-TAG",
     "ALICE-JOB-ERROR",
+    "alice_secret_ig",
 )
 
 
@@ -175,6 +176,15 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     CalendarConnection.objects.create(
         workspace=workspace, user=alice, access_token="ya29.alice", refresh_token="1//alice"
     )
+    from integrations.instagram.models import InstagramAccount, InstagramDeletionRequest
+
+    # Alice's Instagram: no request of Charlie's may see, disconnect or delete it.
+    instagram = InstagramAccount.objects.create(
+        workspace=workspace, ig_user_id="17841400000000001", app_user_id="27640875392278831",
+        username="alice_secret_ig", access_token="IGAAalice", connected_by=alice,
+    )  # fmt: skip
+    # A deletion status page is public by its code; an unknown code shows nothing.
+    InstagramDeletionRequest.objects.create(confirmation_code="alice-deletion-code")
     return {
         "contact_id": str(zelda.id),
         "other_id": str(twin.id),
@@ -189,6 +199,8 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
         "section": "details",
         "appointment_id": str(appointment.id),
         "bulk_job_id": str(bulk_job.id),
+        "account_id": str(instagram.id),
+        "confirmation_code": "not-a-real-code",
     }
 
 
@@ -197,6 +209,7 @@ def crm_snapshot(workspace: Any) -> Any:
     from appointments.models import Appointment
     from contacts import models as m
     from integrations.google_calendar.models import CalendarConnection
+    from integrations.instagram.models import InstagramAccount
 
     return [
         sorted(map(repr, model.objects.for_workspace(workspace).values()))
@@ -205,7 +218,7 @@ def crm_snapshot(workspace: Any) -> Any:
             m.Merge, m.ImportJob, m.Property, m.PropertyLink, m.CustomField, m.PipelineStage, m.Tag,
             m.BulkJob,
             m.LeadSource,
-            Appointment, CalendarConnection,
+            Appointment, CalendarConnection, InstagramAccount,
         )
     ]  # fmt: skip
 
