@@ -292,6 +292,8 @@ class InstagramOAuthRoutes(InstagramCore):
     def _error_page(self, message: str) -> Response:
         page = (
             '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            # No favicon request to this server (a 404 would show as a console error).
+            '<link rel="icon" href="data:,">'
             "<title>Error - Instagram</title></head><body><main>"
             "<h1>Sorry, this page isn't available</h1>"
             f'<p id="error-message">{html.escape(message)}</p>'
@@ -311,6 +313,8 @@ class InstagramOAuthRoutes(InstagramCore):
         )
         return (
             '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            # No favicon request to this server (a 404 would show as a console error).
+            '<link rel="icon" href="data:,">'
             "<title>Log in with Instagram</title></head><body><main>"
             "<h1>Instagram</h1>"
             f"<p>App <strong>{html.escape(params['client_id'])}</strong> would like to access "
