@@ -27,6 +27,7 @@ from contacts.models import CustomField, DuplicateFlag
 from contacts.pipeline.services import custom_field_create, pipeline_create_defaults
 from contacts.properties.services import PropertyInput, property_create, property_link
 from contacts.services import ContactInput, contact_create, contacts_delete, note_add, task_add
+from integrations.instagram.models import InstagramAccount, InstagramDeletionRequest
 from tests.browser.conftest import ARTIFACTS, _save_screenshot, axe_violations, sign_in
 
 pytestmark = pytest.mark.browser
@@ -40,7 +41,7 @@ RTL = "\u05de\u05e8\u05d9\u05d4 \u05dc\u05d5\u05e4\u05d6"  # Hebrew: "Maria Lope
 class Stop:
     name: str
     path: str  # {contact}, {twin}, {property}, {appointment}, {import_job}, {member}, {task},
-    # {stage}, {bulk_job} are filled in
+    # {stage}, {bulk_job}, {instagram}, {deletion} are filled in
     signed_in: bool = True
     step: str = ""  # a key of STEPS, run after the page has loaded
     status: int = 200
@@ -82,6 +83,13 @@ PAGES = [
     Stop("member-remove", "/settings/workspace/members/{member}/remove/"),
     Stop("workspace-new", "/workspaces/new/"),
     Stop("calendar-settings", "/settings/calendar/"),
+    Stop("social-settings-connected", "/settings/social/"),
+    Stop("instagram-disconnect", "/settings/social/instagram/{instagram}/disconnect/"),
+    Stop(
+        "instagram-disconnect-invalid",
+        "/settings/social/instagram/{instagram}/disconnect/",
+        step="submit-empty",
+    ),
     Stop("email", "/accounts/email/"),
     Stop("password-change", "/accounts/password/change/"),
     Stop("two-factor", "/accounts/2fa/"),
@@ -94,6 +102,11 @@ PAGES = [
     Stop("signup", "/accounts/signup/", signed_in=False),
     Stop("password-reset", "/accounts/password/reset/", signed_in=False),
     Stop("not-found-signed-out", "/no-such-page/", signed_in=False, status=404),
+    Stop(
+        "instagram-deletion-status",
+        "/webhooks/instagram/data-deletion/{deletion}/",
+        signed_in=False,
+    ),
 ]
 
 
@@ -126,7 +139,7 @@ WIDTH = """() => {
 }"""
 
 
-def _seed(alice: User, bob: User) -> dict[str, int]:
+def _seed(alice: User, bob: User) -> dict[str, int | str]:
     """Alice's workspace with a bit of everything, and hostile values where a page shows them."""
     ws = alice.memberships.get().workspace
     pipeline_create_defaults(workspace=ws)
@@ -186,7 +199,16 @@ def _seed(alice: User, bob: User) -> dict[str, int]:
         workspace=ws, actor=alice, action="tag", params={"tag": LONG_WORD[:40]},
         query=ContactListQuery(q="Person"),
     )  # fmt: skip
+    # Instagram connected, its token expiring and a last event shown on the health panel; the
+    # page before connecting is checked in test_instagram_connect_journey.
+    instagram = InstagramAccount.objects.create(
+        workspace=ws, ig_user_id="17841400000000001", app_user_id="27640875392278831",
+        username="a" * 30, access_token="IGAAx", connected_at=now, last_event_at=now,
+        token_expires_at=now + timedelta(days=60),
+    )  # fmt: skip
+    deletion = InstagramDeletionRequest.objects.create(confirmation_code="0123456789abcdef0123")
     return {
+        "instagram": instagram.id, "deletion": deletion.confirmation_code,
         "task": task.id, "stage": contact.stage_id, "bulk_job": bulk_job.id,
         "contact": contact.id, "twin": twin.id, "property": prop.id,
         "appointment": appointment.id, "import_job": job.id, "member": member.id,

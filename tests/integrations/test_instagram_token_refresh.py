@@ -15,7 +15,10 @@ from django.utils import timezone
 
 from alt.accounts.models import User
 from integrations.instagram.models import InstagramAccount
-from integrations.instagram.services import instagram_tokens_refresh_claim
+from integrations.instagram.services import (
+    instagram_needs_reconnect,
+    instagram_tokens_refresh_claim,
+)
 from integrations.instagram.tasks import instagram_tokens_refresh
 from integrations.sandbox.instagram import InstagramEmulator
 from tests.conftest import Outbox, workspace_of
@@ -191,3 +194,21 @@ def test_reconnecting_clears_the_banner_and_rearms_the_email(
     assert fresh.status == InstagramAccount.Status.CONNECTED
     assert fresh.reconnect_email_sent_at is None
     assert "Instagram stopped accepting" not in alice_client.get("/contacts/").content.decode()
+
+
+def test_two_failures_reported_at_once_send_one_email(
+    account: InstagramAccount, outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    # A refresh and a Send API call both meeting code 190: the email is claimed once.
+    with django_capture_on_commit_callbacks(execute=True):
+        first = instagram_needs_reconnect(
+            workspace=account.workspace, account_id=account.id, reason="190"
+        )
+        second = instagram_needs_reconnect(
+            workspace=account.workspace, account_id=account.id, reason="190 again"
+        )
+    outbox.drain()
+
+    assert first is True
+    assert second is False
+    assert len(mail.outbox) == 1
