@@ -294,3 +294,32 @@ def test_the_system_check_refuses_an_app_id_without_its_secret_or_verify_token(
     settings.INSTAGRAM_WEBHOOK_VERIFY_TOKEN = "v"
     settings.INSTAGRAM_APP_SECRET = "s"
     call_command("check")
+
+
+def test_absurd_callback_parameters_get_a_clear_message_and_store_nothing(
+    alice: User, alice_client: Client, instagram: InstagramEmulator
+) -> None:
+    long = "\u05de" * 10_000  # 10,000 right-to-left characters
+    start(alice_client)
+    state = alice_client.session["instagram_oauth_state"]
+
+    huge_error = alice_client.get(
+        "/settings/social/instagram/callback/",
+        {"state": state, "error": long, "error_reason": long},
+        follow=True,
+    )
+    start(alice_client)
+    state = alice_client.session["instagram_oauth_state"]
+    huge_code = alice_client.get(
+        "/settings/social/instagram/callback/", {"state": state, "code": long}, follow=True
+    )
+    huge_state = alice_client.get(
+        "/settings/social/instagram/callback/", {"state": long, "code": "x"}, follow=True
+    )
+
+    assert huge_error.status_code == 200
+    assert "Instagram did not connect your account" in huge_error.content.decode()
+    assert long not in huge_error.content.decode()
+    assert "already used or has expired" in huge_code.content.decode()
+    assert "did not start from this browser" in huge_state.content.decode()
+    assert not InstagramAccount.objects.for_workspace(workspace_of(alice)).exists()

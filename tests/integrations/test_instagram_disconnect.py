@@ -237,7 +237,9 @@ def test_deauthorize_disconnects_keeping_history(
         "abc.def",
         "signed-with-another-secret",
         "wrong-algorithm",
+        "x" * 10_000 + "." + "y" * 10_000,
     ],
+    ids=["empty", "garbage", "not-base64", "another-secret", "wrong-algorithm", "absurd"],
 )
 def test_callbacks_with_a_bad_signed_request_answer_403_and_change_nothing(
     client: Client, account: InstagramAccount, instagram: InstagramEmulator, value: str
@@ -312,8 +314,9 @@ def test_data_deletion_deletes_everything_and_answers_a_public_status_url_and_co
     assert done.completed_at is not None
 
 
-def test_an_unknown_deletion_code_is_404(db: None) -> None:
+def test_an_unknown_or_absurd_deletion_code_is_404(db: None) -> None:
     assert Client().get("/webhooks/instagram/data-deletion/nope/").status_code == 404
+    assert Client().get(f"/webhooks/instagram/data-deletion/{'9' * 10_000}/").status_code == 404
 
 
 def test_data_deletion_for_an_unknown_user_still_answers_a_code(
