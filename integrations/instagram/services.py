@@ -12,6 +12,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
@@ -50,8 +51,6 @@ class ConnectError(Exception):
 
 def instagram_enabled() -> bool:
     """Whether this server has an Instagram app configured."""
-    from django.conf import settings
-
     return bool(settings.INSTAGRAM_APP_ID)
 
 
@@ -81,6 +80,11 @@ def may_manage(membership: Membership | None) -> bool:
 
 # --- connect -------------------------------------------------------------------------------------
 def _plain(exc: InstagramError) -> str:
+    if "redirect_uri" in exc.meta_message:  # a server set-up problem, not the person's
+        return (
+            "Instagram refused ALT's sign-in address: INSTAGRAM_OAUTH_REDIRECT_URL must be listed, "
+            "exactly, in the app's Instagram login settings. Tell your ALT administrator."
+        )
     if exc.status == 400 and exc.meta_code in (400, None) and exc.code == "rejected":
         return (
             "Instagram did not accept the sign-in (it was already used or has expired). "

@@ -323,3 +323,15 @@ def test_absurd_callback_parameters_get_a_clear_message_and_store_nothing(
     assert "already used or has expired" in huge_code.content.decode()
     assert "did not start from this browser" in huge_state.content.decode()
     assert not InstagramAccount.objects.for_workspace(workspace_of(alice)).exists()
+
+
+def test_a_redirect_uri_mismatch_is_explained_as_a_server_setup_problem(
+    alice: User, alice_client: Client, instagram: InstagramEmulator, settings: Any
+) -> None:
+    redirect = instagram.auto_approve(start(alice_client))
+    settings.INSTAGRAM_OAUTH_REDIRECT_URL = "http://testserver/another/callback/"
+
+    response = follow(alice_client, redirect)
+
+    assert "INSTAGRAM_OAUTH_REDIRECT_URL must be listed" in response.content.decode()
+    assert not InstagramAccount.objects.for_workspace(workspace_of(alice)).exists()
