@@ -22,9 +22,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def ig_live(
-    instagram_server: InstagramEmulator, live_server: Any
-) -> Iterator[InstagramEmulator]:
+def ig_live(instagram_server: InstagramEmulator, live_server: Any) -> Iterator[InstagramEmulator]:
     """The emulator, with ALT's Instagram settings (redirect URI on the live server) applied to
     the live server's thread too."""
     instagram_server.reset()
@@ -79,6 +77,8 @@ def test_connect_through_instagram_then_disconnect_choosing(
         "Choose whether to keep the conversation history or delete it."
     )
     screenshot("no-choice")
+    page.locator("[data-error-summary] a").click()
+    expect(page.get_by_role("radio").first).to_be_focused()
     label = {
         "keep": "Keep the conversation history in ALT",
         "delete": "Delete all imported Instagram data now",
