@@ -5,26 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('instagram', '0001_instagram_accounts_media_comments'),
+        ("instagram", "0001_instagram_accounts_media_comments"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InstagramDeletionRequest',
+            name="InstagramDeletionRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('confirmation_code', models.CharField(max_length=32, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'In progress'), ('done', 'Completed')], default='pending', max_length=10)),
-                ('targets', models.JSONField(blank=True, default=list)),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("confirmation_code", models.CharField(max_length=32, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "In progress"), ("done", "Completed")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("targets", models.JSONField(blank=True, default=list)),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.AddField(
-            model_name='instagramaccount',
-            name='refresh_claimed_until',
+            model_name="instagramaccount",
+            name="refresh_claimed_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
