@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "alt.accounts.context_processors.shell",
                 "integrations.google_calendar.context_processors.calendar_banner",
+                "integrations.instagram.context_processors.instagram_banner",
             ],
         },
     },
@@ -169,6 +170,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "webhook-inbound-events-sweep": {
         "task": "integrations.tasks.inbound_events_sweep",
         "schedule": 60.0,
+    },
+    # Refresh Instagram's 60-day tokens once a week old or within 20 days of expiry (each account
+    # claimed by a conditional UPDATE); a refused or expired token marks it needs-reconnect.
+    "instagram-tokens-refresh": {
+        "task": "integrations.instagram.tasks.instagram_tokens_refresh",
+        "schedule": 3600.0,
     },
 }
 # How long a deleted contact can be restored before it is erased for good.

@@ -28,6 +28,7 @@ from contacts.models import Contact
 from contacts.pipeline.services import pipeline_create_defaults
 from integrations.google_calendar.models import CalendarConnection
 from integrations.sandbox.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleEmulator
+from integrations.sandbox.instagram import InstagramEmulator
 from integrations.sandbox.resend import ResendEmulator
 from tests.factories import (
     MembershipFactory,
@@ -228,6 +229,32 @@ def google(google_server: GoogleEmulator, settings: Any) -> Iterator[GoogleEmula
     assert google_server.calendar_calls_beyond_sync() == []  # GC-5, checked after every test
 
 
+def instagram_settings(base_url: str, site_url: str = "http://testserver") -> dict[str, str]:
+    """The INSTAGRAM_* settings that point ALT at an InstagramEmulator (the sandbox app)."""
+    return {
+        **InstagramEmulator.sandbox_settings(base_url, {}),
+        "META_APP_SECRET": "",
+        "INSTAGRAM_OAUTH_REDIRECT_URL": f"{site_url}/settings/social/instagram/callback/",
+    }
+
+
+@pytest.fixture(scope="session")
+def instagram_server() -> Iterator[InstagramEmulator]:
+    emulator = InstagramEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def instagram(instagram_server: InstagramEmulator, settings: Any) -> InstagramEmulator:
+    """ALT's Instagram settings point at the emulator, which starts the test empty."""
+    instagram_server.reset()
+    for name, value in instagram_settings(instagram_server.base_url).items():
+        setattr(settings, name, value)
+    return instagram_server
+
+
 # --- Google Calendar: jobs held in-process, connecting, booking ---------------------------------
 START = datetime(2030, 5, 2, 17, 0, tzinfo=UTC)
 
@@ -394,23 +421,3 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.1) -> An
             return value
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout}s")
-
-
-# --- Instagram emulator -------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def instagram_server() -> Iterator[Any]:
-    from integrations.sandbox.instagram import InstagramEmulator
-
-    emulator = InstagramEmulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def instagram(instagram_server: Any, settings: Any) -> Any:
-    """ALT's Instagram settings point at the emulator, which starts the test empty."""
-    instagram_server.reset()
-    for name, value in instagram_server.sandbox_settings(instagram_server.base_url, {}).items():
-        setattr(settings, name, value)
-    return instagram_server

@@ -46,6 +46,7 @@ MARKERS = (
     "ALICE-APPOINTMENT",
     "ALICE-TAG",
     "ALICE-JOB-ERROR",
+    "alice_secret_ig",
 )
 
 
@@ -175,7 +176,13 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     CalendarConnection.objects.create(
         workspace=workspace, user=alice, access_token="ya29.alice", refresh_token="1//alice"
     )
+    from integrations.instagram.models import InstagramDeletionRequest
+
+    # Alice's Instagram (account, post, comment, trigger): no request of Charlie's may see,
+    # disconnect, delete or answer any of it.
     ig = alice_instagram(workspace, alice)
+    # A deletion status page is public by its code; an unknown code shows nothing.
+    InstagramDeletionRequest.objects.create(confirmation_code="alice-deletion-code")
     return {
         **ig,
         "contact_id": str(zelda.id),
@@ -191,6 +198,7 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
         "section": "details",
         "appointment_id": str(appointment.id),
         "bulk_job_id": str(bulk_job.id),
+        "confirmation_code": "not-a-real-code",
     }
 
 
@@ -204,8 +212,8 @@ def alice_instagram(workspace: Any, alice: Any) -> dict[str, str]:
     )
 
     account = InstagramAccount.objects.create(
-        workspace=workspace, ig_user_id="17841400000000001", username="alice_realty",
-        access_token="IGAA-alice",
+        workspace=workspace, ig_user_id="17841400000000001", app_user_id="27640875392278831",
+        username="alice_secret_ig", access_token="IGAAalice", connected_by=alice,
     )  # fmt: skip
     media = InstagramMedia.objects.create(
         workspace=workspace, account=account, media_id="1790001", caption="742 Evergreen Terrace"
@@ -218,7 +226,11 @@ def alice_instagram(workspace: Any, alice: Any) -> dict[str, str]:
         workspace=workspace, account=account, keywords="ALICE-TAG", reply_text="ALICE-TASK-TITLE",
         media=media, created_by=alice,
     )  # fmt: skip
-    return {"ig_comment_id": str(comment.id), "trigger_id": str(trigger.id)}
+    return {
+        "ig_comment_id": str(comment.id),
+        "trigger_id": str(trigger.id),
+        "account_id": str(account.id),
+    }
 
 
 def crm_snapshot(workspace: Any) -> Any:

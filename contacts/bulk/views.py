@@ -44,7 +44,7 @@ def _list_summary(job: BulkJob, stages: dict[int, str]) -> str:
     if job.action == BulkJob.Action.UNTAG:
         return f"Remove “{params.get('tag', '')}” from {n}"
     if job.action == BulkJob.Action.STAGE:
-        return f"Move {n} to {stages.get(params.get('stage_id'), 'a deleted stage')}"  # type: ignore[arg-type]
+        return f"Move {n} to {stages.get(params.get('stage_id'), 'a deleted stage')}"
     if job.action == BulkJob.Action.ASSIGN:
         return f"Assign {n}"
     return f"Delete {n}"

@@ -14,3 +14,8 @@ class InstagramConfig(AppConfig):
 
         comment_received.connect(on_comment_received, dispatch_uid="instagram.keyword_triggers")
         message_received.connect(on_message_received, dispatch_uid="instagram.keyword_dm_triggers")
+        from alt.accounts.settings_cards import SOCIAL_POSITION, register_settings_card
+        from integrations.instagram import checks  # noqa: F401 (registers the system check)
+        from integrations.instagram.settings_card import social_settings_card
+
+        register_settings_card(social_settings_card, position=SOCIAL_POSITION)

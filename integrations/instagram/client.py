@@ -21,12 +21,14 @@ Each feature adds its calls below the shared part, in its own section.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from django.conf import settings
+from django.utils import timezone
 
 from alt.lib.errors import IntegrationError
 from integrations.http import http_client
@@ -183,6 +185,230 @@ def request_json(
             code="transient",
         )
     raise error_from_body(response.status_code, body)
+
+
+# --- Connect ---------------------------------------------------------------------------------
+# The Instagram Login flow (EXTERNAL_APIS.md §3.1-§3.4): code -> short-lived token (api.instagram
+# .com) -> long-lived token (graph.instagram.com, unversioned) -> /me -> webhook subscription.
+
+# IG-1: exactly these five, in Instagram Login's names (the business_* ones were retired).
+SCOPES = (
+    "instagram_business_basic",
+    "instagram_business_manage_messages",
+    "instagram_business_manage_comments",
+    "instagram_business_content_publish",
+    "instagram_business_manage_insights",
+)
+# The webhook fields ALT subscribes each account to (§3.4).
+WEBHOOK_FIELDS = ("messages", "comments")
+ME_FIELDS = "user_id,username,name,account_type,profile_picture_url"
+
+
+@dataclass(frozen=True)
+class ShortLivedToken:
+    access_token: str
+    app_user_id: str  # the app-scoped id (§3.2), NOT the id webhooks use (§9 item 10)
+    permissions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LongLivedToken:
+    access_token: str
+    expires_at: datetime
+    permissions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Profile:
+    ig_user_id: str  # /me user_id: the professional account id of webhooks' entry[].id (§3.4)
+    app_user_id: str  # /me id
+    username: str
+    name: str
+    account_type: str
+    profile_picture_url: str
+
+
+def _id_string(value: Any) -> str:
+    """An id as Meta sent it (a string, or a JSON number beyond 2^53) as its exact digits."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, float):  # a float already lost the digits: refuse rather than store junk
+        raise InstagramError(
+            "Instagram sent an account id ALT cannot read.", permanent=True, code="rejected"
+        )
+    return str(value).strip()
+
+
+def _permissions(value: Any) -> tuple[str, ...]:
+    """`permissions` as an array (observed) or a comma-joined string (documented), §3.2."""
+    if isinstance(value, str):
+        return tuple(p.strip() for p in value.split(",") if p.strip())
+    if isinstance(value, list):
+        return tuple(str(p).strip() for p in value if str(p).strip())
+    return ()
+
+
+def parse_short_lived_token(body: dict[str, Any]) -> ShortLivedToken:
+    """Read the code exchange's answer in either shape (§3.2, §9 item 9): the documented
+    `{"data": [{...}]}` with a string user_id, or the observed flat object with a numeric one.
+    Raises InstagramError (permanent) when neither carries a token and a user id."""
+    item: Any = body
+    data = body.get("data")
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        item = data[0]
+    token = str(item.get("access_token") or "") if isinstance(item, dict) else ""
+    user_id = _id_string(item.get("user_id")) if isinstance(item, dict) else ""
+    if not token or not user_id.isdigit():
+        raise InstagramError(
+            "Instagram's answer to the sign-in had no access token.",
+            permanent=True,
+            code="rejected",
+        )
+    return ShortLivedToken(
+        access_token=token, app_user_id=user_id, permissions=_permissions(item.get("permissions"))
+    )
+
+
+def _parse_json(response: httpx.Response) -> dict[str, Any]:
+    # parse_int=str keeps a user_id beyond 2^53 exact whatever the JSON library would do with it.
+    try:
+        body = json.loads(response.content, parse_int=str)
+    except ValueError:
+        body = None
+    if response.is_success and isinstance(body, dict):
+        return body
+    if response.is_success:
+        raise InstagramError(
+            "Instagram answered with something ALT does not understand.",
+            permanent=False,
+            status=response.status_code,
+            code="transient",
+        )
+    raise error_from_body(response.status_code, body)
+
+
+def code_exchange(code: str) -> ShortLivedToken:
+    """Trade the callback's code for a short-lived token (POST api.instagram.com/oauth/
+    access_token, §3.2). External call. Raises InstagramError: permanent for a used, expired or
+    unknown code and a redirect_uri mismatch (api.instagram.com's error shape)."""
+    form = {
+        "client_id": settings.INSTAGRAM_APP_ID,
+        "client_secret": settings.INSTAGRAM_APP_SECRET,
+        "grant_type": "authorization_code",
+        "redirect_uri": settings.INSTAGRAM_OAUTH_REDIRECT_URL,
+        "code": code,
+    }
+    try:
+        with httpx.Client(
+            timeout=float(settings.INSTAGRAM_HTTP_TIMEOUT_SECONDS), follow_redirects=False
+        ) as client:
+            response = client.post(settings.INSTAGRAM_OAUTH_TOKEN_URL, data=form)
+    except httpx.HTTPError as exc:
+        raise InstagramError(
+            "Instagram could not be reached; try again in a minute.",
+            permanent=False,
+            code="transient",
+            meta_message=type(exc).__name__,
+        ) from exc
+    body = _parse_json(response)
+    # The exchange's ids are numbers in the flat shape: parse_int kept them as digit strings.
+    return parse_short_lived_token(body)
+
+
+def _long_lived_from(body: dict[str, Any]) -> LongLivedToken:
+    token = str(body.get("access_token") or "")
+    try:
+        expires_in = int(body.get("expires_in") or 0)
+    except (TypeError, ValueError):
+        expires_in = 0
+    if not token or expires_in <= 0:
+        raise InstagramError(
+            "Instagram's token answer had no token.", permanent=True, code="rejected"
+        )
+    return LongLivedToken(
+        access_token=token,
+        expires_at=timezone.now() + timedelta(seconds=expires_in),
+        permissions=_permissions(body.get("permissions")),
+    )
+
+
+def long_lived_token_exchange(short_lived_token: str) -> LongLivedToken:
+    """Trade a short-lived token (1 hour) for a long-lived one (60 days): GET graph.instagram.com
+    /access_token?grant_type=ig_exchange_token (§3.3). The secret goes in the query as Meta
+    requires; nothing logs these URLs. External call. Raises InstagramError."""
+    with graph_client() as client:
+        body = request_json(
+            client,
+            "GET",
+            "access_token",
+            params={
+                "grant_type": "ig_exchange_token",
+                "client_secret": settings.INSTAGRAM_APP_SECRET,
+                "access_token": short_lived_token,
+            },
+        )
+    return _long_lived_from(body)
+
+
+def long_lived_token_refresh(token: str) -> LongLivedToken:
+    """A fresh 60-day token for a long-lived one at least 24 hours old and unexpired: GET
+    /refresh_access_token?grant_type=ig_refresh_token (§3.3). External call. Raises
+    InstagramError; `needs_reconnect` (code 190) when the token is expired or revoked."""
+    with graph_client() as client:
+        body = request_json(
+            client,
+            "GET",
+            "refresh_access_token",
+            params={"grant_type": "ig_refresh_token", "access_token": token},
+        )
+    return _long_lived_from(body)
+
+
+def profile_fetch(token: str) -> Profile:
+    """The connected professional account: GET /vNN/me?fields=user_id,username,... (§3.4).
+    External call. Raises InstagramError."""
+    with graph_client() as client:
+        response = client.get(
+            versioned("me"),
+            params={"fields": ME_FIELDS},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    body = _parse_json(response)
+    ig_user_id = _id_string(body.get("user_id"))
+    if not ig_user_id.isdigit():
+        raise InstagramError(
+            "Instagram did not say which professional account this is.",
+            permanent=True,
+            code="rejected",
+        )
+    return Profile(
+        ig_user_id=ig_user_id,
+        app_user_id=_id_string(body.get("id")),
+        username=str(body.get("username") or "")[:30],
+        name=str(body.get("name") or "")[:150],
+        account_type=str(body.get("account_type") or "")[:20],
+        profile_picture_url=str(body.get("profile_picture_url") or "")[:1000],
+    )
+
+
+def webhooks_subscribe(token: str) -> None:
+    """Subscribe the account to ALT's webhook fields (messages, comments): POST /vNN/me/
+    subscribed_apps?subscribed_fields=... (§3.4). Without it Meta delivers nothing.
+    External call. Raises InstagramError."""
+    with graph_client() as client:
+        body = request_json(
+            client,
+            "POST",
+            versioned("me/subscribed_apps"),
+            token=token,
+            params={"subscribed_fields": ",".join(WEBHOOK_FIELDS)},
+        )
+    if body.get("success") is not True:
+        raise InstagramError(
+            "Instagram did not confirm the webhook subscription.",
+            permanent=False,
+            code="transient",
+        )
 
 
 # --- Comments ---------------------------------------------------------------------------------

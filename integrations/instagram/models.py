@@ -84,6 +84,9 @@ class InstagramAccount(TenantModel):
     reconnect_email_sent_at = models.DateTimeField(null=True, blank=True)
     # IG-4: automations act only once the user switched them on.
     keyword_triggers_enabled = models.BooleanField(default=False)
+    # The token refresh job's lease (claimed by a conditional UPDATE): until then no other
+    # worker refreshes this account.
+    refresh_claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = InstagramAccountManager()
@@ -270,3 +273,25 @@ class KeywordTriggerFiring(TenantModel):
 
     def __str__(self) -> str:
         return f"firing of trigger {self.trigger_id} ({self.state})"
+
+
+class InstagramDeletionRequest(models.Model):
+    """One data-deletion request from Meta's callback (IG-7), for its public status page.
+
+    Not a tenant row: one Instagram user's data may sit in several workspaces. It never says
+    whose data it was: `targets` lists (workspace id, professional account id) pairs still to
+    delete and is emptied when done; the page shows only the code, the status and the dates.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "In progress"
+        DONE = "done", "Completed"
+
+    confirmation_code = models.CharField(max_length=32, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    targets = models.JSONField(default=list, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"deletion {self.confirmation_code} ({self.status})"

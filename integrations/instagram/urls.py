@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from integrations.instagram import views_comments
+from integrations.instagram import views, views_comments
 
 app_name = "instagram"
 
@@ -21,4 +21,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("triggers/new/", views_comments.trigger_new, name="trigger_new"),
     path("triggers/<int:trigger_id>/", views_comments.trigger_edit, name="trigger_edit"),
     path("triggers/<int:trigger_id>/delete/", views_comments.trigger_delete, name="trigger_delete"),
+    path("", views.social_settings, name="settings"),
+    path("instagram/connect/", views.connect, name="connect"),
+    path("instagram/callback/", views.callback, name="callback"),
+    path("instagram/<int:account_id>/disconnect/", views.disconnect, name="disconnect"),
 ]

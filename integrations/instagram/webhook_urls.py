@@ -1,7 +1,18 @@
 """What Meta calls (under /webhooks/instagram/): deliveries, deauthorize, data deletion."""
 
-from django.urls import URLPattern, URLResolver, path  # noqa: F401
+from django.urls import URLPattern, URLResolver, path
+
+from integrations.instagram import views
 
 app_name = "instagram_webhooks"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    # Meta's callbacks (IG-7, EXTERNAL_APIS.md §3.11), and the public status page of a deletion.
+    path("deauthorize/", views.deauthorize, name="deauthorize"),
+    path("data-deletion/", views.data_deletion, name="data_deletion"),
+    path(
+        "data-deletion/<str:confirmation_code>/",
+        views.deletion_status,
+        name="deletion_status",
+    ),
+]

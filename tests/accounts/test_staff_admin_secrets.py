@@ -25,6 +25,7 @@ from alt.accounts.mfa import MFAAdapter
 from alt.accounts.models import Invite
 from alt.lib.fields import encrypted_fields
 from integrations.google_calendar.models import CalendarConnection
+from integrations.instagram.models import InstagramAccount, InstagramDeletionRequest
 from integrations.models import InboundEvent
 from tests.factories import MembershipFactory, create_user
 
@@ -34,6 +35,7 @@ ACCESS_TOKEN = "ya29.admin-page-access-token"
 REFRESH_TOKEN = "1//admin-page-refresh-token"
 PLAIN_SECRET = "JBSWY3DPEHPK3PXP"
 WEBHOOK_TOKEN = "webhook-body-token-123"
+INSTAGRAM_TOKEN = "IGAAadmin-page-instagram-token"
 
 
 def _raw_values(table: str, column: str) -> list[str]:
@@ -78,11 +80,16 @@ def secrets(staff: Any) -> set[str]:
         workspace=workspace, user=alice, access_token=ACCESS_TOKEN, refresh_token=REFRESH_TOKEN
     )
     Group.objects.create(name="Support")
+    InstagramAccount.objects.create(
+        workspace=workspace, ig_user_id="17841400000000001", access_token=INSTAGRAM_TOKEN
+    )
+    InstagramDeletionRequest.objects.create(confirmation_code="0123456789abcdef0123")
     InboundEvent.objects.create(
         provider="test", external_id="evt-1", body=f'{{"token": "{WEBHOOK_TOKEN}"}}'.encode()
     )
 
     values = {totp_secret, token, token_hash, ACCESS_TOKEN, REFRESH_TOKEN, WEBHOOK_TOKEN}
+    values.add(INSTAGRAM_TOKEN)
     values.update(recovery.get_unused_codes())
     values.add(MFAAdapter().decrypt(recovery.instance.data["seed"]))
     for authenticator in Authenticator.objects.all():

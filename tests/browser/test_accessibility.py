@@ -27,6 +27,7 @@ from contacts.models import CustomField, DuplicateFlag
 from contacts.pipeline.services import custom_field_create, pipeline_create_defaults
 from contacts.properties.services import PropertyInput, property_create, property_link
 from contacts.services import ContactInput, contact_create, contacts_delete, note_add, task_add
+from integrations.instagram.models import InstagramAccount, InstagramDeletionRequest
 from tests.browser.conftest import ARTIFACTS, _save_screenshot, axe_violations, sign_in
 
 pytestmark = pytest.mark.browser
@@ -40,7 +41,7 @@ RTL = "\u05de\u05e8\u05d9\u05d4 \u05dc\u05d5\u05e4\u05d6"  # Hebrew: "Maria Lope
 class Stop:
     name: str
     path: str  # {contact}, {twin}, {property}, {appointment}, {import_job}, {member}, {task},
-    # {stage}, {bulk_job}, {trigger} are filled in
+    # {stage}, {bulk_job}, {trigger}, {instagram}, {deletion} are filled in
     signed_in: bool = True
     step: str = ""  # a key of STEPS, run after the page has loaded
     status: int = 200
@@ -83,6 +84,13 @@ PAGES = [
     Stop("member-remove", "/settings/workspace/members/{member}/remove/"),
     Stop("workspace-new", "/workspaces/new/"),
     Stop("calendar-settings", "/settings/calendar/"),
+    Stop("social-settings-connected", "/settings/social/"),
+    Stop("instagram-disconnect", "/settings/social/instagram/{instagram}/disconnect/"),
+    Stop(
+        "instagram-disconnect-invalid",
+        "/settings/social/instagram/{instagram}/disconnect/",
+        step="submit-empty",
+    ),
     Stop("email", "/accounts/email/"),
     Stop("password-change", "/accounts/password/change/"),
     Stop("two-factor", "/accounts/2fa/"),
@@ -100,6 +108,11 @@ PAGES = [
     Stop("signup", "/accounts/signup/", signed_in=False),
     Stop("password-reset", "/accounts/password/reset/", signed_in=False),
     Stop("not-found-signed-out", "/no-such-page/", signed_in=False, status=404),
+    Stop(
+        "instagram-deletion-status",
+        "/webhooks/instagram/data-deletion/{deletion}/",
+        signed_in=False,
+    ),
 ]
 
 
@@ -132,7 +145,7 @@ WIDTH = """() => {
 }"""
 
 
-def _seed(alice: User, bob: User) -> dict[str, int]:
+def _seed(alice: User, bob: User) -> dict[str, int | str]:
     """Alice's workspace with a bit of everything, and hostile values where a page shows them."""
     ws = alice.memberships.get().workspace
     pipeline_create_defaults(workspace=ws)
@@ -192,28 +205,34 @@ def _seed(alice: User, bob: User) -> dict[str, int]:
         workspace=ws, actor=alice, action="tag", params={"tag": LONG_WORD[:40]},
         query=ContactListQuery(q="Person"),
     )  # fmt: skip
-    trigger = _seed_instagram(ws, alice)
+    # Instagram connected (token expiring and a last event shown on the health panel; the page
+    # before connecting is checked in test_instagram_connect_journey), with posts and triggers.
+    instagram, trigger = _seed_instagram(ws, alice)
+    deletion = InstagramDeletionRequest.objects.create(confirmation_code="0123456789abcdef0123")
     return {
-        "task": task.id, "stage": contact.stage_id, "bulk_job": bulk_job.id, "trigger": trigger,
+        "instagram": instagram, "deletion": deletion.confirmation_code, "trigger": trigger,
+        "task": task.id, "stage": contact.stage_id, "bulk_job": bulk_job.id,
         "contact": contact.id, "twin": twin.id, "property": prop.id,
         "appointment": appointment.id, "import_job": job.id, "member": member.id,
     }  # fmt: skip
 
 
-def _seed_instagram(ws: Any, alice: User) -> int:
+def _seed_instagram(ws: Any, alice: User) -> tuple[int, int]:
     """An Instagram account with a post, hostile comments, our reply, a private reply that
-    failed and one that went out; and a keyword trigger on that post. Returns the trigger's id."""
+    failed and one that went out; and a keyword trigger on that post. Returns the account's and
+    the trigger's ids."""
     from contacts.models import Conversation, Message
     from integrations.instagram.models import (
-        InstagramAccount,
         InstagramComment,
         InstagramMedia,
         KeywordTrigger,
     )
 
+    now = timezone.now()
     account = InstagramAccount.objects.create(
-        workspace=ws, ig_user_id="17841400000000009", username="sunset_realty",
-        access_token="IGAA-a11y", keyword_triggers_enabled=True,
+        workspace=ws, ig_user_id="17841400000000009", app_user_id="27640875392278831",
+        username="sunset_realty", access_token="IGAA-a11y", keyword_triggers_enabled=True,
+        connected_at=now, last_event_at=now, token_expires_at=now + timedelta(days=60),
     )  # fmt: skip
     media = InstagramMedia.objects.create(
         workspace=ws, account=account, media_id="1790009", caption=f"{RTL} {LONG_WORD[:300]}",
@@ -247,7 +266,7 @@ def _seed_instagram(ws: Any, alice: User) -> int:
         workspace=ws, account=account, keywords=f"price, {RTL}, {LONG_WORD[:200]}", media=media,
         reply_text="Hi!", public_reply_text="Check your DMs!", enabled=True, created_by=alice,
     )  # fmt: skip
-    return int(trigger.id)
+    return int(account.id), int(trigger.id)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

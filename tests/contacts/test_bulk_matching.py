@@ -587,7 +587,7 @@ def test_a_failed_undo_shows_why_and_a_retry_finishes_it(
     real_set_stage = services.contacts_bulk_set_stage
     calls: list[int] = []
 
-    def flaky(**kwargs: Any) -> list[int]:
+    def flaky(**kwargs: Any) -> dict[int, int]:
         calls.append(1)
         if len(calls) == 2:  # one group went back, then the database went away
             raise RuntimeError("database went away")
