@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
-from django.db.models import F, OuterRef, Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 
 from alt.accounts.models import User, Workspace
 from alt.lib.versioned_cache import cached
@@ -199,7 +199,9 @@ def contacts_filtered(
         # By the source's key, which survives a rename: saved lists and links keep working.
         qs = qs.filter(source__key=query.source)
     if query.tag:
-        qs = qs.filter(tags__id=query.tag)
+        # EXISTS, not a join: a contact is in the list once, whatever else the query joins.
+        tagged = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag_id=query.tag)
+        qs = qs.filter(Exists(tagged))
     if query.assignee == ASSIGNEE_MINE:
         qs = qs.filter(assigned_to=user)
     elif query.assignee == ASSIGNEE_UNASSIGNED:
@@ -257,10 +259,17 @@ def contacts_page(
 ) -> ContactPage:
     """One page of the list in one query, whatever the page size or the workspace's size: the
     rows with their stage and assignee joined and their tag names (`tag_names`, by name) as an
-    array, which PostgreSQL reads for the page's rows only."""
+    array, which PostgreSQL reads for the page's rows only.
+
+    A filtered list first picks the page's ids in a subquery, then reads those rows: the ids of
+    a stage's quiet contacts come from an index alone (contact_ws_stage_live), where reading the
+    whole rows of every match to keep 50 of them cost ~10 ms at 50k contacts."""
     qs = contacts_filtered(workspace, query, user=user)
     if query.cursor is not None:
         qs = qs.filter(_after_cursor(query.sort, query.cursor))
+    if query.is_filtered:
+        page_ids = qs.values("pk")[: size + 1]
+        qs = contacts_of(workspace).filter(pk__in=page_ids).order_by(*_ordering(query.sort))
     tag_names = ArraySubquery(
         Tag.objects.for_workspace(workspace)
         .filter(contacts=OuterRef("pk"))
