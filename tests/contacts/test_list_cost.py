@@ -10,14 +10,16 @@ from typing import Any
 import pytest
 from django import forms
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from contacts import services
 from contacts.listing.forms import ContactListForm, PlainSelect
-from contacts.listing.services import ListChoices
+from contacts.listing.services import ContactListQuery, ListChoices, contacts_page
 from contacts.models import Contact, SavedList, Tag
 from contacts.pipeline.services import lead_source_add, lead_source_delete, lead_source_rename
+from contacts.templatetags.contact_list import contact_rows
 from tests.contacts.conftest import add_contact, stage_named
 from tests.contacts.test_list import _rich_contacts
 
@@ -200,6 +202,35 @@ def test_the_plain_selects_render_what_djangos_templates_render(
     for name in ("stage", "source", "tag", "assignee", "stale", "sort"):
         assert str(plain[name]) == str(reference[name]), name
     assert "&lt;b&gt;&quot;Hot&quot; &amp; \u05d7\u05dd&lt;/b&gt;" in str(plain["tag"])
+
+
+# --- the rows, written out in Python -------------------------------------------------------------
+def test_the_python_rows_render_what_the_row_template_renders(
+    ws: Any, bob: Any, alice: Any
+) -> None:
+    alice.full_name = ""  # the assignee's email stands in for a missing name
+    alice.save()
+    awkward = '<b>"O\'Brien" & Co</b>'
+    add_contact(
+        ws, "Jane", "Doe", emails=["jane@example.com"], phones=["415-555-0134"],
+        stage=stage_named(ws, "Closed"), tags=["Hot lead", awkward], assigned_to=bob,
+    )  # fmt: skip
+    add_contact(ws, awkward, "\u05db\u05d4\u05df", phones=["+44 20 7946 0958"], assigned_to=alice)
+    add_contact(ws, "", "", emails=["only@example.com"])
+    add_contact(ws, "", "")  # "Unnamed contact", no reach, no tags, unassigned
+    add_contact(ws, "x" * 80, "y" * 80, tags=["z" * 40])
+    contacts = contacts_page(ws, ContactListQuery(), user=bob).contacts
+    detail_url = ("/contacts/", "/")
+
+    for contact in contacts:
+        reference = render_to_string(
+            "contacts/_contact_row.html", {"contact": contact, "detail_url": detail_url}
+        )
+        assert contact_rows([contact], detail_url) == reference, contact.name
+    assert len(contacts) == 5
+    assert "&lt;b&gt;&quot;O&#x27;Brien&quot; &amp; Co&lt;/b&gt;" in contact_rows(
+        contacts, detail_url
+    )
 
 
 def test_the_board_counts_its_columns_from_the_cache_until_a_write(
