@@ -199,7 +199,8 @@ def contacts_filtered(
         # By the source's key, which survives a rename: saved lists and links keep working.
         qs = qs.filter(source__key=query.source)
     if query.tag:
-        # EXISTS, not a join: a contact is in the list once, whatever else the query joins.
+        # EXISTS, a semi-join: the page's id subquery (contacts_page) stays on the contact's
+        # own indexes and probes the tag's, and a contact can never come back twice.
         tagged = Contact.tags.through.objects.filter(contact_id=OuterRef("pk"), tag_id=query.tag)
         qs = qs.filter(Exists(tagged))
     if query.assignee == ASSIGNEE_MINE:
