@@ -13,13 +13,14 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import set_script_prefix
 
 from contacts import services
 from contacts.listing.forms import ContactListForm, PlainSelect
 from contacts.listing.services import ContactListQuery, ListChoices, contacts_page
 from contacts.models import Contact, SavedList, Tag
 from contacts.pipeline.services import lead_source_add, lead_source_delete, lead_source_rename
-from contacts.templatetags.contact_list import contact_rows
+from contacts.templatetags.contact_list import contact_rows, fixed_url
 from tests.contacts.conftest import add_contact, stage_named
 from tests.contacts.test_list import _rich_contacts
 
@@ -290,3 +291,13 @@ def test_the_planner_knows_that_a_stage_belongs_to_one_workspace() -> None:
     kinds, columns = rows[0]
     assert "f" in kinds  # functional dependencies
     assert columns == ["stage_id", "workspace_id"]
+
+
+def test_a_fixed_url_is_reversed_once_per_script_prefix() -> None:
+    assert fixed_url("contacts:list") == "/contacts/"
+    set_script_prefix("/crm/")
+    try:
+        assert fixed_url("contacts:list") == "/crm/contacts/"
+    finally:
+        set_script_prefix("/")
+    assert fixed_url("contacts:list") == "/contacts/"
