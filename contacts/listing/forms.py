@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import QueryDict
@@ -43,14 +43,23 @@ class PlainSelect(forms.Select):
         attrs: dict[str, Any] | None = None,
         renderer: Any = None,
     ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        html = [f'<select name="{conditional_escape(name)}"{_attrs(widget["attrs"])}>']
-        for _group, options, _index in widget["optgroups"]:
-            for option in options:
-                html.append(
-                    f'\n  <option value="{escape(option["value"])}"'
-                    f"{_attrs(option['attrs'])}>{conditional_escape(option['label'])}</option>\n"
-                )
+        # Select.optgroups() for flat choices, without a dict per option: the first option whose
+        # value matches is selected.
+        chosen = set(self.format_value(value))
+        html = [
+            f'<select name="{conditional_escape(name)}"{_attrs(self.build_attrs(self.attrs, attrs))}>'
+        ]
+        for option_value, label in self.choices:
+            if isinstance(label, list | tuple):  # option groups: Django's own way
+                return super().render(name, value, attrs, renderer)
+            text = "" if option_value is None else str(option_value)
+            selected = text in chosen
+            if selected:
+                chosen = set()
+            html.append(
+                f'\n  <option value="{escape(text)}"{" selected" if selected else ""}>'
+                f"{conditional_escape(cast(str, label))}</option>\n"
+            )
         html.append("\n</select>")
         return mark_safe("".join(html))  # noqa: S308  (every value above is escaped)
 

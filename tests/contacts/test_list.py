@@ -288,6 +288,43 @@ def test_walking_every_page_shows_each_contact_once_in_order(
     assert seen == expected
 
 
+@pytest.mark.parametrize("sort", list(SORT_KEY))
+def test_walking_a_smart_lists_pages_shows_each_match_once_in_order(
+    alice_client: Client, ws: Any, sort: str
+) -> None:
+    # A filtered page picks its ids first, then reads their rows: both steps keep the order.
+    qualified = stage_named(ws, "Qualified")
+    [hot, cold] = services.tags_get_or_create(workspace=ws, names=["Hot", "Cold"])
+    now = timezone.now()
+    rows = _paging_rows(160)
+    for i, row in enumerate(rows):
+        row["stage"] = qualified if i % 4 else stage_named(ws, "New")
+        row["last_activity_at"] -= timedelta(days=40 if i % 5 else 1)
+    contacts = bulk_contacts(ws, rows)
+    for i, contact in enumerate(contacts):
+        contact.tags.add(hot if i % 3 else cold)
+        if i % 3 == 1:
+            contact.tags.add(cold)  # a second tag must not list the contact twice
+    key, descending = SORT_KEY[sort]
+    matching = [
+        c for c in contacts
+        if c.stage_id == qualified.id and hot in c.tags.all()
+        and c.last_activity_at < now - timedelta(days=30)
+    ]  # fmt: skip
+    expected = [c.id for c in sorted(matching, key=key, reverse=descending)]
+    seen: list[int] = []
+    params = {"sort": sort, "stage": str(qualified.id), "tag": str(hot.id), "stale": "30"}
+    while True:
+        response = alice_client.get(URL, params)
+        seen += [c.id for c in response.context["contacts"]]
+        if not response.context["next_page_query"]:
+            break
+        params = dict(parse_qsl(response.context["next_page_query"]))
+
+    assert len(expected) > 50  # more than one page
+    assert seen == expected
+
+
 def test_a_contact_added_while_paging_does_not_shift_the_next_page(
     alice_client: Client, ws: Any
 ) -> None:
