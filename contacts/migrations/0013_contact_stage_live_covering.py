@@ -17,7 +17,7 @@ DROP_STATISTICS = "DROP STATISTICS IF EXISTS contact_ws_stage_deps;"
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contacts", "0009_lead_source_versioned_manager"),
+        ("contacts", "0012_bulk_job_undo_state_data"),
     ]
 
     operations = [
