@@ -528,30 +528,14 @@ def _with_next_task(workspace: Workspace, contacts: QuerySet[Contact]) -> QueryS
 
 
 def next_steps(workspace: Workspace, contacts: Sequence[Contact]) -> dict[int, NextStep]:
-    """Each contact's next step (see NextStep), for those among `contacts` that have one: their
-    earliest open tasks (as _with_next_task annotated them, else one query) and their next
-    appointments (one query, through the appointments seam), whichever comes first. No query for
-    no contacts."""
-    if not contacts:
-        return {}
-    if all(hasattr(contact, "next_task_due_at") for contact in contacts):
-        tasks = [
-            (c.id, getattr(c, "next_task_title", ""), getattr(c, "next_task_due_at", None))
-            for c in contacts
-        ]
-    else:
-        tasks = list(
-            Task.objects.for_workspace(workspace)
-            .filter(contact_id__in=[c.id for c in contacts], completed_at=None)
-            .order_by("contact_id", "due_at", "id")
-            .distinct("contact_id")
-            .values_list("contact_id", "title", "due_at")
-        )
-    steps = {
-        contact_id: NextStep("task", title, due_at)
-        for contact_id, title, due_at in tasks
-        if contact_id is not None and due_at is not None
-    }
+    """Each contact's next step (see NextStep), for those among `contacts` (as _with_next_task
+    gave them) that have one: their earliest open task or their next appointment (one query,
+    through the appointments seam; none for no contacts), whichever comes first."""
+    steps = {}
+    for contact in contacts:
+        due_at = getattr(contact, "next_task_due_at", None)
+        if due_at is not None:
+            steps[contact.id] = NextStep("task", getattr(contact, "next_task_title", ""), due_at)
     for contact_id, upcoming in next_appointments(workspace, [c.id for c in contacts]).items():
         task = steps.get(contact_id)
         if task is None or upcoming.starts_at < task.at:
