@@ -3,17 +3,18 @@ to a column's next page. Formatting only.
 
 The cards are written out here rather than in a template: a board shows up to 175 of them, and
 the template engine spent ~0.1 ms on each (some 20 ms a board, four times the bare page issue 9
-measures pages against), where this takes a tenth of that. Every value is escaped here, as
-autoescaping would have."""
+measures pages against), where this takes a tenth of that. Every value is escaped here as
+autoescaping would have (Django's escape() is html.escape, behind a wrapper that costs more than
+the escaping on 175 cards)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from html import escape
 from typing import TYPE_CHECKING
 
 from django import template
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from alt.lib.dates import format_when
