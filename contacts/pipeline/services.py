@@ -5,13 +5,31 @@ pipeline board, a column of lead cards per stage, filtered like the contact list
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.fields import ArrayField
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Func, JSONField, ProtectedError, Q, TextField, Value
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    F,
+    Func,
+    JSONField,
+    OuterRef,
+    ProtectedError,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Cast
+from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -58,6 +76,15 @@ class SetupError(ValueError):
 def access_stage(workspace: Workspace, stage_id: int | str) -> PipelineStage:
     """The workspace's pipeline stage with this id, or Http404."""
     return PipelineStage.objects.for_workspace(workspace).get_or_404("stage", id=stage_id)
+
+
+def stage_among(stages: Sequence[PipelineStage], stage_id: int) -> PipelineStage:
+    """access_stage for a page that has read the workspace's `stages` already: the one with this
+    id, or Http404 (also for another workspace's id), without a query."""
+    stage = next((stage for stage in stages if stage.id == stage_id), None)
+    if stage is None:
+        raise Http404("No such stage")
+    return stage
 
 
 def stage_add(*, workspace: Workspace, name: str, outcome: str) -> PipelineStage:
@@ -319,26 +346,94 @@ def board_columns(
     size: int = BOARD_PAGE_SIZE,
 ) -> list[BoardColumn]:
     """The first page of every column of `stages` (only the filtered stage's when the query names
-    one), with counts; cards carry their source from `sources`, the workspace's. Four queries whatever the number of stages or cards: the cards of all
-    columns (one UNION ALL of a LIMITed index range per stage), the counts, the next tasks and the
-    next appointments."""
+    one), with counts; cards carry their source from `sources`, the workspace's, and their next
+    step. A fixed number of queries whatever the number of stages or cards, none of them counting
+    every live contact:
+
+    - the cards with their next tasks: one query, which picks the first ones of each stage with
+      a LIMITed range of the (workspace, stage, last_activity_at) index of live contacts;
+    - the counts: unfiltered, the ones the stages carry (list_choices(with_counts=True), from
+      contacts.counts' cache; one more query for `stages` without them); filtered, a grouped count
+      of what matches;
+    - searched, or filtered by tag or source, the cards' ids and the counts come instead from one
+      pass over the matches: those filters are matched through an index of their own (trigram,
+      the tag table, the source's key), which each stage's range would run again;
+    - the cards' next appointments (the appointments seam).
+    """
     query = dataclasses.replace(query, sort=BOARD_SORT, cursor=None)
     shown = [s for s in stages if not query.stage or s.id == query.stage]
     if not shown:
         return []
-    base = contacts_filtered(workspace, query, user=user).only(*_BOARD_FIELDS)
-    parts = [base.filter(stage_id=stage.id)[: size + 1] for stage in shown]
-    rows = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
-    _with_sources(rows, sources)
+    matches = contacts_filtered(workspace, query, user=user)
+    first_ids: QuerySet[Any] | list[int]
+    if _matched_by_own_index(query):
+        first_ids, counts = _ranked_once(matches, size + 1)
+    else:
+        first_ids = _first_of_each_stage(workspace, matches, shown, size + 1)
+        filtered = dataclasses.replace(query, stage=None).is_filtered
+        counts = stage_counts(workspace, query, user=user) if filtered else _live_counts(stages)
+    cards = Contact.objects.for_workspace(workspace).filter(id__in=first_ids)
+    rows = _with_sources(list(_with_next_task(workspace, cards.only(*_BOARD_FIELDS))), sources)
     by_stage: dict[int, list[Contact]] = {stage.id: [] for stage in shown}
     for contact in sorted(rows, key=lambda c: (c.last_activity_at, c.id), reverse=True):
-        by_stage[contact.stage_id].append(contact)
-    counts = stage_counts(workspace, query, user=user)
-    steps = next_steps(workspace, [c.id for c in rows])
+        # A stage added since `stages` was read has no column yet.
+        if contact.stage_id in by_stage:
+            by_stage[contact.stage_id].append(contact)
+    steps = next_steps(workspace, rows)
     return [
         _column(stage, by_stage[stage.id], size, steps, count=counts.get(stage.id, 0))
         for stage in shown
     ]
+
+
+def _matched_by_own_index(query: ContactListQuery) -> bool:
+    return bool(query.q or query.tag or query.source)
+
+
+def _first_of_each_stage(
+    workspace: Workspace, matches: QuerySet[Contact], stages: Sequence[PipelineStage], size: int
+) -> QuerySet[Any]:
+    """A subquery of the ids of the first `size` of `matches` (in their order) in each of
+    `stages`: an array of them per stage row, unnested."""
+    first = ArraySubquery(matches.filter(stage_id=OuterRef("id")).values("id")[:size])
+    return (
+        PipelineStage.objects.for_workspace(workspace)
+        .filter(id__in=[stage.id for stage in stages])
+        .annotate(first_ids=Func(first, function="unnest"))
+        .values("first_ids")
+    )
+
+
+class _Head(Func):
+    """The first `size` items of an array."""
+
+    template = "(%(expressions)s)[1:%(size)s]"
+
+
+def _ranked_once(matches: QuerySet[Contact], size: int) -> tuple[list[int], dict[int, int]]:
+    """The ids of the first `size` of each stage among `matches`, most recently active first, and
+    how many matches each stage holds: one grouped pass over the matches, cut in PostgreSQL."""
+    first_ids = _Head(
+        ArrayAgg("id", order_by=(F("last_activity_at").desc(), F("id").desc())),
+        size=size,
+        output_field=ArrayField(BigIntegerField()),
+    )
+    per_stage = list(
+        matches.order_by()
+        .values("stage_id")
+        .annotate(n=Count("*"), first_ids=first_ids)
+        .values_list("stage_id", "n", "first_ids")
+    )
+    ids = [contact_id for _stage, _n, first in per_stage for contact_id in first]
+    return ids, {stage_id: n for stage_id, n, _first in per_stage}
+
+
+def _live_counts(stages: Sequence[PipelineStage]) -> dict[int, int]:
+    """The live contacts of each stage, as the stages carry them (contacts.counts)."""
+    if not all(hasattr(stage, "contact_count") for stage in stages):
+        stages = stages_with_counts(stages[0].workspace) if stages else []
+    counted = ((stage.id, getattr(stage, "contact_count", 0)) for stage in stages)
+    return {stage_id: n for stage_id, n in counted if n}
 
 
 def board_column_page(
@@ -351,7 +446,8 @@ def board_column_page(
     size: int = BOARD_PAGE_SIZE,
 ) -> BoardColumn:
     """One page of `stage`'s column after `query.cursor` (see board_query), its cards carrying
-    their source from `sources`, the workspace's: one query for the cards, one for their next tasks, one for their next appointments."""
+    their source from `sources`, the workspace's: one query for the cards with their next tasks,
+    one for their next appointments."""
     query = dataclasses.replace(query, sort=BOARD_SORT, stage=stage.id)
     contacts = contacts_filtered(workspace, query, user=user).only(*_BOARD_FIELDS)
     if query.cursor is not None:
@@ -360,8 +456,8 @@ def board_column_page(
             Q(last_activity_at__lt=last_activity_at)
             | Q(last_activity_at=last_activity_at, id__lt=last_id)
         )
-    rows = _with_sources(list(contacts[: size + 1]), sources)
-    return _column(stage, rows, size, next_steps(workspace, [c.id for c in rows]))
+    rows = _with_sources(list(_with_next_task(workspace, contacts)[: size + 1]), sources)
+    return _column(stage, rows, size, next_steps(workspace, rows))
 
 
 def _with_sources(rows: list[Contact], sources: Sequence[LeadSource]) -> list[Contact]:
@@ -389,14 +485,14 @@ def _column(
 
 
 def board_card(workspace: Workspace, contact_id: int) -> BoardCard:
-    """One card, as the board shows it (after a move): three queries."""
-    contact = (
+    """One card, as the board shows it (after a move): two queries."""
+    contact = _with_next_task(
+        workspace,
         Contact.objects.for_workspace(workspace)
         .select_related("source")
-        .only(*_BOARD_FIELDS, "source__key", "source__name")
-        .get(id=contact_id)
-    )
-    return BoardCard(contact, next_steps(workspace, [contact.id]).get(contact.id))
+        .only(*_BOARD_FIELDS, "source__key", "source__name"),
+    ).get(id=contact_id)
+    return BoardCard(contact, next_steps(workspace, [contact]).get(contact.id))
 
 
 def stage_counts(workspace: Workspace, query: ContactListQuery, *, user: User) -> dict[int, int]:
@@ -416,22 +512,31 @@ def stage_counts(workspace: Workspace, query: ContactListQuery, *, user: User) -
     return dict(counted)
 
 
-def next_steps(workspace: Workspace, contact_ids: Iterable[int]) -> dict[int, NextStep]:
-    """Each contact's next step (see NextStep), for those among `contact_ids` that have one: two
-    queries (their earliest open tasks; their next appointments, through the appointments seam),
-    none for no ids."""
-    ids = list(contact_ids)
-    if not ids:
-        return {}
-    tasks = (
+def _with_next_task(workspace: Workspace, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    """`contacts` each with its earliest open task as `next_task_title` and `next_task_due_at`
+    (None without one), read in the contacts' own query: per card, one probe of the tasks'
+    contact index."""
+    open_tasks = (
         Task.objects.for_workspace(workspace)
-        .filter(contact_id__in=ids, completed_at=None)
-        .order_by("contact_id", "due_at", "id")
-        .distinct("contact_id")
-        .only("contact_id", "title", "due_at")
+        .filter(contact=OuterRef("pk"), completed_at=None)
+        .order_by("due_at", "id")
     )
-    steps = {t.contact_id: NextStep("task", t.title, t.due_at) for t in tasks if t.contact_id}
-    for contact_id, upcoming in next_appointments(workspace, ids).items():
+    return contacts.annotate(
+        next_task_title=Subquery(open_tasks.values("title")[:1]),
+        next_task_due_at=Subquery(open_tasks.values("due_at")[:1]),
+    )
+
+
+def next_steps(workspace: Workspace, contacts: Sequence[Contact]) -> dict[int, NextStep]:
+    """Each contact's next step (see NextStep), for those among `contacts` (as _with_next_task
+    gave them) that have one: their earliest open task or their next appointment (one query,
+    through the appointments seam; none for no contacts), whichever comes first."""
+    steps = {}
+    for contact in contacts:
+        due_at = getattr(contact, "next_task_due_at", None)
+        if due_at is not None:
+            steps[contact.id] = NextStep("task", getattr(contact, "next_task_title", ""), due_at)
+    for contact_id, upcoming in next_appointments(workspace, [c.id for c in contacts]).items():
         task = steps.get(contact_id)
         if task is None or upcoming.starts_at < task.at:
             steps[contact_id] = NextStep("appointment", upcoming.title, upcoming.starts_at)

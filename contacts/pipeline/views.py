@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -9,7 +10,7 @@ from django.db.models import Count
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
@@ -225,7 +226,7 @@ def _fields_page(
 @require_safe
 @workspace_required
 def board(request: WorkspaceRequest) -> HttpResponse:
-    choices = list_choices(request.workspace)
+    choices = list_choices(request.workspace, with_counts=True)
     form = ContactListForm(request.GET, choices=choices)
     query = form.to_query()
     columns = services.board_columns(
@@ -239,9 +240,7 @@ def board(request: WorkspaceRequest) -> HttpResponse:
         "form": form,
         "query": query,
         "columns": columns,
-        "move_choices": _move_choices(choices.stages),
-        "next_url": request.get_full_path(),
-        "move_url": reverse("contacts:board_move"),
+        **_move_context(choices.stages, next_url=request.get_full_path()),
         "filters_open": bool(form.errors) or any(k not in ("q", "sort") for k in query.params()),
     }
     return render_local(request, "contacts/board.html", context)
@@ -251,54 +250,72 @@ def board(request: WorkspaceRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 @workspace_required
 def board_column(request: WorkspaceRequest, stage_id: int) -> HttpResponse:
-    stage = services.access_stage(request.workspace, stage_id)
     choices = list_choices(request.workspace)
+    stage = services.stage_among(choices.stages, stage_id)
     query = ContactListForm(request.GET, choices=choices).to_query()
     page_query = services.board_query(query, cursor=request.GET.get("cursor", ""))
     column = services.board_column_page(
         request.workspace, page_query, user=request.user, stage=stage, sources=choices.sources
     )
-    context = {
-        "query": query,
-        "column": column,
-        "move_choices": _move_choices(choices.stages),
-        "next_url": _board_url(query) if request.htmx else request.get_full_path(),
-        "move_url": reverse("contacts:board_move"),
-    }
+    next_url = _board_url(query) if request.htmx else request.get_full_path()
+    context = {"query": query, "column": column, **_move_context(choices.stages, next_url=next_url)}
     template = "contacts/board.html#cards" if request.htmx else "contacts/board_column.html"
     return render_local(request, template, context)
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @workspace_required
 def board_move(request: WorkspaceRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _move_page(request)
     contact = access_contact(request.workspace, request.POST.get("contact", ""))
     form = ContactMoveForm(request.POST, workspace=request.workspace)
+    back = _back_to_board(request.POST.get("next", ""))
     if not form.is_valid():
         error = str(form.errors["stage"][0])
         if request.htmx:
             return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
         messages.error(request, error)
-        return redirect(_back_to_board(request))
+        return redirect(back)
     stage = form.cleaned_data["stage"]
     contacts_bulk_set_stage(
         workspace=request.workspace, ids=[contact.id], stage=stage, actor=request.user
     )
     if request.htmx:
-        context = {
-            "card": services.board_card(request.workspace, contact.id),
-            "move_choices": _move_choices(PipelineStage.objects.for_workspace(request.workspace)),
-            "next_url": _back_to_board(request),
-            "move_url": reverse("contacts:board_move"),
-        }
+        card = services.board_card(request.workspace, contact.id)
+        context = {"card": card, "move_link": _move_link(back)}
         return render_local(request, "contacts/board.html#card", context)
     messages.success(request, f"Moved {contact.name} to {stage.name}.")
-    return redirect(_back_to_board(request))
+    return redirect(back)
 
 
-def _move_choices(stages: Iterable[PipelineStage]) -> list[tuple[str, str]]:
-    # The same options on every card: ids as text, so 175 cards do not localize 1,225 numbers.
-    return [(str(stage.id), stage.name) for stage in stages]
+def _move_page(request: WorkspaceRequest) -> HttpResponse:
+    """The "Move to…" menu as a page of its own, where a card's menu button leads without
+    JavaScript (with it, the board's shared menu opens instead)."""
+    contact = access_contact(request.workspace, request.GET.get("contact", ""))
+    stages = PipelineStage.objects.for_workspace(request.workspace).order_by("position", "id")
+    context = {
+        "contact": contact,
+        **_move_context(stages, next_url=_back_to_board(request.GET.get("next", ""))),
+    }
+    return render_local(request, "contacts/board_move.html", context)
+
+
+def _move_context(stages: Iterable[PipelineStage], *, next_url: str) -> dict[str, Any]:
+    """What the board's one shared "Move to…" menu and its cards' menu buttons need."""
+    return {
+        # Ids as text, so the menu's options do not localize numbers.
+        "move_choices": [(str(stage.id), stage.name) for stage in stages],
+        "move_url": reverse("contacts:board_move"),
+        "move_link": _move_link(next_url),
+        "next_url": next_url,
+    }
+
+
+def _move_link(next_url: str) -> str:
+    """The start of every card's menu button link, to which the card adds its contact's id:
+    one string for the page rather than a {% url %} per card."""
+    return f"{reverse('contacts:board_move')}?{urlencode({'next': next_url})}&contact="
 
 
 def _board_url(query: ContactListQuery) -> str:
@@ -306,11 +323,11 @@ def _board_url(query: ContactListQuery) -> str:
     return reverse("contacts:board") + (f"?{params}" if params else "")
 
 
-def _back_to_board(request: WorkspaceRequest) -> str:
+def _back_to_board(next_url: str) -> str:
     """The board (or a column's page) as the agent left it: the path and query of the `next` the
     form carried (never its host, so never another site), and never another page."""
     board_url = reverse("contacts:board")
-    back = urlsplit(request.POST.get("next", ""))
+    back = urlsplit(next_url)
     if not back.path.startswith(board_url) or ".." in back.path:
         return board_url
     return f"{back.path}?{back.query}" if back.query else back.path

@@ -1,10 +1,16 @@
-// The pipeline board: drag a card to another column, and a move (dragged, or chosen in a card's
-// "Move to…" menu) lands the card at the top of its new column without a reload. Without this
-// file (or htmx) the "Move to…" form posts normally and the board reloads.
+// The pipeline board: drag a card to another column, or pick a stage in the board's one "Move
+// to…" menu (a dialog that each card's "Move to…" link opens); either way the card lands at the
+// top of its new column without a reload. Without this file a card's link leads to the menu as a
+// page of its own; without htmx the menu's form posts normally and the board reloads.
 (function () {
   "use strict";
 
   var dragged = null;
+  var opener = null;
+
+  function menu() {
+    return document.getElementById("board-move");
+  }
 
   function columnOf(node) {
     return node && node.closest ? node.closest(".board-column") : null;
@@ -29,6 +35,86 @@
       el.classList.remove("is-drop-target");
     });
   }
+
+  function contactIdOf(card) {
+    return card.id.replace("card-", "");
+  }
+
+  // Post the move in the background: the values are taken now, and each card sends its own
+  // request, so moving several cards quickly moves every one of them.
+  function move(card, stageId) {
+    var dialog = menu();
+    var form = dialog.querySelector("form");
+    if (!window.htmx) {
+      form.elements.contact.value = contactIdOf(card);
+      form.elements.stage.value = stageId;
+      form.submit();
+      return;
+    }
+    card.classList.add("is-moving");
+    window.htmx.ajax("POST", form.getAttribute("action"), {
+      source: card,
+      swap: "none",
+      values: {
+        contact: contactIdOf(card),
+        stage: stageId,
+        next: form.elements.next.value,
+        csrfmiddlewaretoken: form.elements.csrfmiddlewaretoken.value,
+      },
+    });
+  }
+
+  // A card's "Move to…" link opens the shared menu for that card (a plain, modified or middle
+  // click on the link still opens the menu's page).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a.board-card-move") : null;
+    var dialog = menu();
+    if (!link || !dialog || !dialog.showModal || event.button !== 0
+        || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
+      return;
+    }
+    var card = link.closest(".board-card");
+    event.preventDefault();
+    opener = link;
+    var form = dialog.querySelector("form");
+    form.reset();
+    form.elements.contact.value = contactIdOf(card);
+    dialog.querySelector(".board-move-name").textContent =
+      card.querySelector(".board-card-name").textContent;
+    dialog.showModal();
+    form.elements.stage.focus();
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest ? event.target.closest("#board-move .js-move-cancel") : null;
+    if (cancel) {
+      event.preventDefault();
+      menu().close();
+    }
+  });
+
+  document.addEventListener("close", function (event) {
+    if (event.target === menu() && opener && document.contains(opener)) {
+      opener.focus();
+    }
+    opener = null;
+  }, true);
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var dialog = menu();
+    if (!dialog || form.parentNode !== dialog || !window.htmx) {
+      return;
+    }
+    event.preventDefault();
+    var card = document.getElementById("card-" + form.elements.contact.value);
+    var stageId = form.elements.stage.value;
+    opener = null;  // the moved card takes the focus
+    dialog.close();
+    if (card) {
+      move(card, stageId);
+    }
+  });
 
   document.addEventListener("dragstart", function (event) {
     var card = event.target.closest ? event.target.closest(".board-card") : null;
@@ -71,27 +157,19 @@
     event.preventDefault();
     clearTargets();
     var stageId = column.getAttribute("data-stage-id");
-    if (stageId === card.getAttribute("data-stage-id")) {
-      return;
+    if (stageId !== card.getAttribute("data-stage-id")) {
+      move(card, stageId);
     }
-    var form = card.querySelector("form.js-move");
-    form.querySelector("select[name=stage]").value = stageId;
-    card.classList.add("is-moving");
-    // htmx sends it in the background; without htmx the browser posts it and the board reloads.
-    form.requestSubmit();
   });
 
   // After a move: the server answers with the card as it now is; put it on top of its new column.
   document.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.detail.elt;
-    if (!form || !form.matches || !form.matches("form.js-move")) {
+    var card = event.detail.elt;
+    if (!card || !card.matches || !card.matches(".board-card")) {
       return;
     }
-    var card = form.closest(".board-card");
     if (!event.detail.successful) {
-      if (card) {
-        card.classList.remove("is-moving");
-      }
+      card.classList.remove("is-moving");
       announce(event.detail.xhr.status === 400 ? event.detail.xhr.responseText
         : "That lead could not be moved. Reload the board and try again.");
       return;
@@ -99,7 +177,7 @@
     var holder = document.createElement("template");
     holder.innerHTML = event.detail.xhr.responseText.trim();
     var moved = holder.content.querySelector(".board-card");
-    if (!moved || !card) {
+    if (!moved) {
       return;
     }
     var from = card.getAttribute("data-stage-id");
@@ -113,7 +191,6 @@
     if (list) {
       var first = list.querySelector(".board-card");
       list.insertBefore(moved, first || list.querySelector(".board-more"));
-      window.htmx.process(moved);
       moved.querySelector(".board-card-name").focus();
     }
     var column = list ? columnOf(list) : null;

@@ -61,6 +61,8 @@ PAGES = [
     Stop("task-edit", "/tasks/{task}/edit/"),
     Stop("board", "/pipeline/"),
     Stop("board-column", "/pipeline/stages/{stage}/"),
+    Stop("board-move-menu", "/pipeline/", step="open-move-menu"),
+    Stop("board-move", "/pipeline/move/?contact={contact}"),
     Stop("recently-deleted", "/contacts/deleted/"),
     Stop("bulk-job", "/contacts/bulk/jobs/{bulk_job}/"),
     Stop("bulk-jobs", "/contacts/bulk/jobs/"),
@@ -129,7 +131,16 @@ def _submit_empty(page: Page) -> None:
     page.wait_for_load_state()
 
 
-STEPS = {"open-filters": _open_filters, "submit-empty": _submit_empty}
+def _open_move_menu(page: Page) -> None:
+    page.locator(".board-card-move").first.click()
+    expect(page.locator("dialog#board-move")).to_be_visible()
+
+
+STEPS = {
+    "open-filters": _open_filters,
+    "submit-empty": _submit_empty,
+    "open-move-menu": _open_move_menu,
+}
 
 # Measured in the page: how wide the document is (a long word must wrap, not widen it), and the
 # innermost elements that stick out past the window, to name in the failure.

@@ -1,6 +1,7 @@
 """The pipeline board in a real browser: on a desktop a lead is dragged across the board to
-another stage; on a phone the columns scroll sideways and the "Move to…" menu moves a lead. Either
-way the card lands on top of its new column, the counts follow and the timeline records it."""
+another stage; on a phone the columns scroll sideways and the board's one "Move to…" menu, opened
+from a card, moves a lead. Either way the card lands on top of its new column, the counts follow
+and the timeline records it. Without JavaScript, "Move to…" is a page of its own."""
 
 from __future__ import annotations
 
@@ -90,19 +91,52 @@ def test_on_a_phone_the_move_to_menu_moves_a_lead_and_columns_scroll_sideways(
     assert board.evaluate("el => getComputedStyle(el).scrollSnapType").startswith("x")
 
     card = page.locator(f"#card-{maria.id}")
-    card.locator(".board-card-move > summary").click()
-    card.locator("select[name=stage]").select_option(label="Showing")
+    card.get_by_role("link", name="Move to… (Maria Lopez)").click()
+    menu = page.get_by_role("dialog", name="Move Maria Lopez to…")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_label("Stage")).to_be_focused()
+    menu.get_by_label("Stage").select_option(label="Showing")
     screenshot("menu-open")
-    card.locator("button[type=submit]").click()
+    menu.get_by_role("button", name="Move").click()
 
     moved = _column(page, "Showing").locator(".board-card").first
     expect(moved).to_contain_text("Maria Lopez")
+    expect(menu).to_be_hidden()
     expect(moved.locator(".board-card-name")).to_be_focused()
     expect(_column(page, "Showing").locator(".count")).to_have_text("2")
     expect(page.locator("#board-status")).to_have_text("Moved Maria Lopez to Showing.")
     screenshot("moved")
     maria.refresh_from_db()
     assert maria.stage.name == "Showing"
+
+    # Another card opens the same menu, named for it; Cancel closes it, back on that card's link.
+    jane = page.locator(".board-card", has_text="Jane Doe")
+    jane.get_by_role("link", name="Move to… (Jane Doe)").click()
+    expect(page.get_by_role("dialog", name="Move Jane Doe to…")).to_be_visible()
+    page.get_by_role("dialog").get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(jane.get_by_role("link", name="Move to… (Jane Doe)")).to_be_focused()
+    assert Contact.objects.for_workspace(ws).get(first_name="Jane").stage.name == "Qualified"
+
+
+def test_without_javascript_move_to_is_a_page_of_its_own(
+    live_server: Any, alice: Any, workspace_of: Any, browser: Any
+) -> None:
+    ws = workspace_of(alice)
+    maria = _pipeline(ws, alice)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, alice, live_server.url)
+
+    page.goto(f"{live_server.url}/pipeline/")
+    page.locator(f"#card-{maria.id}").get_by_role("link", name="Move to… (Maria Lopez)").click()
+    expect(page.get_by_role("heading", name="Move Maria Lopez to…")).to_be_visible()
+    page.get_by_label("Stage").select_option(label="Showing")
+    page.get_by_role("button", name="Move").click()
+
+    expect(page.locator(".flash-success")).to_have_text("Moved Maria Lopez to Showing.")
+    expect(_column(page, "Showing").locator(f"#card-{maria.id}")).to_have_count(1)
+    context.close()
 
 
 def test_deleting_a_stage_that_holds_leads_moves_them_in_the_same_step(

@@ -69,17 +69,24 @@ def _names(column: board.BoardColumn) -> list[str]:
 
 
 # --- services ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "query",
+    [
+        ContactListQuery(),  # each stage's index range, the cached counts
+        ContactListQuery(source="manual"),  # by source: the matches read once, ranked per stage
+        ContactListQuery(assignee="unassigned"),  # each stage's range, filtered; a grouped count
+    ],
+    ids=["unfiltered", "searched", "filtered"],
+)
 def test_a_column_shows_its_25_most_recently_active_leads_and_pages_on_from_a_cursor(
-    ws: Any, alice: Any
+    ws: Any, alice: Any, query: ContactListQuery
 ) -> None:
     _aged(ws, "Qualified", 30)
     _aged(ws, "New", 2, prefix="Fresh")
 
-    columns = board.board_columns(
-        ws, ContactListQuery(), user=alice, stages=_stages(ws), sources=_sources(ws)
-    )
+    columns = board.board_columns(ws, query, user=alice, stages=_stages(ws), sources=_sources(ws))
     qualified = _column(columns, "Qualified")
-    query = board.board_query(ContactListQuery(), cursor=qualified.next_cursor)
+    query = board.board_query(query, cursor=qualified.next_cursor)
     second = board.board_column_page(
         ws, query, user=alice, stage=qualified.stage, sources=_sources(ws)
     )
@@ -171,8 +178,29 @@ def test_deleted_merged_and_other_workspaces_leads_stay_off_the_board(
     assert _column(columns, "New").count == 1
 
 
+def _steps_on_the_board(ws: Any, alice: Any, query: ContactListQuery) -> dict[int, Any]:
+    columns = board.board_columns(ws, query, user=alice, stages=_stages(ws), sources=_sources(ws))
+    return {card.contact.id: card.next_step for c in columns for card in c.cards if card.next_step}
+
+
+def _steps_on_a_column_page(ws: Any, alice: Any, query: ContactListQuery) -> dict[int, Any]:
+    column = board.board_column_page(
+        ws, board.board_query(query), user=alice, stage=_stage(ws, "New"), sources=_sources(ws)
+    )
+    return {card.contact.id: card.next_step for card in column.cards if card.next_step}
+
+
+@pytest.mark.parametrize(
+    ("read", "query"),
+    [
+        (_steps_on_the_board, ContactListQuery()),
+        (_steps_on_the_board, ContactListQuery(q="lead")),  # read once, ranked per stage
+        (_steps_on_the_board, ContactListQuery(assignee="unassigned")),  # per-stage ranges
+        (_steps_on_a_column_page, ContactListQuery()),
+    ],
+)
 def test_the_next_step_is_the_earliest_open_task_or_upcoming_appointment(
-    ws: Any, alice: Any
+    ws: Any, alice: Any, read: Any, query: ContactListQuery
 ) -> None:
     now = timezone.now()
     task_first, appointment_first, done_only, past_only = (
@@ -185,6 +213,7 @@ def test_the_next_step_is_the_earliest_open_task_or_upcoming_appointment(
         title="Call back",
         due_at=now + timedelta(hours=2),
     )
+    task_add(workspace=ws, contact=task_first, actor=alice, title="Later", due_at=now + timedelta(hours=5))  # fmt: skip
     create_appointment(
         contact=task_first,
         workspace=ws,
@@ -218,9 +247,7 @@ def test_the_next_step_is_the_earliest_open_task_or_upcoming_appointment(
     overdue = add_contact(ws, "Ova", "Lead")
     task_add(workspace=ws, contact=overdue, actor=alice, title="Late call", due_at=now - timedelta(days=1))  # fmt: skip
 
-    steps = board.next_steps(
-        ws, [c.id for c in (task_first, appointment_first, done_only, past_only, overdue)]
-    )
+    steps = read(ws, alice, query)
 
     assert (steps[task_first.id].kind, steps[task_first.id].title) == ("task", "Call back")
     assert (steps[appointment_first.id].kind, steps[appointment_first.id].title) == (
@@ -287,17 +314,23 @@ def test_the_board_runs_the_same_few_queries_for_3_or_30_leads(
     _rich(ws, alice, bob, 0, 3)
     alice_client.get(URL)  # warm caches that are not per request (content types, templates)
 
-    small = _query_count(alice_client, URL)
+    searched_url = f"{URL}?q=lead&tag={Tag.objects.for_workspace(ws).get().id}"
+    filtered_url = f"{URL}?assignee={bob.id}&stale=0"
+    small = [_query_count(alice_client, url) for url in (URL, searched_url, filtered_url)]
     _rich(ws, alice, bob, 3, 27)
-    large = _query_count(alice_client, URL)
-    filtered = _query_count(alice_client, f"{URL}?q=lead&tag=&assignee=unassigned&stale=7")
+    alice_client.get(URL)  # the writes above made this load count the stages again
+    large = [_query_count(alice_client, url) for url in (URL, searched_url, filtered_url)]
 
     assert len(alice_client.get(URL).content.decode().split('class="board-card"')) == 31
+    for url in (searched_url, filtered_url):
+        assert alice_client.get(url).content.decode().count('class="board-card"') == 30
     assert large == small
-    # Session, user and membership (every signed-in page), then the board's own seven: stages,
-    # tags and members (the filters), the cards of every column, counts, tasks, appointments.
-    assert small <= 3 + 7
-    assert filtered <= small
+    # Session, user and membership (every signed-in page), then the board's own five: stages
+    # with their (cached) counts, tags and members (the filters), the cards of every column with
+    # their next tasks, and their appointments; a filtered board also counts what matches.
+    assert small[0] <= 3 + 5
+    assert small[1] <= 3 + 6
+    assert small[2] <= 3 + 6
 
 
 def test_a_column_page_runs_the_same_few_queries_for_3_or_25_cards(
@@ -313,8 +346,9 @@ def test_a_column_page_runs_the_same_few_queries_for_3_or_25_cards(
 
     assert alice_client.get(url).content.decode().count('class="board-card"') == 25
     assert large == small
-    # Session, user, membership; the stage; stages, tags, members; cards, tasks, appointments.
-    assert small <= 3 + 1 + 3 + 3
+    # Session, user, membership; stages (the column's among them), tags, members; the cards with
+    # their next tasks, their appointments.
+    assert small <= 3 + 3 + 2
 
 
 def test_a_card_shows_name_source_last_contact_next_step_and_budget(
@@ -431,9 +465,110 @@ def test_an_htmx_move_answers_with_the_card_in_its_new_stage(alice_client: Clien
     body = response.content.decode()
     assert response.status_code == 200
     assert f'data-stage-id="{showing.id}"' in body
-    assert f'name="contact" value="{lead.id}"' in body
-    assert 'name="next" value="/pipeline/?q=lead"' in body
+    assert f'href="/pipeline/move/?next=%2Fpipeline%2F%3Fq%3Dlead&amp;contact={lead.id}"' in body
+    assert "<form" not in body
     assert "<html" not in body
+
+
+def test_the_board_has_one_move_menu_which_every_cards_link_opens(
+    alice_client: Client, ws: Any
+) -> None:
+    leads = _aged(ws, "New", 30)
+
+    body = alice_client.get(URL, {"source": "manual"}).content.decode()
+
+    assert body.count("<dialog") == 1
+    assert body.count('class="js-move') == 1
+    menu = body.split("<dialog")[1].split("</dialog>")[0]
+    assert 'name="contact" value=""' in menu
+    assert 'name="next" value="/pipeline/?source=manual"' in menu
+    assert menu.count("<option") == 1 + PipelineStage.objects.for_workspace(ws).count()
+    for lead in leads[:25]:
+        link = f'href="/pipeline/move/?next=%2Fpipeline%2F%3Fsource%3Dmanual&amp;contact={lead.id}"'
+        card = body.split(f'id="card-{lead.id}"')[1].split("</li>")[0]
+        assert link in card
+        assert f'<span class="visually-hidden"> ({lead.name})</span>' in card
+
+
+def test_without_javascript_a_cards_move_link_is_a_page_that_moves_the_lead(
+    alice_client: Client, ws: Any
+) -> None:
+    lead = add_contact(ws, "Lead", "Person")
+    showing = _stage(ws, "Showing")
+
+    page = alice_client.get(
+        "/pipeline/move/", {"contact": str(lead.id), "next": "/pipeline/?q=lead"}
+    )
+    body = page.content.decode()
+    form = body.split('class="card stack board-move-page"')[1].split("</form>")[0]
+    moved = alice_client.post("/pipeline/move/", _fields_of(form, stage=str(showing.id)))
+
+    assert page.status_code == 200
+    assert 'Move <span dir="auto">Lead Person</span> to…' in body
+    assert "Now in New." in body
+    assert f'<option value="{showing.id}">Showing</option>' in form
+    assert moved.status_code == 302
+    assert moved["Location"] == "/pipeline/?q=lead"
+    lead.refresh_from_db()
+    assert lead.stage == showing
+
+
+def _fields_of(form: str, **chosen: str) -> dict[str, str]:
+    """The hidden fields of a form's HTML, and the values `chosen` for its other fields."""
+    import re
+
+    hidden = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form)
+    return {**dict(hidden), **chosen}
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/pipeline/", "/contacts/", ""])
+def test_the_move_page_leads_back_to_the_board_only(
+    alice_client: Client, ws: Any, next_url: str
+) -> None:
+    lead = add_contact(ws, "Lead", "Person")
+
+    body = alice_client.get("/pipeline/move/", {"contact": str(lead.id), "next": next_url}).content
+    text = body.decode()
+
+    assert 'name="next" value="/pipeline/"' in text
+    assert 'href="/pipeline/">Cancel</a>' in text
+    assert "evil" not in text
+
+
+@pytest.mark.promise("SEC-3")
+@pytest.mark.parametrize("contact_id", ["", "abc", "-3", "99999999999999999999"])
+def test_the_move_page_of_a_malformed_or_another_workspaces_lead_is_not_found(
+    alice_client: Client, charlie_client: Client, ws: Any, contact_id: str
+) -> None:
+    alices = add_contact(ws, "Alices", "Lead")
+
+    theirs = charlie_client.get("/pipeline/move/", {"contact": alices.id})
+    malformed = alice_client.get("/pipeline/move/", {"contact": contact_id})
+
+    assert theirs.status_code == 404
+    assert "Alices" not in theirs.content.decode()
+    assert malformed.status_code == 404
+
+
+def test_a_card_escapes_what_the_agent_typed(alice_client: Client, ws: Any, alice: Any) -> None:
+    lead_sources_create_defaults(workspace=ws)
+    source = LeadSource.objects.for_workspace(ws).get(key="website")
+    source.name = "Ads & <i>more</i>"
+    source.save(update_fields=["name"])
+    lead = add_contact(ws, "<script>alert(1)</script>", 'O"Neil', source=Source.WEBSITE)
+    task_add(workspace=ws, contact=lead, actor=alice, title="<b>call</b>", due_at=timezone.now())
+
+    body = alice_client.get(URL).content.decode()
+    card = body.split(f'id="card-{lead.id}"')[1].split("</li>")[0]
+
+    assert "<script>" not in body.split("<main")[1]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; O&quot;Neil</a>" in card
+    assert "(&lt;script&gt;alert(1)&lt;/script&gt; O&quot;Neil)</span>" in card
+    assert "<dd>Ads &amp; &lt;i&gt;more&lt;/i&gt;</dd>" in card
+    assert (
+        "Overdue task: &lt;b&gt;call&lt;/b&gt; · " in card
+        or "Task: &lt;b&gt;call&lt;/b&gt; · " in card
+    )
 
 
 @pytest.mark.parametrize(
