@@ -15,6 +15,7 @@ from alt.accounts.models import Membership
 from alt.accounts.seams import dashboard_cards
 from alt.accounts.shortcuts import render_local
 from contacts.counts import STALE_DAYS, stages_with_counts
+from contacts.dashboard.speed import speed_to_lead
 from contacts.models import Contact, Task
 
 TASKS_SHOWN = 10
@@ -37,6 +38,7 @@ def dashboard(request: WorkspaceRequest) -> HttpResponse:
         # Cards of apps above contacts (appointments: today's agenda), first in the grid.
         "cards": dashboard_cards(request),
         "back": reverse("dashboard"),
+        "speed": speed_to_lead(workspace=request.workspace, tz=tz, now=now),
     }
     if context["first_run"]:
         context["team_size"] = Membership.objects.filter(workspace=request.workspace).count()

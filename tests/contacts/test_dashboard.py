@@ -141,7 +141,8 @@ def test_the_placeholders_say_what_will_fill_them(
 
     page = alice_client.get("/dashboard/").content.decode()
 
-    assert "Speed-to-lead appears once messages are connected" in page
+    # Speed to lead is live: with no messages yet it says what will fill it.
+    assert "how fast a person on your team answers them" in page
 
 
 def test_the_dashboard_costs_a_fixed_number_of_queries(
