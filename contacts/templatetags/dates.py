@@ -26,9 +26,9 @@ def when(value: date | datetime | None, style: str = "") -> str:
 
 @register.filter
 def duration(seconds: float | None) -> str:
-    """A span for people: 45 s, 12 min, 3 h 5 min, 2 d 4 h; None -> "–" (nothing to measure)."""
+    """A span for people: 45 s, 12 min, 3 h 5 min, 2 d 4 h; None -> "no reply" (nothing to measure)."""
     if seconds is None:
-        return "–"
+        return "no reply"
     total = max(0, round(seconds))
     if total < 60:
         return f"{total} s"

@@ -268,3 +268,14 @@ def test_5000_threads_cost_three_queries_and_well_under_a_second(
     total = speed.overall.this_week.leads + speed.overall.last_week.leads
     assert total == 5000
     assert speed.waiting_total == 500
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(None, "no reply"), (0.4, "0 s"), (59, "59 s"), (61, "1 min"), (3600, "1 h"),
+     (3900, "1 h 5 min"), (86400 * 2 + 3600 * 4, "2 d 4 h"), (86400 * 3650, "3650 d")],
+)  # fmt: skip
+def test_durations_read_like_a_person_would_say_them(seconds: float | None, shown: str) -> None:
+    from contacts.templatetags.dates import duration
+
+    assert duration(seconds) == shown
