@@ -46,6 +46,7 @@ MARKERS = (
     "ALICE-APPOINTMENT",
     "ALICE-TAG",
     "ALICE-JOB-ERROR",
+    "ALICE-IG-CAPTION",
 )
 
 
@@ -175,7 +176,19 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     CalendarConnection.objects.create(
         workspace=workspace, user=alice, access_token="ya29.alice", refresh_token="1//alice"
     )
+    from integrations.instagram.models import InstagramAccount, InstagramPost
+
+    # Alice's Instagram account and a failed post with its Retry form.
+    ig_account = InstagramAccount.objects.create(
+        workspace=workspace, ig_user_id="17841400000000099", username="alice_realty",
+        access_token="IGAA-alice", connected_by=alice,
+    )  # fmt: skip
+    ig_post = InstagramPost.objects.create(
+        workspace=workspace, account=ig_account, author=alice, caption="ALICE-IG-CAPTION",
+        image_url="https://cdn.example.com/alice.jpg", state="failed", error="ALICE-IG-CAPTION",
+    )  # fmt: skip
     return {
+        "post_id": str(ig_post.id),
         "contact_id": str(zelda.id),
         "other_id": str(twin.id),
         "task_id": str(task.id),
@@ -197,6 +210,7 @@ def crm_snapshot(workspace: Any) -> Any:
     from appointments.models import Appointment
     from contacts import models as m
     from integrations.google_calendar.models import CalendarConnection
+    from integrations.instagram.models import InstagramPost
 
     return [
         sorted(map(repr, model.objects.for_workspace(workspace).values()))
@@ -205,7 +219,7 @@ def crm_snapshot(workspace: Any) -> Any:
             m.Merge, m.ImportJob, m.Property, m.PropertyLink, m.CustomField, m.PipelineStage, m.Tag,
             m.BulkJob,
             m.LeadSource,
-            Appointment, CalendarConnection,
+            Appointment, CalendarConnection, InstagramPost,
         )
     ]  # fmt: skip
 
