@@ -86,6 +86,9 @@ PAGES = [
     Stop("password-change", "/accounts/password/change/"),
     Stop("two-factor", "/accounts/2fa/"),
     Stop("inbox", "/inbox/"),
+    Stop("instagram-posts", "/settings/social/instagram/posts/"),
+    Stop("instagram-compose", "/settings/social/instagram/posts/new/"),
+    Stop("instagram-compose-invalid", "/settings/social/instagram/posts/new/", step="submit-empty"),
     Stop("help-google-calendar", "/help/google-calendar/"),
     Stop("security-policy", "/legal/security/"),
     Stop("not-found", "/no-such-page/", status=404),
@@ -186,11 +189,76 @@ def _seed(alice: User, bob: User) -> dict[str, int]:
         workspace=ws, actor=alice, action="tag", params={"tag": LONG_WORD[:40]},
         query=ContactListQuery(q="Person"),
     )  # fmt: skip
+    _seed_instagram(ws, alice, bob, contact)
     return {
         "task": task.id, "stage": contact.stage_id, "bulk_job": bulk_job.id,
         "contact": contact.id, "twin": twin.id, "property": prop.id,
         "appointment": appointment.id, "import_job": job.id, "member": member.id,
     }  # fmt: skip
+
+
+def _seed_instagram(ws: Any, alice: User, bob: User, contact: Any) -> None:
+    """An Instagram account with posts in every state, 30 days of insights with a gap, and
+    conversations for speed to lead (answered, automated, waiting), hostile where shown."""
+    from contacts.models import Conversation, Message
+    from integrations.instagram.models import (
+        InstagramAccount,
+        InstagramDailyInsight,
+        InstagramMedia,
+        InstagramPost,
+    )  # fmt: skip
+
+    now = timezone.now()
+    account = InstagramAccount.objects.create(
+        workspace=ws, ig_user_id="17841400000000001", username="sunset_realty",
+        access_token="IGAA-test", connected_by=alice, connected_at=now,
+    )  # fmt: skip
+    for state, caption, error in [
+        ("published", f"{RTL} {LONG_WORD[:1500]}", ""),
+        (
+            "failed",
+            "Open house",
+            "Instagram could not fetch the image, or it is not a JPEG. " + LONG_WORD[:200],
+        ),
+        ("publishing", "", ""),
+        ("draft", "Coming soon " + LONG_WORD[:60], ""),
+    ]:
+        InstagramPost.objects.create(
+            workspace=ws, account=account, author=alice, caption=caption, state=state,
+            error=error, image_url="https://cdn.example.com/house.jpg",
+        )  # fmt: skip
+    today = now.date()
+    for n in range(1, 31):
+        if n != 7:  # a day Meta had no data for
+            InstagramDailyInsight.objects.create(
+                workspace=ws, account=account, date=today - timedelta(days=n),
+                metrics={"reach": 100 + n * 7, "views": 180 + n * 11},
+            )  # fmt: skip
+    for i, caption in enumerate([LONG_WORD[:300], RTL, ""]):
+        InstagramMedia.objects.create(
+            workspace=ws, account=account, media_id=f"1790000000000000{i}", caption=caption,
+            posted_at=now - timedelta(days=i + 1),
+            insights={"total_interactions": 40 - i, "reach": 900 + i},
+        )  # fmt: skip
+    for i, (author, sender, waiting) in enumerate(
+        [("person", bob, False), ("automation", None, False), ("", None, True)]
+    ):
+        conversation = Conversation.objects.create(
+            workspace=ws, channel="instagram", channel_account=account.ig_user_id,
+            party_id=f"6543210{i}", party_name=f"{RTL} {LONG_WORD[:120]}",
+            contact=contact if i == 0 else None, last_inbound_at=now - timedelta(hours=i + 1),
+            awaiting_reply_since=now - timedelta(hours=i + 1) if waiting else None,
+        )  # fmt: skip
+        Message.objects.for_workspace(ws).create(
+            workspace=ws, conversation=conversation, channel="instagram", direction="in",
+            author="party", status="received", sent_at=now - timedelta(hours=i + 1),
+        )  # fmt: skip
+        if author:
+            Message.objects.for_workspace(ws).create(
+                workspace=ws, conversation=conversation, channel="instagram", direction="out",
+                author=author, sent_by=sender, status="sent",
+                sent_at=now - timedelta(hours=i + 1) + timedelta(minutes=7),
+            )  # fmt: skip
 
 
 @pytest.mark.parametrize("width", WIDTHS)
