@@ -235,3 +235,42 @@ def test_before_the_first_refresh_the_card_says_so(
     card = page.split('id="dash-instagram"')[1].split("</section>")[0]
     assert "No insights yet" in card
     assert "<svg" not in card
+
+
+def test_the_dashboard_with_both_cards_costs_a_fixed_number_of_queries(
+    alice_client: Client,
+    alice: Any,
+    ig_account: InstagramAccount,
+    ig: InstagramEmulator,
+    django_assert_max_num_queries: Any,
+) -> None:
+    from contacts.models import Conversation, Message
+
+    for i in range(12):
+        add_media(ig_account, ig, caption=f"Listing {i}")
+    refresh(ig_account)
+    pipeline_create_defaults(workspace=ig_account.workspace)
+    contact_create(workspace=ig_account.workspace, actor=alice, data=ContactInput(first_name="Ann"))
+    now = timezone.now()
+    for i in range(15):
+        conversation = Conversation.objects.create(
+            workspace=ig_account.workspace, channel="instagram", channel_account="1",
+            party_id=str(i), last_inbound_at=now, awaiting_reply_since=now if i % 2 else None,
+        )  # fmt: skip
+        Message.objects.for_workspace(ig_account.workspace).create(
+            workspace=ig_account.workspace, conversation=conversation, channel="instagram",
+            direction="in", author="party", status="received", sent_at=now - timedelta(hours=1),
+        )  # fmt: skip
+        if not i % 2:
+            Message.objects.for_workspace(ig_account.workspace).create(
+                workspace=ig_account.workspace, conversation=conversation, channel="instagram",
+                direction="out", author="person", sent_by=alice, status="sent", sent_at=now,
+            )  # fmt: skip
+
+    # 13 measured: the dashboard's own, the insights card's three (account, days, top posts) and
+    # speed to lead's, cold (aggregate, agents' names, waiting list, its count). Not per post or lead.
+    with django_assert_max_num_queries(13):
+        page = alice_client.get("/dashboard/").content.decode()
+
+    assert 'id="dash-instagram"' in page
+    assert "Still waiting (7)" in page
