@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from integrations.instagram.forms_publish import InstagramPostForm
@@ -70,7 +70,7 @@ def post_publish_view(request: WorkspaceRequest, post_id: int) -> HttpResponse:
     return redirect("instagram:posts")
 
 
-@require_GET
+@require_safe
 def post_image(request: HttpRequest, token: str) -> HttpResponse:
     # Meta fetches the uploaded image here (§3.8: a public URL); the token is the secret.
     data = InstagramPost.objects.image_by_token(token)

@@ -107,6 +107,7 @@ def test_a_composed_post_is_published_after_the_container_is_ready(
     assert served.status_code == 200
     assert served["Content-Type"] == "image/jpeg"
     assert served.content == PORTRAIT
+    assert Client().head(image_url.removeprefix("https://alt.example.com")).status_code == 200
 
     with time_machine.travel(time.time(), tick=False) as traveller:
         assert step(post) == 60  # container created; first poll in a minute
