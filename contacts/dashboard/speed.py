@@ -160,17 +160,22 @@ def _compute(workspace: Workspace, this_start: datetime, now: datetime) -> Speed
         elif not all_channels:
             row = channels.setdefault(channel, SpeedRow(_CHANNEL_NAMES.get(channel, channel)))
         else:
-            if agent_id is None:  # leads no person answered: no agent to credit
+            if agent_id is None and not answered:  # leads no person answered yet
                 continue
+            # A None agent with answers: replies typed in Instagram's own app (echoes).
             row = agents.setdefault(agent_id, SpeedRow(""))
         if this_week:
             row.this_week = week
         else:
             row.last_week = week
     if agents:
-        names = dict(User.objects.filter(id__in=list(agents)).values_list("id", "full_name"))
+        ids = [agent_id for agent_id in agents if agent_id is not None]
+        names = dict(User.objects.filter(id__in=ids).values_list("id", "full_name"))
         for agent_id, row in agents.items():
-            row.label = (names.get(agent_id) if agent_id else None) or "A former teammate"
+            if agent_id is None:
+                row.label = "In the Instagram or phone app"
+            else:
+                row.label = names.get(agent_id) or "A former teammate"
     waiting, waiting_total = _waiting(workspace)
     return SpeedToLead(
         overall=overall,

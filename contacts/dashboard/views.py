@@ -38,10 +38,11 @@ def dashboard(request: WorkspaceRequest) -> HttpResponse:
         # Cards of apps above contacts (appointments: today's agenda), first in the grid.
         "cards": dashboard_cards(request),
         "back": reverse("dashboard"),
-        "speed": speed_to_lead(workspace=request.workspace, tz=tz, now=now),
     }
     if context["first_run"]:
         context["team_size"] = Membership.objects.filter(workspace=request.workspace).count()
+    else:
+        context["speed"] = speed_to_lead(workspace=request.workspace, tz=tz, now=now)
     return render_local(request, "contacts/dashboard.html", context)
 
 

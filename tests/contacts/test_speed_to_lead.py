@@ -279,3 +279,29 @@ def test_durations_read_like_a_person_would_say_them(seconds: float | None, show
     from contacts.templatetags.dates import duration
 
     assert duration(seconds) == shown
+
+
+def test_a_reply_typed_in_instagrams_own_app_counts_for_the_team_not_for_an_agent(
+    alice: User, workspace_of: Any
+) -> None:
+    ws = workspace_of(alice)
+    lead(ws, THIS_WEEK, replies=[(minutes(6), PERSON, None)])  # an echo: a person, no ALT user
+    lead(ws, THIS_WEEK, replies=[(minutes(2), PERSON, alice)])
+    lead(ws, THIS_WEEK, waiting=True)
+
+    speed = measure(ws)
+
+    assert speed.overall.this_week.median_seconds == pytest.approx(4 * 60)
+    agents = {row.label: row.this_week for row in speed.agents}
+    assert agents["In the Instagram or phone app"].median_seconds == pytest.approx(6 * 60)
+    assert agents["Alice Agent"].median_seconds == pytest.approx(2 * 60)
+    assert len(agents) == 2
+
+
+def test_an_empty_workspace_computes_nothing(
+    alice_client: Client, ws_with_stages: Workspace
+) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        alice_client.get("/dashboard/")
+
+    assert not any("percentile_cont" in q["sql"] for q in queries.captured_queries)
