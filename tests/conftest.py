@@ -28,6 +28,7 @@ from contacts.models import Contact
 from contacts.pipeline.services import pipeline_create_defaults
 from integrations.google_calendar.models import CalendarConnection
 from integrations.sandbox.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleEmulator
+from integrations.sandbox.instagram import InstagramEmulator
 from integrations.sandbox.resend import ResendEmulator
 from tests.factories import (
     MembershipFactory,
@@ -228,6 +229,26 @@ def google(google_server: GoogleEmulator, settings: Any) -> Iterator[GoogleEmula
     assert google_server.calendar_calls_beyond_sync() == []  # GC-5, checked after every test
 
 
+def instagram_settings(base_url: str) -> dict[str, str]:
+    """The INSTAGRAM_* settings that point ALT at an InstagramEmulator."""
+    return {
+        "INSTAGRAM_APP_ID": InstagramEmulator.default_app_id,
+        "INSTAGRAM_APP_SECRET": InstagramEmulator.default_app_secret,
+        "INSTAGRAM_GRAPH_API_URL": f"{base_url}/",
+        "INSTAGRAM_GRAPH_API_VERSION": "v23.0",
+        "INSTAGRAM_HTTP_TIMEOUT_SECONDS": "5",
+    }
+
+
+@pytest.fixture(scope="session")
+def instagram_server() -> Iterator[InstagramEmulator]:
+    """One Instagram emulator for the session (the worker subprocess is pointed at it too)."""
+    emulator = InstagramEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
 # --- Google Calendar: jobs held in-process, connecting, booking ---------------------------------
 START = datetime(2030, 5, 2, 17, 0, tzinfo=UTC)
 
@@ -333,6 +354,7 @@ def celery_worker_process(
     django_db_blocker: Any,
     resend_server: ResendEmulator,
     google_server: GoogleEmulator,
+    instagram_server: InstagramEmulator,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A `celery worker` subprocess on the test database and this session's private queue."""
     from django.conf import settings
@@ -348,6 +370,7 @@ def celery_worker_process(
         "RESEND_API_KEY": "re_test_key_123",
         "RESEND_API_URL": resend_server.base_url,
         **google_settings(google_server.base_url),
+        **instagram_settings(instagram_server.base_url),
         "LOG_PLAIN": "1",
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from alt.accounts.models import User
 from integrations.instagram.models import InstagramAccount
 from integrations.sandbox.google import GoogleEmulator
 from integrations.sandbox.instagram import InstagramEmulator
-from tests.conftest import Outbox, connect_through_views, workspace_of
+from tests.conftest import Outbox, connect_through_views, instagram_settings, workspace_of
 
 
 @pytest.fixture
@@ -36,32 +35,14 @@ def connected(
 # --- Instagram publishing and insights: the emulator, and Alice's connected account ----------
 
 
-def instagram_settings(base_url: str) -> dict[str, str]:
-    return {
-        "INSTAGRAM_APP_ID": InstagramEmulator.default_app_id,
-        "INSTAGRAM_APP_SECRET": InstagramEmulator.default_app_secret,
-        "INSTAGRAM_GRAPH_API_URL": f"{base_url}/",
-        "INSTAGRAM_GRAPH_API_VERSION": "v23.0",
-        "INSTAGRAM_HTTP_TIMEOUT_SECONDS": "5",
-    }
-
-
-@pytest.fixture(scope="session")
-def ig_server() -> Iterator[InstagramEmulator]:
-    emulator = InstagramEmulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
-
-
 @pytest.fixture
-def ig(ig_server: InstagramEmulator, settings: Any) -> InstagramEmulator:
-    """The emulator, empty, with ALT's Instagram settings pointing at it."""
-    ig_server.reset()
-    for name, value in instagram_settings(ig_server.base_url).items():
+def ig(instagram_server: InstagramEmulator, settings: Any) -> InstagramEmulator:
+    """The session's Instagram emulator, empty, with ALT's Instagram settings pointing at it."""
+    instagram_server.reset()
+    for name, value in instagram_settings(instagram_server.base_url).items():
         setattr(settings, name, value)
     settings.SITE_URL = "https://alt.example.com"
-    return ig_server
+    return instagram_server
 
 
 @pytest.fixture
