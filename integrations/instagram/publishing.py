@@ -81,7 +81,8 @@ def account_for(workspace: Workspace) -> InstagramAccount | None:
 
 def access_post(workspace: Workspace, post_id: int | str) -> InstagramPost:
     """The workspace's post, or Http404."""
-    return InstagramPost.objects.for_workspace(workspace).get_or_404("post", id=post_id)
+    posts = InstagramPost.objects.for_workspace(workspace).defer("image_data")
+    return posts.get_or_404("post", id=post_id)
 
 
 def image_public_url(post: InstagramPost) -> str:
@@ -162,6 +163,7 @@ def post_publish_step(*, workspace_id: int, post_id: int, attempt: int) -> float
             InstagramPost.objects.for_workspace(Workspace(id=workspace_id))
             .select_for_update(of=("self",))
             .select_related("account")
+            .defer("image_data")  # up to 8 MB, served to Meta by its own view
             .filter(id=post_id, state=InstagramPost.State.PUBLISHING, attempt=attempt)
             .first()
         )
