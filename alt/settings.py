@@ -177,6 +177,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "integrations.instagram.tasks.instagram_tokens_refresh",
         "schedule": 3600.0,
     },
+    # Re-send Instagram publishing steps overdue by two minutes (a lost broker message would
+    # leave a post "publishing" forever).
+    "instagram-posts-sweep": {
+        "task": "integrations.instagram.tasks.instagram_posts_sweep",
+        "schedule": 60.0,
+    },
+    # Refresh each connected account's insights once a day: the hourly run claims the accounts
+    # last refreshed over 24 hours ago, so a missed run or a restart delays by an hour at most.
+    "instagram-insights-refresh": {
+        "task": "integrations.instagram.tasks.instagram_insights_refresh_due",
+        "schedule": 3600.0,
+    },
 }
 # How long a deleted contact can be restored before it is erased for good.
 CONTACT_UNDO_HOURS = env_int("CONTACT_UNDO_HOURS", 24)

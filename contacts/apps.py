@@ -15,3 +15,9 @@ class ContactsConfig(AppConfig):
         workspace_created.connect(
             create_default_lead_sources, dispatch_uid="contacts.default_lead_sources"
         )
+
+        from contacts.dashboard.speed import message_received_receiver
+        from contacts.inbox.signals import message_received
+
+        # A new message changes speed to lead: its cached numbers are recomputed.
+        message_received.connect(message_received_receiver, dispatch_uid="contacts.speed_to_lead")

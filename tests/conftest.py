@@ -230,16 +230,20 @@ def google(google_server: GoogleEmulator, settings: Any) -> Iterator[GoogleEmula
 
 
 def instagram_settings(base_url: str, site_url: str = "http://testserver") -> dict[str, str]:
-    """The INSTAGRAM_* settings that point ALT at an InstagramEmulator (the sandbox app)."""
+    """The INSTAGRAM_* settings that point ALT (and the test worker) at an InstagramEmulator
+    (the sandbox app)."""
     return {
         **InstagramEmulator.sandbox_settings(base_url, {}),
         "META_APP_SECRET": "",
         "INSTAGRAM_OAUTH_REDIRECT_URL": f"{site_url}/settings/social/instagram/callback/",
+        "INSTAGRAM_GRAPH_API_VERSION": "v23.0",
+        "INSTAGRAM_HTTP_TIMEOUT_SECONDS": "5",
     }
 
 
 @pytest.fixture(scope="session")
 def instagram_server() -> Iterator[InstagramEmulator]:
+    """One Instagram emulator for the session (the worker subprocess is pointed at it too)."""
     emulator = InstagramEmulator()
     emulator.start()
     yield emulator
@@ -360,6 +364,7 @@ def celery_worker_process(
     django_db_blocker: Any,
     resend_server: ResendEmulator,
     google_server: GoogleEmulator,
+    instagram_server: InstagramEmulator,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A `celery worker` subprocess on the test database and this session's private queue."""
     from django.conf import settings
@@ -375,6 +380,7 @@ def celery_worker_process(
         "RESEND_API_KEY": "re_test_key_123",
         "RESEND_API_URL": resend_server.base_url,
         **google_settings(google_server.base_url),
+        **instagram_settings(instagram_server.base_url),
         "LOG_PLAIN": "1",
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

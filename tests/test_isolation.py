@@ -47,6 +47,7 @@ MARKERS = (
     "ALICE-TAG",
     "ALICE-JOB-ERROR",
     "alice_secret_ig",
+    "ALICE-IG-CAPTION",
 )
 
 
@@ -176,15 +177,25 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     CalendarConnection.objects.create(
         workspace=workspace, user=alice, access_token="ya29.alice", refresh_token="1//alice"
     )
-    from integrations.instagram.models import InstagramDeletionRequest
+    from integrations.instagram.models import (
+        InstagramAccount,
+        InstagramDeletionRequest,
+        InstagramPost,
+    )
 
-    # Alice's Instagram (account, post, comment, trigger): no request of Charlie's may see,
-    # disconnect, delete or answer any of it.
+    # Alice's Instagram (account, post, comment, trigger, a failed post with its Retry form): no
+    # request of Charlie's may see, disconnect, delete, publish or answer any of it.
     ig = alice_instagram(workspace, alice)
+    ig_account = InstagramAccount.objects.for_workspace(workspace).get(id=ig["account_id"])
+    ig_post = InstagramPost.objects.create(
+        workspace=workspace, account=ig_account, author=alice, caption="ALICE-IG-CAPTION",
+        image_url="https://cdn.example.com/alice.jpg", state="failed", error="ALICE-IG-CAPTION",
+    )  # fmt: skip
     # A deletion status page is public by its code; an unknown code shows nothing.
     InstagramDeletionRequest.objects.create(confirmation_code="alice-deletion-code")
     return {
         **ig,
+        "post_id": str(ig_post.id),
         "contact_id": str(zelda.id),
         "other_id": str(twin.id),
         "task_id": str(task.id),
@@ -256,7 +267,7 @@ def instagram_models() -> list[Any]:
     from integrations.instagram import models as ig
 
     return [ig.InstagramAccount, ig.InstagramMedia, ig.InstagramComment, ig.KeywordTrigger,
-            ig.KeywordTriggerFiring]  # fmt: skip
+            ig.KeywordTriggerFiring, ig.InstagramPost, ig.InstagramDailyInsight]  # fmt: skip
 
 
 def iter_patterns(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:

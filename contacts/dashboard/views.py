@@ -15,6 +15,7 @@ from alt.accounts.models import Membership
 from alt.accounts.seams import dashboard_cards
 from alt.accounts.shortcuts import render_local
 from contacts.counts import STALE_DAYS, stages_with_counts
+from contacts.dashboard.speed import speed_to_lead
 from contacts.models import Contact, Task
 
 TASKS_SHOWN = 10
@@ -40,6 +41,8 @@ def dashboard(request: WorkspaceRequest) -> HttpResponse:
     }
     if context["first_run"]:
         context["team_size"] = Membership.objects.filter(workspace=request.workspace).count()
+    else:
+        context["speed"] = speed_to_lead(workspace=request.workspace, tz=tz, now=now)
     return render_local(request, "contacts/dashboard.html", context)
 
 

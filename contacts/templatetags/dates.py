@@ -22,3 +22,21 @@ def when(value: date | datetime | None, style: str = "") -> str:
     """'Wed, Jul 10, 9:00 AM' (a moment) or 'Wed, Jul 10' (a day), with ', 2027' after the day
     in another year. Styles: "date", "short" ('Jul 10'), "time" ('9:00 AM'), "iso"."""
     return format_when(value, style)
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """A span for people: 45 s, 12 min, 3 h 5 min, 2 d 4 h; None -> "no reply" (nothing to measure)."""
+    if seconds is None:
+        return "no reply"
+    total = max(0, round(seconds))
+    if total < 60:
+        return f"{total} s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -19,3 +19,8 @@ class InstagramConfig(AppConfig):
         from integrations.instagram.settings_card import social_settings_card
 
         register_settings_card(social_settings_card, position=SOCIAL_POSITION)
+        # --- Insights: the dashboard card ---
+        from alt.accounts.seams import register_dashboard_card
+        from integrations.instagram.insights import insights_card
+
+        register_dashboard_card(insights_card)

@@ -581,3 +581,221 @@ def _send(*, token: str, ig_user_id: str, body: dict[str, Any]) -> SentMessage:
             "Instagram did not confirm the message.", permanent=False, code="transient"
         )
     return SentMessage(message_id=message_id, recipient_id=str(answer.get("recipient_id") or ""))
+
+
+# --- Publishing ---------------------------------------------------------------------------------
+# Content publishing, EXTERNAL_APIS.md §3.8: container create -> status poll -> media_publish, and
+# the 100-posts-per-24-hours quota. Meta's publishing errors this section names:
+# - 9007 / 2207027  the container is not ready yet (still IN_PROGRESS): poll again, then retry
+# - 9004 / 2207052  the image could not be fetched, or is not a JPEG
+# - 9 / 2207042     the account reached its publishing limit (Meta's publishing error table)
+NOT_READY = (9007, 2207027)
+BAD_IMAGE = (9004, 2207052)
+QUOTA_REACHED_SUBCODE = 2207042
+
+
+def is_not_ready(error: InstagramError) -> bool:
+    """The container is still being processed (§3.8: 9007/2207027)."""
+    return (error.meta_code, error.meta_subcode) == NOT_READY
+
+
+def is_bad_image(error: InstagramError) -> bool:
+    """Meta could not fetch the image, or it is not a JPEG (§3.8: 9004/2207052)."""
+    return error.meta_code == BAD_IMAGE[0] or error.meta_subcode == BAD_IMAGE[1]
+
+
+def is_quota_reached(error: InstagramError) -> bool:
+    return error.meta_subcode == QUOTA_REACHED_SUBCODE
+
+
+@dataclass(frozen=True)
+class ContainerStatus:
+    """A media container's state: IN_PROGRESS, FINISHED, ERROR, EXPIRED or PUBLISHED (§3.8)."""
+
+    container_id: str
+    status_code: str
+    status: str = (
+        ""  # Meta's free text, e.g. "Error: Media upload has failed with error code 2207003"
+    )
+
+
+@dataclass(frozen=True)
+class PublishingQuota:
+    used: int
+    total: int
+    duration_seconds: int
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.total
+
+
+def media_container_create(
+    *, token: str, ig_user_id: str, image_url: str, caption: str, story: bool
+) -> str:
+    """POST /<IG_ID>/media: a container for one image (feed post, or media_type=STORIES).
+    Returns the container id. Meta fetches `image_url` itself, so it must be public and JPEG.
+    A story carries no caption (the API takes none). Raises InstagramError."""
+    data = {"image_url": image_url}
+    if story:
+        data["media_type"] = "STORIES"
+    elif caption:
+        data["caption"] = caption
+    with graph_client() as client:
+        body = request_json(
+            client, "POST", versioned(f"{ig_user_id}/media"), token=token, data=data
+        )
+    return _required_id(body)
+
+
+def media_container_status(*, token: str, container_id: str) -> ContainerStatus:
+    """GET /<container>?fields=status_code,status. Raises InstagramError."""
+    with graph_client() as client:
+        body = request_json(
+            client,
+            "GET",
+            versioned(container_id),
+            token=token,
+            params={"fields": "status_code,status"},
+        )
+    return ContainerStatus(
+        container_id=str(body.get("id") or container_id),
+        status_code=str(body.get("status_code") or "").upper(),
+        status=str(body.get("status") or "")[:300],
+    )
+
+
+def media_publish(*, token: str, ig_user_id: str, container_id: str) -> str:
+    """POST /<IG_ID>/media_publish creation_id=<container>: the post goes live. Returns the new
+    media id. Raises InstagramError (9007/2207027 while the container is not ready)."""
+    with graph_client() as client:
+        body = request_json(
+            client,
+            "POST",
+            versioned(f"{ig_user_id}/media_publish"),
+            token=token,
+            data={"creation_id": container_id},
+        )
+    return _required_id(body)
+
+
+def publishing_quota(*, token: str, ig_user_id: str) -> PublishingQuota:
+    """GET /<IG_ID>/content_publishing_limit?fields=quota_usage,config: posts published through
+    the API in the rolling 24 hours, of 100 (§3.8). Raises InstagramError."""
+    with graph_client() as client:
+        body = request_json(
+            client,
+            "GET",
+            versioned(f"{ig_user_id}/content_publishing_limit"),
+            token=token,
+            params={"fields": "quota_usage,config"},
+        )
+    rows = body.get("data")
+    row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
+    config = row.get("config")
+    if not isinstance(config, dict):
+        config = {}
+    return PublishingQuota(
+        used=_int(row.get("quota_usage")) or 0,
+        total=_int(config.get("quota_total")) or 100,
+        duration_seconds=_int(config.get("quota_duration")) or 86400,
+    )
+
+
+def _required_id(body: dict[str, Any]) -> str:
+    value = body.get("id")
+    if value in (None, ""):
+        raise InstagramError("Instagram answered without an id.", permanent=False, code="transient")
+    return str(value)
+
+
+# --- Insights -----------------------------------------------------------------------------------
+# EXTERNAL_APIS.md §3.9. Missing data is an empty `data` list, not 0: such a metric is left out of
+# the result. impressions, plays and video_views are deprecated (v22, April 2025): never asked for.
+ACCOUNT_METRICS = (
+    "reach",
+    "views",
+    "accounts_engaged",
+    "total_interactions",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "replies",
+    "profile_links_taps",
+    "follows_and_unfollows",
+)
+POST_METRICS = ("reach", "likes", "comments", "saved", "shares", "total_interactions", "views")
+# Stories have no likes, comments or saves; they have replies (§3.9).
+STORY_METRICS = ("reach", "shares", "total_interactions", "views", "replies")
+DEPRECATED_METRICS = frozenset({"impressions", "plays", "video_views"})
+
+
+@dataclass(frozen=True)
+class MediaInsights:
+    """A post's metrics ({} when Meta has no data yet). `enough_viewers` is False when Meta
+    refuses with code 10 "Not enough viewers": a fact about the post, not an error to retry."""
+
+    metrics: dict[str, int]
+    enough_viewers: bool = True
+
+
+def account_insights(*, token: str, ig_user_id: str, since: int, until: int) -> dict[str, int]:
+    """GET /<IG_ID>/insights, period=day, metric_type=total_value, for [since, until) in unix
+    seconds: {metric: value} for the metrics Meta has data for. Raises InstagramError."""
+    with graph_client() as client:
+        body = request_json(
+            client,
+            "GET",
+            versioned(f"{ig_user_id}/insights"),
+            token=token,
+            params={
+                "metric": ",".join(ACCOUNT_METRICS),
+                "period": "day",
+                "metric_type": "total_value",
+                "since": str(since),
+                "until": str(until),
+            },
+        )
+    return _metric_values(body)
+
+
+def media_insights(*, token: str, media_id: str, story: bool) -> MediaInsights:
+    """GET /<MEDIA_ID>/insights for a post's (or story's) metrics. Code 10 "Not enough viewers"
+    comes back as MediaInsights(enough_viewers=False); other failures raise InstagramError."""
+    metrics = STORY_METRICS if story else POST_METRICS
+    try:
+        with graph_client() as client:
+            body = request_json(
+                client,
+                "GET",
+                versioned(f"{media_id}/insights"),
+                token=token,
+                params={"metric": ",".join(metrics)},
+            )
+    except InstagramError as exc:
+        if exc.meta_code == 10 and not exc.window_closed:
+            return MediaInsights(metrics={}, enough_viewers=False)
+        raise
+    return MediaInsights(metrics=_metric_values(body))
+
+
+def _metric_values(body: dict[str, Any]) -> dict[str, int]:
+    """{name: value} from an insights answer: `total_value.value` or the last `values[].value`.
+    A metric with no value (or an empty `data`) is left out: no data is not 0."""
+    found: dict[str, int] = {}
+    rows = body.get("data")
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict) or not row.get("name"):
+            continue
+        value: Any = None
+        total = row.get("total_value")
+        if isinstance(total, dict):
+            value = total.get("value")
+        values = row.get("values")
+        if value is None and isinstance(values, list) and values and isinstance(values[-1], dict):
+            value = values[-1].get("value")
+        number = _int(value) if not isinstance(value, bool) else None
+        if number is not None:
+            found[str(row["name"])] = number
+    return found

@@ -7,9 +7,13 @@ what only Instagram has (posts, comments) lives here.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from alt.lib.fields import EncryptedTextField
@@ -44,6 +48,16 @@ class InstagramAccountManager(TenantManager["InstagramAccount"]):
     def by_app_user_id(self, app_user_id: str) -> list[InstagramAccount]:
         """Every account (any workspace, any status) Meta's signed callbacks may mean (IG-7)."""
         return list(self._queryset().filter(app_user_id=str(app_user_id)))
+
+    def insights_due(self, before: datetime) -> list[tuple[int, int, datetime | None]]:
+        """(id, workspace_id, insights_refreshed_at) of connected accounts, in any workspace,
+        whose insights were last refreshed before `before` (or never): the daily job's work."""
+        return list(
+            self._queryset()
+            .filter(status=InstagramAccount.Status.CONNECTED)
+            .filter(Q(insights_refreshed_at=None) | Q(insights_refreshed_at__lt=before))
+            .values_list("id", "workspace_id", "insights_refreshed_at")[:1000]
+        )
 
 
 class InstagramAccount(TenantModel):
@@ -84,6 +98,8 @@ class InstagramAccount(TenantModel):
     reconnect_email_sent_at = models.DateTimeField(null=True, blank=True)
     # IG-4: automations act only once the user switched them on.
     keyword_triggers_enabled = models.BooleanField(default=False)
+    # The daily insights refresh claims an account by moving this forward (conditional UPDATE).
+    insights_refreshed_at = models.DateTimeField(null=True, blank=True)
     # The token refresh job's lease (claimed by a conditional UPDATE): until then no other
     # worker refreshes this account.
     refresh_claimed_until = models.DateTimeField(null=True, blank=True)
@@ -295,3 +311,129 @@ class InstagramDeletionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"deletion {self.confirmation_code} ({self.status})"
+
+
+# --- Publishing and insights ---------------------------------------------------------------------
+CAPTION_MAX_CHARS = 2200  # Instagram's caption limit
+
+
+class InstagramPostManager(TenantManager["InstagramPost"]):
+    """Scoped like every tenant manager, plus the one lookup where Meta names a post and the
+    workspace is unknown: Meta fetching an uploaded image by its unguessable token."""
+
+    def image_by_token(self, token: str) -> bytes | None:
+        """The uploaded JPEG behind `token` while Meta may still need it (the post is not yet
+        published), or None. The token is the secret: 32 random url-safe bytes."""
+        if not token:
+            return None
+        row = (
+            self._queryset()
+            .filter(image_token=token)
+            .exclude(state=InstagramPost.State.PUBLISHED)
+            .values_list("image_data", flat=True)
+            .first()
+        )
+        return bytes(row) if row else None
+
+    def overdue_steps(self, before: datetime) -> list[tuple[int, int, int, datetime | None]]:
+        """(id, workspace_id, attempt, next_step_at) of posts, in any workspace, whose next
+        publishing step was due before `before`: the sweeper's work (a lost broker message)."""
+        return list(
+            self._queryset()
+            .filter(state=InstagramPost.State.PUBLISHING, next_step_at__lt=before)
+            .order_by("next_step_at")
+            .values_list("id", "workspace_id", "attempt", "next_step_at")[:500]
+        )
+
+
+class InstagramPost(TenantModel):
+    """An image post or story a person composed in ALT (IG-8: only what they authored goes out).
+
+    Publishing is Meta's three steps (EXTERNAL_APIS.md §3.8): a container is created from a public
+    JPEG URL, polled until FINISHED, then published. The image is either a pasted https URL or an
+    upload kept here and served at a public, unguessable URL of ours until the post is published.
+    `attempt` grows with every Publish/Retry, so the polls of an earlier attempt stop by themselves.
+    """
+
+    class Kind(models.TextChoices):
+        POST = "post", "Post"
+        STORY = "story", "Story"
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHING = "publishing", "Publishing"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="posts")
+    # IG-8: the person who wrote it. A post whose author left is never published.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.POST)
+    caption = models.TextField(blank=True)
+    image_url = models.URLField(max_length=2000, blank=True)  # pasted by the author
+    image_token = models.CharField(max_length=64, blank=True)  # uploaded: served by token
+    image_data = models.BinaryField(null=True, blank=True, editable=False)
+    image_width = models.PositiveIntegerField(null=True, blank=True)
+    image_height = models.PositiveIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.DRAFT)
+    error = models.CharField(max_length=300, blank=True)
+    attempt = models.PositiveIntegerField(default=0)
+    container_id = models.CharField(max_length=32, blank=True)
+    container_created_at = models.DateTimeField(null=True, blank=True)
+    polls = models.PositiveSmallIntegerField(default=0)
+    # When the worker is due to take the next step; the sweeper re-sends a step that is overdue.
+    next_step_at = models.DateTimeField(null=True, blank=True)
+    media = models.ForeignKey(
+        InstagramMedia, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = InstagramPostManager()
+
+    class Meta:
+        default_manager_name = "all_workspaces"
+        constraints = [
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("caption"), CAPTION_MAX_CHARS),
+                name="instagram_post_caption_limit",
+            ),
+            models.UniqueConstraint(
+                fields=["image_token"],
+                condition=~Q(image_token=""),
+                name="instagram_post_image_token_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="instagram_post_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.state})"
+
+    @property
+    def can_publish(self) -> bool:
+        return self.state in (self.State.DRAFT, self.State.FAILED)
+
+
+class InstagramDailyInsight(TenantModel):
+    """One day of an account's metrics (GET /<IG_ID>/insights, period=day, §3.9).
+
+    `metrics` holds what Meta returned ({"reach": 224, "views": 310, ...}); a metric Meta had no
+    data for is absent, never 0.
+    """
+
+    account = models.ForeignKey(
+        InstagramAccount, on_delete=models.CASCADE, related_name="daily_insights"
+    )
+    date = models.DateField()
+    metrics = models.JSONField(default=dict, blank=True)
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "date"], name="instagram_insight_daily")
+        ]
+
+    def __str__(self) -> str:
+        return f"insights {self.account_id} {self.date}"

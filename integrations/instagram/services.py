@@ -25,8 +25,10 @@ from integrations.instagram.client import InstagramError
 from integrations.instagram.models import (
     InstagramAccount,
     InstagramComment,
+    InstagramDailyInsight,
     InstagramDeletionRequest,
     InstagramMedia,
+    InstagramPost,
 )
 
 log = logging.getLogger(__name__)
@@ -346,7 +348,8 @@ def instagram_data_delete(
     *, workspace: Workspace, ig_user_id: str, batch_size: int = DELETE_BATCH
 ) -> bool:
     """Delete up to `batch_size` rows of one account's imported Instagram data in `workspace`:
-    comments, media (with their insights), DM messages, threads, then the disconnected account
+    comments, media (with their insights), posts composed in ALT, daily account insights, DM
+    messages, threads, then the disconnected account
     row itself. Contacts (the agent's CRM records) are kept. Returns True when nothing is left.
 
     Safe to run again and in pieces (each batch is its own transaction). Stops without deleting
@@ -361,6 +364,8 @@ def instagram_data_delete(
     steps = [
         InstagramComment.objects.for_workspace(workspace).filter(account__in=accounts),
         InstagramMedia.objects.for_workspace(workspace).filter(account__in=accounts),
+        InstagramPost.objects.for_workspace(workspace).filter(account__in=accounts),
+        InstagramDailyInsight.objects.for_workspace(workspace).filter(account__in=accounts),
         Message.objects.for_workspace(workspace).filter(conversation__in=conversations),
         conversations,
     ]

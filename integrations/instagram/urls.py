@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from integrations.instagram import views, views_comments
+from integrations.instagram import views, views_comments, views_publish
 
 app_name = "instagram"
 
@@ -25,4 +25,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("instagram/connect/", views.connect, name="connect"),
     path("instagram/callback/", views.callback, name="callback"),
     path("instagram/<int:account_id>/disconnect/", views.disconnect, name="disconnect"),
+    # --- Publishing ---
+    path("instagram/posts/", views_publish.posts, name="posts"),
+    path("instagram/posts/new/", views_publish.post_new, name="post_new"),
+    path(
+        "instagram/posts/<int:post_id>/publish/",
+        views_publish.post_publish_view,
+        name="post_publish",
+    ),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from integrations.instagram import views
+from integrations.instagram import views, views_publish
 
 app_name = "instagram_webhooks"
 
@@ -15,4 +15,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.deletion_status,
         name="deletion_status",
     ),
+    # --- Publishing: Meta fetches an uploaded image while it prepares the post (§3.8) ---
+    path("images/<str:token>.jpg", views_publish.post_image, name="post_image"),
 ]

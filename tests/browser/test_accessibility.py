@@ -102,6 +102,9 @@ PAGES = [
     Stop("instagram-trigger-new", "/settings/social/triggers/new/"),
     Stop("instagram-trigger-new-invalid", "/settings/social/triggers/new/", step="submit-empty"),
     Stop("instagram-trigger-edit", "/settings/social/triggers/{trigger}/"),
+    Stop("instagram-posts", "/settings/social/instagram/posts/"),
+    Stop("instagram-compose", "/settings/social/instagram/posts/new/"),
+    Stop("instagram-compose-invalid", "/settings/social/instagram/posts/new/", step="submit-empty"),
     Stop("help-google-calendar", "/help/google-calendar/"),
     Stop("security-policy", "/legal/security/"),
     Stop("not-found", "/no-such-page/", status=404),
@@ -217,8 +220,10 @@ def _seed(alice: User, bob: User) -> dict[str, int | str]:
         query=ContactListQuery(q="Person"),
     )  # fmt: skip
     # Instagram connected (token expiring and a last event shown on the health panel; the page
-    # before connecting is checked in test_instagram_connect_journey), with posts and triggers.
+    # before connecting is checked in test_instagram_connect_journey), with posts and triggers,
+    # published posts, insights and speed-to-lead conversations.
     instagram, trigger = _seed_instagram(ws, alice)
+    _seed_instagram_posts(ws, alice, bob, contact, instagram)
     deletion = InstagramDeletionRequest.objects.create(confirmation_code="0123456789abcdef0123")
     return {
         "instagram": instagram, "deletion": deletion.confirmation_code, "trigger": trigger,
@@ -278,6 +283,67 @@ def _seed_instagram(ws: Any, alice: User) -> tuple[int, int]:
         reply_text="Hi!", public_reply_text="Check your DMs!", enabled=True, created_by=alice,
     )  # fmt: skip
     return int(account.id), int(trigger.id)
+
+
+def _seed_instagram_posts(ws: Any, alice: User, bob: User, contact: Any, account_id: int) -> None:
+    """On the account: posts in every state, 30 days of insights with a gap, and conversations
+    for speed to lead (answered, automated, waiting), hostile where shown."""
+    from contacts.models import Conversation, Message
+    from integrations.instagram.models import (
+        InstagramAccount,
+        InstagramDailyInsight,
+        InstagramMedia,
+        InstagramPost,
+    )  # fmt: skip
+
+    now = timezone.now()
+    account = InstagramAccount.objects.for_workspace(ws).get(id=account_id)
+    for state, caption, error in [
+        ("published", f"{RTL} {LONG_WORD[:1500]}", ""),
+        (
+            "failed",
+            "Open house",
+            "Instagram could not fetch the image, or it is not a JPEG. " + LONG_WORD[:200],
+        ),
+        ("publishing", "", ""),
+        ("draft", "Coming soon " + LONG_WORD[:60], ""),
+    ]:
+        InstagramPost.objects.create(
+            workspace=ws, account=account, author=alice, caption=caption, state=state,
+            error=error, image_url="https://cdn.example.com/house.jpg",
+        )  # fmt: skip
+    today = now.date()
+    for n in range(1, 31):
+        if n != 7:  # a day Meta had no data for
+            InstagramDailyInsight.objects.create(
+                workspace=ws, account=account, date=today - timedelta(days=n),
+                metrics={"reach": 100 + n * 7, "views": 180 + n * 11},
+            )  # fmt: skip
+    for i, caption in enumerate([LONG_WORD[:300], RTL, ""]):
+        InstagramMedia.objects.create(
+            workspace=ws, account=account, media_id=f"1790000000000000{i}", caption=caption,
+            posted_at=now - timedelta(days=i + 1),
+            insights={"total_interactions": 40 - i, "reach": 900 + i},
+        )  # fmt: skip
+    for i, (author, sender, waiting) in enumerate(
+        [("person", bob, False), ("automation", None, False), ("", None, True)]
+    ):
+        conversation = Conversation.objects.create(
+            workspace=ws, channel="instagram", channel_account=account.ig_user_id,
+            party_id=f"6543210{i}", party_name=f"{RTL} {LONG_WORD[:120]}",
+            contact=contact if i == 0 else None, last_inbound_at=now - timedelta(hours=i + 1),
+            awaiting_reply_since=now - timedelta(hours=i + 1) if waiting else None,
+        )  # fmt: skip
+        Message.objects.for_workspace(ws).create(
+            workspace=ws, conversation=conversation, channel="instagram", direction="in",
+            author="party", status="received", sent_at=now - timedelta(hours=i + 1),
+        )  # fmt: skip
+        if author:
+            Message.objects.for_workspace(ws).create(
+                workspace=ws, conversation=conversation, channel="instagram", direction="out",
+                author=author, sent_by=sender, status="sent",
+                sent_at=now - timedelta(hours=i + 1) + timedelta(minutes=7),
+            )  # fmt: skip
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -4,6 +4,7 @@ data-deletion callbacks (IG-7) with their signed_request."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,8 +17,10 @@ from contacts.models import Contact, Conversation, Message
 from integrations.instagram.models import (
     InstagramAccount,
     InstagramComment,
+    InstagramDailyInsight,
     InstagramDeletionRequest,
     InstagramMedia,
+    InstagramPost,
 )
 from integrations.instagram.services import instagram_data_delete
 from integrations.sandbox.instagram import InstagramEmulator
@@ -69,6 +72,13 @@ def imported(account: InstagramAccount, *, threads: int = 2, per_thread: int = 3
             workspace=ws, account=account, media=media, comment_id=f"1790000{ws.id:04d}0010{c}",
             text="Price?",
         )  # fmt: skip
+    InstagramPost.objects.create(
+        workspace=ws, account=account, author=None, caption="Just listed", state="published",
+        image_url="https://cdn.example.com/house.jpg",
+    )  # fmt: skip
+    InstagramDailyInsight.objects.create(
+        workspace=ws, account=account, date=date(2026, 11, 1), metrics={"reach": 99}
+    )
     return contact
 
 
@@ -78,6 +88,8 @@ def counts(ws: Workspace) -> dict[str, int]:
         "messages": Message.objects.for_workspace(ws).count(),
         "media": InstagramMedia.objects.for_workspace(ws).count(),
         "comments": InstagramComment.objects.for_workspace(ws).count(),
+        "posts": InstagramPost.objects.for_workspace(ws).count(),
+        "insights": InstagramDailyInsight.objects.for_workspace(ws).count(),
         "accounts": InstagramAccount.objects.for_workspace(ws).count(),
     }
 
@@ -160,7 +172,8 @@ def test_delete_erases_the_token_and_all_imported_data_now_but_keeps_contacts(
     )
 
     assert counts(account.workspace) == {
-        "conversations": 0, "messages": 0, "media": 0, "comments": 0, "accounts": 0,
+        "conversations": 0, "messages": 0, "media": 0, "comments": 0, "posts": 0, "insights": 0,
+        "accounts": 0,
     }  # fmt: skip
     assert not InstagramAccount.objects.accepting_events(account.ig_user_id)
     kept = Contact.objects.for_workspace(account.workspace).get(id=contact.id)
