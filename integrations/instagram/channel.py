@@ -36,8 +36,12 @@ class InstagramChannel:
 
     def reply_window(self, conversation: Conversation) -> ReplyWindow:
         """Open for 24 hours after the customer's last message (Meta's standard window). No I/O."""
-        last = conversation.last_inbound_at
-        if last is None or timezone.now() >= last + WINDOW:
+        now = timezone.now()
+        if conversation.last_inbound_at is None:
+            return ReplyWindow(open=False, closes_at=None, reason=WINDOW_CLOSED)
+        # A timestamp in the future (a skewed or bogus one, up to year 9999) counts as now.
+        last = min(conversation.last_inbound_at, now)
+        if now >= last + WINDOW:
             return ReplyWindow(open=False, closes_at=None, reason=WINDOW_CLOSED)
         return ReplyWindow(open=True, closes_at=last + WINDOW)
 

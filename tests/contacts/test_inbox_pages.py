@@ -5,7 +5,7 @@ linking a thread to a contact or creating a lead, and another workspace's user s
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -505,3 +505,25 @@ def test_linking_another_workspaces_contact_is_404(
     assert response.status_code == 404
     thread.refresh_from_db()
     assert thread.contact_id is None
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime(9999, 12, 31, 23, 59, tzinfo=UTC), datetime(26, 1, 1, 8, 0, tzinfo=UTC)],
+    ids=["year-9999", "year-0026"],
+)
+def test_absurd_years_do_not_break_the_pages(
+    alice_client: Client, ws: Workspace, moment: datetime
+) -> None:
+    thread = conversation(ws, party_handle="time.traveller")
+    received(thread, "From another century", at=moment)
+
+    listing = alice_client.get("/inbox/")
+    page = alice_client.get(f"/inbox/{thread.id}/")
+
+    assert listing.status_code == 200
+    assert page.status_code == 200
+    assert "From another century" in page.content.decode()
+    # Year 26 is long past; a year-9999 timestamp counts as now, so the window is open.
+    expected = "Window closed" if moment.year == 26 else "Reply within 23 h 59 min"
+    assert expected in listing.content.decode()
