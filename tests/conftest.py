@@ -28,6 +28,7 @@ from contacts.models import Contact
 from contacts.pipeline.services import pipeline_create_defaults
 from integrations.google_calendar.models import CalendarConnection
 from integrations.sandbox.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleEmulator
+from integrations.sandbox.instagram import InstagramEmulator
 from integrations.sandbox.resend import ResendEmulator
 from tests.factories import (
     MembershipFactory,
@@ -226,6 +227,28 @@ def google(google_server: GoogleEmulator, settings: Any) -> Iterator[GoogleEmula
         setattr(settings, name, value)
     yield google_server
     assert google_server.calendar_calls_beyond_sync() == []  # GC-5, checked after every test
+
+
+@pytest.fixture(scope="session")
+def instagram_server() -> Iterator[InstagramEmulator]:
+    emulator = InstagramEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def instagram(instagram_server: InstagramEmulator, settings: Any) -> InstagramEmulator:
+    """ALT's Instagram settings point at the emulator, which starts the test empty."""
+    instagram_server.reset()
+    base = instagram_server.base_url
+    settings.INSTAGRAM_APP_ID = InstagramEmulator.default_app_id
+    settings.INSTAGRAM_APP_SECRET = InstagramEmulator.default_app_secret
+    settings.INSTAGRAM_WEBHOOK_VERIFY_TOKEN = InstagramEmulator.default_verify_token
+    settings.INSTAGRAM_OAUTH_AUTHORIZE_URL = f"{base}/oauth/authorize"
+    settings.INSTAGRAM_OAUTH_TOKEN_URL = f"{base}/oauth/access_token"
+    settings.INSTAGRAM_GRAPH_API_URL = f"{base}/"
+    return instagram_server
 
 
 # --- Google Calendar: jobs held in-process, connecting, booking ---------------------------------

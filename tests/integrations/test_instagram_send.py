@@ -5,7 +5,6 @@ account for reconnecting, transient errors retried, and no message ever sent twi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,27 +26,6 @@ from tests.conftest import Outbox, workspace_of
 from tests.contacts.inbox_rows import conversation, received, sent
 
 CUSTOMER = "6543210987654321"
-
-
-@pytest.fixture(scope="session")
-def instagram_server() -> Iterator[InstagramEmulator]:
-    emulator = InstagramEmulator()
-    emulator.start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def instagram(instagram_server: InstagramEmulator, settings: Any) -> InstagramEmulator:
-    """ALT's Instagram settings point at the emulator, which starts the test empty."""
-    instagram_server.reset()
-    base = instagram_server.base_url
-    settings.INSTAGRAM_APP_ID = InstagramEmulator.default_app_id
-    settings.INSTAGRAM_APP_SECRET = InstagramEmulator.default_app_secret
-    settings.INSTAGRAM_GRAPH_API_URL = f"{base}/"
-    settings.INSTAGRAM_OAUTH_TOKEN_URL = f"{base}/oauth/access_token"
-    settings.INSTAGRAM_OAUTH_AUTHORIZE_URL = f"{base}/oauth/authorize"
-    return instagram_server
 
 
 @pytest.fixture
