@@ -356,6 +356,7 @@ def celery_worker_process(
     django_db_blocker: Any,
     resend_server: ResendEmulator,
     google_server: GoogleEmulator,
+    instagram_server: InstagramEmulator,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A `celery worker` subprocess on the test database and this session's private queue."""
     from django.conf import settings
@@ -371,6 +372,9 @@ def celery_worker_process(
         "RESEND_API_KEY": "re_test_key_123",
         "RESEND_API_URL": resend_server.base_url,
         **google_settings(google_server.base_url),
+        "INSTAGRAM_APP_ID": InstagramEmulator.default_app_id,
+        "INSTAGRAM_APP_SECRET": InstagramEmulator.default_app_secret,
+        "INSTAGRAM_GRAPH_API_URL": f"{instagram_server.base_url}/",
         "LOG_PLAIN": "1",
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from integrations.instagram.models import InstagramAccount
 from integrations.sandbox.base import RecordedRequest
 from integrations.sandbox.instagram import InstagramEmulator
 from integrations.sandbox.instagram.core import Account
-from tests.conftest import Outbox, workspace_of
+from tests.conftest import Outbox, wait_for, workspace_of
 from tests.contacts.inbox_rows import conversation, received, sent
 
 CUSTOMER = "6543210987654321"
@@ -352,3 +352,26 @@ def test_an_echo_ingested_before_the_send_was_recorded_is_merged_into_the_sent_r
     ours.refresh_from_db()
     assert (ours.status, ours.external_id) == ("sent", "mid.from.meta")
     assert not Message.objects.for_workspace(local.workspace).filter(id=echo.id).exists()
+
+
+@pytest.mark.promise("IG-3")
+def test_a_real_worker_sends_the_reply(
+    celery_worker: Any,
+    alice_client: Client,
+    ig_account: tuple[Account, InstagramAccount],
+    instagram: InstagramEmulator,
+) -> None:
+    remote, local = ig_account
+    thread = dm_thread(instagram, remote, local.workspace, timezone.now() - timedelta(minutes=5))
+
+    alice_client.post(f"/inbox/{thread.id}/reply/", {"text": "Sent by the worker"})
+
+    message = wait_for(
+        lambda: (
+            Message.objects.for_workspace(local.workspace)
+            .filter(conversation=thread, status=Message.Status.SENT)
+            .first()
+        )
+    )
+    [delivered] = instagram.sent_to(CUSTOMER)
+    assert (delivered.text, message.external_id) == ("Sent by the worker", delivered.message_id)
