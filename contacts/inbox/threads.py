@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from alt.accounts.models import User, Workspace
@@ -130,7 +131,7 @@ def conversations_page(
     workspace: Workspace, *, channel: str = "", after: str = "", limit: int = THREADS_PAGE
 ) -> tuple[list[Any], str]:
     """One page of the workspace's threads, waiting-for-an-answer first, each annotated with its
-    last message (`preview_text`, `preview_direction`, `preview_type`) and with `.window`.
+    last message (`preview_text`, `preview_direction`, `preview_type`), `.url` and `.window`.
     Returns (threads, the cursor of the next page or ""). One query, whatever the count."""
     last = Message.objects.for_workspace(workspace).filter(conversation=OuterRef("pk"))
     last = last.order_by("-sent_at", "-id")
@@ -146,7 +147,9 @@ def conversations_page(
     if where is not None:
         conversations = conversations.filter(where)
     rows = list(conversations[: limit + 1])
+    base = reverse("inbox:list")  # one reverse() for the page, not one a row
     for row in rows:
+        row.url = f"{base}{row.id}/"
         row.window = reply_window(row)
         row.preview = preview_of(row.preview_text, row.preview_type)
     next_cursor = _cursor_of(rows[limit - 1]) if len(rows) > limit else ""
