@@ -77,3 +77,33 @@ def test_reply_to_an_instagram_dm_and_see_it_sent(
     message = Message.objects.for_workspace(ws).get(direction=Message.Direction.OUTBOUND)
     assert message.external_id == delivered.message_id
     expect(page.locator(".msg-out")).to_have_count(1)
+
+
+HIDE = """hidden => {
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+  Object.defineProperty(document, "visibilityState", {configurable: true,
+    get: () => (hidden ? "hidden" : "visible")});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_a_thread_polls_only_while_the_page_is_visible(
+    live_server: Any, alice: User, page: Page
+) -> None:
+    ws = workspace_of(alice)
+    thread = conversation(ws, party_handle="maria.buys.homes")
+    received(thread, "Hello?")
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/poll/" in r.url else None)
+    sign_in(page, alice, live_server.url)
+    page.goto(f"{live_server.url}/inbox/{thread.id}/")
+
+    page.evaluate(HIDE, True)
+    polls.clear()
+    page.wait_for_timeout(9_000)  # two polling periods
+    hidden_polls = len(polls)
+    received(thread, "Are you there?")
+    page.evaluate(HIDE, False)  # back on the tab: asks at once
+
+    expect(page.locator("#messages")).to_contain_text("Are you there?", timeout=3_000)
+    assert hidden_polls == 0
