@@ -10,7 +10,7 @@ with its threads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +30,8 @@ from contacts.models import Contact, Conversation, Message, Source
 THREADS_PAGE = 50
 MESSAGES_PAGE = 50
 PREVIEW_CHARS = 140
+# A message still "sending" after this long was claimed by a worker that never reported back.
+UNCONFIRMED_AFTER = timedelta(minutes=10)
 
 # Meta serves DM media from these hosts (lookaside.fbsbx.com/ig_messaging_cdn, scontent-*.
 # cdninstagram.com, scontent-*.fbcdn.net): only those are embedded as <img>, anything else is a link.
@@ -225,9 +227,15 @@ def story_link(message: Message) -> str:
 
 
 def _decorate(messages: list[Message]) -> list[Message]:
+    unconfirmed_before = timezone.now() - UNCONFIRMED_AFTER
     for message in messages:
         message.shown_attachments = attachments_of(message)  # type: ignore[attr-defined]
         message.story_url = story_link(message)  # type: ignore[attr-defined]
+        # A send whose worker died mid-call may or may not have gone out: never re-sent by ALT,
+        # so the person is told to look (the echo webhook, if it arrives, settles it).
+        message.unconfirmed = (  # type: ignore[attr-defined]
+            message.status == Message.Status.SENDING and message.created_at < unconfirmed_before
+        )
     return messages
 
 

@@ -527,3 +527,24 @@ def test_absurd_years_do_not_break_the_pages(
     # Year 26 is long past; a year-9999 timestamp counts as now, so the window is open.
     expected = "Window closed" if moment.year == 26 else "Reply within 23 h 59 min"
     assert expected in listing.content.decode()
+
+
+def test_a_message_stuck_sending_says_it_is_not_confirmed_and_offers_no_retry(
+    alice_client: Client, ws: Workspace
+) -> None:
+    thread = conversation(ws)
+    received(thread, unread=False)
+    stuck = sent(thread, "Lost in flight", status=Message.Status.SENDING, external_id="")
+    fresh = sent(thread, "Just now", status=Message.Status.SENDING, external_id="")
+    Message.objects.for_workspace(ws).filter(id=stuck.id).update(
+        created_at=timezone.now() - timedelta(minutes=11)
+    )
+
+    page = alice_client.get(f"/inbox/{thread.id}/").content.decode()
+
+    assert page.count("Not confirmed: check on Instagram") == 1
+    stuck_html = page[
+        page.index(f'id="message-{stuck.id}"') : page.index(f'id="message-{fresh.id}"')
+    ]
+    assert "Not confirmed" in stuck_html
+    assert "/retry/" not in page
