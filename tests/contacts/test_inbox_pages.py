@@ -25,7 +25,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def names_in_order(page: str) -> list[str]:
-    return re.findall(r'class="thread-name" href="/inbox/\d+/">([^<]+)</a>', page)
+    return re.findall(r'class="thread-name" href="/inbox/\d+/" dir="auto">([^<]+)</a>', page)
 
 
 def test_the_inbox_lists_threads_waiting_for_an_answer_first_longest_wait_on_top(
@@ -188,7 +188,7 @@ def test_a_linked_thread_shows_the_contacts_name_and_a_one_line_preview(
 
     assert ">Maria Lopez</a>" in page
     assert "First line second line with spaces" in page
-    assert '<span class="small thread-preview">Photo</span>' in page
+    assert '<span class="small thread-preview" dir="auto">Photo</span>' in page
     assert '<span class="muted">You: </span>Thanks, calling you now' in page
 
 
