@@ -28,9 +28,9 @@ WATCHED = (Message.Status.PENDING, Message.Status.SENDING)
 @require_GET
 @workspace_required
 def inbox_list(request: WorkspaceRequest) -> HttpResponse:
-    contact_id = request.GET.get("contact", "")
-    if contact_id.isdigit():  # "Send message" on a contact page: their latest thread, if any
-        latest = threads.latest_for_contact(request.workspace, int(contact_id))
+    contact_id = _id(request.GET.get("contact", ""))
+    if contact_id is not None:  # "Send message" on a contact page: their latest thread, if any
+        latest = threads.latest_for_contact(request.workspace, contact_id)
         if latest is not None:
             return redirect("inbox:thread", conversation_id=latest.id)
         messages.info(
@@ -71,14 +71,12 @@ def thread(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
 @workspace_required
 def thread_poll(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
     conversation = threads.access_conversation(request.workspace, conversation_id)
-    after = request.GET.get("after", "")
-    watching = [int(i) for i in request.GET.get("watch", "").split(",") if i.isdigit()]
-    new, changed = threads.messages_since(
-        conversation, after_id=int(after) if after.isdigit() else 0, watching=watching
-    )
+    after = _id(request.GET.get("after", "")) or 0
+    watching = [i for raw in request.GET.get("watch", "").split(",") if (i := _id(raw))]
+    new, changed = threads.messages_since(conversation, after_id=after, watching=watching)
     if any(m.direction == Message.Direction.INBOUND for m in new):
         threads.conversation_mark_read(conversation=conversation)
-    last_id = max([m.id for m in new], default=int(after) if after.isdigit() else 0)
+    last_id = max([m.id for m in new], default=after)
     still = [i for i in watching if i not in {m.id for m in changed}]
     context = {
         "conversation": conversation,
@@ -158,6 +156,11 @@ def create_lead(request: WorkspaceRequest, conversation_id: int) -> HttpResponse
     contact = threads.conversation_create_lead(conversation=conversation, actor=request.user)
     messages.success(request, f"Added {contact.name} as a lead.")
     return redirect("inbox:thread", conversation_id=conversation.id)
+
+
+def _id(raw: str) -> int | None:
+    # An id from a URL the browser built; anything else (or past a bigint) is no id at all.
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
 
 
 def _poll_state(last_id: int, watching: list[int]) -> dict[str, Any]:

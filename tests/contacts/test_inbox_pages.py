@@ -548,3 +548,17 @@ def test_a_message_stuck_sending_says_it_is_not_confirmed_and_offers_no_retry(
     ]
     assert "Not confirmed" in stuck_html
     assert "/retry/" not in page
+
+
+def test_hand_edited_ids_in_inbox_urls_are_ignored(alice_client: Client, ws: Workspace) -> None:
+    thread = conversation(ws)
+    received(thread, "Still here", unread=False)
+    huge = "9" * 30
+
+    inbox = alice_client.get("/inbox/", {"contact": huge})
+    poll = alice_client.get(f"/inbox/{thread.id}/poll/", {"after": huge, "watch": f"{huge},x,-1"})
+    from_start = alice_client.get(f"/inbox/{thread.id}/poll/", {"after": "junk"})
+
+    assert inbox.status_code == 200
+    assert poll.status_code == 200
+    assert "Still here" in from_start.content.decode()
