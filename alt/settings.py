@@ -347,7 +347,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # No inline script anywhere: every script is a file under static/.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    # Images of Instagram DMs come from Meta's CDN (contacts/inbox/threads.py IMAGE_HOSTS).
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
+    "https://lookaside.fbsbx.com https://*.cdninstagram.com https://*.fbcdn.net; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; object-src 'none'"
 )

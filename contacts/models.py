@@ -929,7 +929,9 @@ class Message(TenantModel):
 
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
-        PENDING = "pending", "Sending"
+        PENDING = "pending", "Queued"  # stored, its send task not yet started
+        # Claimed by one send task (conditional UPDATE pending -> sending): never sent twice.
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
         READ = "read", "Read"

@@ -35,9 +35,11 @@ from alt.lib.retry import retry_transient
 from contacts import services
 from contacts.bulk import services as bulk
 from contacts.imports.tasks import contacts_import_run, contacts_imports_sweep_stale
+from contacts.inbox.tasks import inbox_message_send
 from contacts.models import Task
 
-# The import tasks are imported so that Celery, which autodiscovers contacts.tasks, registers them.
+# The import and inbox tasks are imported so that Celery, which autodiscovers contacts.tasks,
+# registers them.
 __all__ = [
     "bulk_job_run",
     "bulk_job_undo_run",
@@ -45,6 +47,7 @@ __all__ = [
     "contacts_import_run",
     "contacts_imports_sweep_stale",
     "contacts_purge_deleted",
+    "inbox_message_send",
     "task_reminders_send",
 ]
 

@@ -2,7 +2,6 @@ from django.urls import path
 
 from contacts import views as detail
 from contacts.bulk import views as bulk
-from contacts.dashboard import views as dashboard
 from contacts.imports import views as imports
 from contacts.listing import views as listing
 from contacts.merging import views as merge
@@ -94,6 +93,4 @@ urlpatterns = [
     path("settings/pipeline/", setup.pipeline_edit, name="pipeline"),
     path("settings/lead-sources/", setup.lead_sources_edit, name="lead_sources"),
     path("settings/custom-fields/", setup.custom_fields_edit, name="custom_fields"),
-    # later issues
-    path("inbox/", dashboard.coming_soon, {"section": "Inbox"}, name="inbox"),
 ]

@@ -48,6 +48,8 @@ MARKERS = (
     "ALICE-JOB-ERROR",
     "alice_secret_ig",
     "ALICE-IG-CAPTION",
+    "ALICE-DM-TEXT",
+    "alice.dm.handle",
 )
 
 
@@ -193,9 +195,14 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     )  # fmt: skip
     # A deletion status page is public by its code; an unknown code shows nothing.
     InstagramDeletionRequest.objects.create(confirmation_code="alice-deletion-code")
+    # An Instagram thread with a DM and a failed reply: no page, poll, reply, retry, link or lead
+    # may answer another workspace.
+    thread = m_conversation(workspace, zelda)
     return {
         **ig,
         "post_id": str(ig_post.id),
+        "conversation_id": str(thread.conversation_id),
+        "message_id": str(thread.id),
         "contact_id": str(zelda.id),
         "other_id": str(twin.id),
         "task_id": str(task.id),
@@ -244,6 +251,25 @@ def alice_instagram(workspace: Any, alice: Any) -> dict[str, str]:
     }
 
 
+def m_conversation(workspace: Any, contact: Any) -> Any:
+    """Alice's Instagram thread with Zelda: a DM in, and a failed reply. Returns the reply."""
+    from contacts.models import Conversation, Message
+
+    thread = Conversation.objects.create(
+        workspace=workspace, channel="instagram", channel_account="17841405822304914",
+        party_id="6543210987654321", party_handle="alice.dm.handle", contact=contact,
+        unread_count=1,
+    )  # fmt: skip
+    Message.objects.create(
+        workspace=workspace, conversation=thread, channel="instagram", direction="in",
+        author="party", external_id="mid.alice.1", text="ALICE-DM-TEXT", status="received",
+    )  # fmt: skip
+    return Message.objects.create(
+        workspace=workspace, conversation=thread, channel="instagram", direction="out",
+        author="person", text="ALICE-DM-TEXT reply", status="failed", error="ALICE-DM-TEXT",
+    )  # fmt: skip
+
+
 def crm_snapshot(workspace: Any) -> Any:
     """Everything of Alice's CRM a POST could change."""
     from appointments.models import Appointment
@@ -256,7 +282,7 @@ def crm_snapshot(workspace: Any) -> Any:
             m.Contact, m.ContactEmail, m.ContactPhone, m.Note, m.Task, m.Activity, m.SavedList, m.DuplicateFlag,
             m.Merge, m.ImportJob, m.Property, m.PropertyLink, m.CustomField, m.PipelineStage, m.Tag,
             m.BulkJob,
-            m.LeadSource,
+            m.LeadSource, m.Conversation, m.Message,
             Appointment, CalendarConnection,
             *instagram_models(),
         )

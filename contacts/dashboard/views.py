@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,11 +43,6 @@ def dashboard(request: WorkspaceRequest) -> HttpResponse:
     else:
         context["speed"] = speed_to_lead(workspace=request.workspace, tz=tz, now=now)
     return render_local(request, "contacts/dashboard.html", context)
-
-
-@workspace_required
-def coming_soon(request: WorkspaceRequest, section: str) -> HttpResponse:
-    return render(request, "coming_soon.html", {"section": section})
 
 
 def _leads_per_stage(request: WorkspaceRequest) -> list[dict[str, Any]]:

@@ -28,14 +28,16 @@ class ReplyWindow:
 
 class Channel(Protocol):
     name: str  # a Conversation.Channel value
+    max_text_length: int  # the longest text the provider accepts in one message
 
     def reply_window(self, conversation: Conversation) -> ReplyWindow:
         """Whether a person may reply now. No I/O."""
         ...
 
     def send(self, message: Message) -> None:
-        """Send one stored outgoing message (status PENDING) through the provider and record the
-        outcome on the row (external id and SENT, or FAILED with an error a person understands).
+        """Send one stored outgoing message (status SENDING: claimed by the send task, so the
+        channel is called once per claim) through the provider and record the outcome on the row
+        (external id and SENT, or FAILED with an error a person understands).
         Runs in the worker. Must be safe to call twice for the same row. Raises IntegrationError
         (permanent=False) for a transient failure the task should retry."""
         ...

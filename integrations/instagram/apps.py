@@ -24,3 +24,7 @@ class InstagramConfig(AppConfig):
         from integrations.instagram.insights import insights_card
 
         register_dashboard_card(insights_card)
+        from contacts.inbox import channels
+        from integrations.instagram.channel import InstagramChannel
+
+        channels.register(InstagramChannel())

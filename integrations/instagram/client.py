@@ -187,6 +187,51 @@ def request_json(
     raise error_from_body(response.status_code, body)
 
 
+# --- Messaging ----------------------------------------------------------------------------------
+HUMAN_AGENT_TAG = "HUMAN_AGENT"
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What the Send API answered: Meta's id of the new message (the `mid` its echo webhook will
+    carry) and the recipient's IGSID (absent for private replies to comments)."""
+
+    message_id: str
+    recipient_id: str = ""
+
+
+def send_message(
+    *, token: str, ig_user_id: str, recipient_id: str, text: str, human_agent: bool = False
+) -> SentMessage:
+    """Send a text DM from the professional account `ig_user_id` to the IGSID `recipient_id`
+    (POST /vNN/<ig_user_id>/messages, JSON, Bearer token; EXTERNAL_APIS.md §3.6).
+
+    `human_agent=True` adds `"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"`, which lets a
+    reply a person wrote go out up to 7 days after the customer's last message instead of 24 h.
+    Only the caller knows who wrote it: it must never be set for automated messages (IG-8).
+
+    Side effect: the message is delivered on Instagram. Raises InstagramError: `window_closed`
+    (code 10 / 2534022), `needs_reconnect` (190), transient (rate limits, 5xx, timeouts) or
+    `rejected` (e.g. text over 1000 characters, or a 200 without a message id).
+    """
+    body: dict[str, Any] = {"recipient": {"id": recipient_id}, "message": {"text": text}}
+    if human_agent:
+        body |= {"messaging_type": "MESSAGE_TAG", "tag": HUMAN_AGENT_TAG}
+    with graph_client() as client:
+        answer = request_json(
+            client, "POST", versioned(f"/{ig_user_id}/messages"), token=token, json=body
+        )
+    message_id = answer.get("message_id")
+    if not isinstance(message_id, str) or not message_id:
+        # It may have gone out: retrying could send it twice, so a person decides.
+        raise InstagramError(
+            "Instagram gave no message id: check on Instagram whether it arrived before retrying.",
+            permanent=True,
+            code="rejected",
+        )
+    return SentMessage(message_id=message_id, recipient_id=str(answer.get("recipient_id") or ""))
+
+
 # --- Connect ---------------------------------------------------------------------------------
 # The Instagram Login flow (EXTERNAL_APIS.md §3.1-§3.4): code -> short-lived token (api.instagram
 # .com) -> long-lived token (graph.instagram.com, unversioned) -> /me -> webhook subscription.
@@ -437,12 +482,6 @@ class CommentItem:
     from_username: str
     parent_id: str
     commented_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    message_id: str
-    recipient_id: str
 
 
 def parse_graph_time(value: Any) -> datetime | None:

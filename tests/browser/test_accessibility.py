@@ -23,7 +23,7 @@ from appointments.services import appointment_create
 from contacts.bulk.services import bulk_job_start
 from contacts.imports import services as importer
 from contacts.listing.services import ContactListQuery
-from contacts.models import CustomField, DuplicateFlag
+from contacts.models import Conversation, CustomField, DuplicateFlag, Message
 from contacts.pipeline.services import custom_field_create, pipeline_create_defaults
 from contacts.properties.services import PropertyInput, property_create, property_link
 from contacts.services import ContactInput, contact_create, contacts_delete, note_add, task_add
@@ -41,7 +41,8 @@ RTL = "\u05de\u05e8\u05d9\u05d4 \u05dc\u05d5\u05e4\u05d6"  # Hebrew: "Maria Lope
 class Stop:
     name: str
     path: str  # {contact}, {twin}, {property}, {appointment}, {import_job}, {member}, {task},
-    # {stage}, {bulk_job}, {trigger}, {instagram}, {deletion} are filled in
+    # {stage}, {bulk_job}, {trigger}, {instagram}, {deletion}, {conversation}, {stranger} are
+    # filled in
     signed_in: bool = True
     step: str = ""  # a key of STEPS, run after the page has loaded
     status: int = 200
@@ -105,6 +106,8 @@ PAGES = [
     Stop("instagram-posts", "/settings/social/instagram/posts/"),
     Stop("instagram-compose", "/settings/social/instagram/posts/new/"),
     Stop("instagram-compose-invalid", "/settings/social/instagram/posts/new/", step="submit-empty"),
+    Stop("inbox-thread", "/inbox/{conversation}/"),
+    Stop("inbox-thread-unlinked", "/inbox/{stranger}/"),
     Stop("help-google-calendar", "/help/google-calendar/"),
     Stop("security-policy", "/legal/security/"),
     Stop("not-found", "/no-such-page/", status=404),
@@ -225,7 +228,9 @@ def _seed(alice: User, bob: User) -> dict[str, int | str]:
     instagram, trigger = _seed_instagram(ws, alice)
     _seed_instagram_posts(ws, alice, bob, contact, instagram)
     deletion = InstagramDeletionRequest.objects.create(confirmation_code="0123456789abcdef0123")
+    conversation, stranger = _seed_inbox(ws, contact, alice)
     return {
+        "conversation": conversation, "stranger": stranger,
         "instagram": instagram, "deletion": deletion.confirmation_code, "trigger": trigger,
         "task": task.id, "stage": contact.stage_id, "bulk_job": bulk_job.id,
         "contact": contact.id, "twin": twin.id, "property": prop.id,
@@ -344,6 +349,58 @@ def _seed_instagram_posts(ws: Any, alice: User, bob: User, contact: Any, account
                 author=author, sent_by=sender, status="sent",
                 sent_at=now - timedelta(hours=i + 1) + timedelta(minutes=7),
             )  # fmt: skip
+
+
+def _seed_inbox(ws: Any, contact: Any, alice: User) -> tuple[int, int]:
+    """Two Instagram threads: one linked to the contact (a DM, a long word, attachments, a failed
+    reply with its Retry, a queued one), one from a stranger with an RTL name and no contact."""
+    now = timezone.now()
+    linked = Conversation.objects.create(
+        workspace=ws, channel="instagram", channel_account="17841405822304914",
+        party_id="6543210987654321", party_handle="maria." + "w" * 50, contact=contact,
+        last_message_at=now, last_inbound_at=now - timedelta(hours=3),
+        awaiting_reply_since=now - timedelta(hours=3), unread_count=2,
+    )  # fmt: skip
+    stranger = Conversation.objects.create(
+        workspace=ws, channel="instagram", channel_account="17841405822304914",
+        party_id="6543210987654322", party_handle="w" * 64, party_name=RTL,
+        last_message_at=now - timedelta(days=2), last_inbound_at=now - timedelta(days=2),
+        unread_count=1,
+    )  # fmt: skip
+    rows = [
+        (linked, "in", "party", "received", LONG_WORD[:2000], [], {}),
+        (
+            linked,
+            "in",
+            "party",
+            "received",
+            "",
+            [
+                {"type": "image", "url": "https://evil.example/tracker.gif"},
+                {
+                    "type": "ig_reel",
+                    "url": "https://www.instagram.com/reel/abc/",
+                    "title": LONG_WORD[:120],
+                },
+                {"type": "brand_new_type"},
+            ],
+            {"story": {"id": "1", "url": "https://www.instagram.com/stories/x/1/"}},
+        ),
+        (linked, "out", "person", "failed", "Can we tour " + LONG_WORD[:300], [], {}),
+        (linked, "out", "automation", "pending", f"{RTL} (automated)", [], {}),
+        (stranger, "in", "party", "received", f"{RTL} <script>alert(1)</script>", [], {}),
+    ]
+    for i, (thread, direction, author, status, text, attachments, meta) in enumerate(rows):
+        Message.objects.create(
+            workspace=ws, conversation=thread, channel="instagram", direction=direction,
+            author=author, status=status, text=text, attachments=attachments, meta=meta,
+            external_id=f"mid.{i}" if direction == "in" else "",
+            error="Instagram only allows replies within 24 hours of their last message."
+            if status == "failed" else "",
+            sent_by=alice if author == "person" else None,
+            sent_at=now - timedelta(hours=3) + timedelta(minutes=i),
+        )  # fmt: skip
+    return linked.id, stranger.id
 
 
 @pytest.mark.parametrize("width", WIDTHS)

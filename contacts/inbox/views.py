@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from alt.accounts.decorators import WorkspaceRequest, workspace_required
+from alt.accounts.shortcuts import render_local
+from contacts.inbox import sending, threads
+from contacts.inbox.forms import LinkContactForm, ReplyForm
+from contacts.models import Conversation, Message
+
+try:  # written in parallel by the ingest work; the thread page shows them once it exists
+    from contacts.inbox.services import (  # type: ignore[import-not-found, unused-ignore]
+        link_suggestions_for,
+    )
+except ImportError:  # pragma: no cover - until the ingest work is merged
+    link_suggestions_for = None
+
+WATCHED = (Message.Status.PENDING, Message.Status.SENDING)
+
+
+@require_GET
+@workspace_required
+def inbox_list(request: WorkspaceRequest) -> HttpResponse:
+    contact_id = _id(request.GET.get("contact", ""))
+    if contact_id is not None:  # "Send message" on a contact page: their latest thread, if any
+        latest = threads.latest_for_contact(request.workspace, contact_id)
+        if latest is not None:
+            return redirect("inbox:thread", conversation_id=latest.id)
+        messages.info(
+            request, "No conversation with this contact yet: they appear here once they write."
+        )
+    channel = request.GET.get("channel", "")
+    channel = channel if channel in Conversation.Channel.values else ""
+    rows, next_cursor = threads.conversations_page(
+        request.workspace, channel=channel, after=request.GET.get("after", "")
+    )
+    context = {
+        "threads": rows,
+        "next_cursor": next_cursor,
+        "channel": channel,
+        "channels": Conversation.Channel.choices,
+        "is_later_page": bool(request.GET.get("after")),
+    }
+    template = (
+        "inbox/list.html#rows" if request.htmx and request.GET.get("after") else "inbox/list.html"
+    )
+    return render_local(request, template, context)
+
+
+@require_GET
+@workspace_required
+def thread(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
+    conversation = threads.access_conversation(request.workspace, conversation_id)
+    query = request.GET.get("contact_q", "")[:100]
+    if request.htmx and "contact_q" in request.GET:
+        form = LinkContactForm(workspace=request.workspace, contact_query=query)
+        return render_local(request, "inbox/thread.html#contact_select", {"link_form": form})
+    threads.conversation_mark_read(conversation=conversation)
+    context = _thread_context(request, conversation, ReplyForm(conversation=conversation), query)
+    return render_local(request, "inbox/thread.html", context)
+
+
+@require_GET
+@workspace_required
+def thread_poll(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
+    conversation = threads.access_conversation(request.workspace, conversation_id)
+    after = _id(request.GET.get("after", "")) or 0
+    watching = [i for raw in request.GET.get("watch", "").split(",") if (i := _id(raw))]
+    new, changed = threads.messages_since(conversation, after_id=after, watching=watching)
+    if any(m.direction == Message.Direction.INBOUND for m in new):
+        threads.conversation_mark_read(conversation=conversation)
+    last_id = max([m.id for m in new], default=after)
+    still = [i for i in watching if i not in {m.id for m in changed}]
+    context = {
+        "conversation": conversation,
+        "new_messages": new,
+        "changed_messages": changed,
+        **_poll_state(last_id, still + [m.id for m in new if m.status in WATCHED]),
+        "window": threads.reply_window(conversation),
+    }
+    return render_local(request, "inbox/thread.html#poll", context)
+
+
+@require_POST
+@workspace_required
+def reply(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
+    conversation = threads.access_conversation(request.workspace, conversation_id)
+    form = ReplyForm(request.POST, conversation=conversation)
+    if form.is_valid():
+        try:
+            sending.message_send(
+                conversation=conversation,
+                text=form.cleaned_data["text"],
+                author=Message.Author.PERSON,
+                sent_by=request.user,
+            )
+        except sending.SendRefused as refused:  # the window closed between the checks
+            form.add_error("text", refused.reason)
+    if request.htmx:
+        if form.is_valid():
+            form = ReplyForm(conversation=conversation)
+        context = {"conversation": conversation, "reply_form": form}
+        response = render_local(request, "inbox/thread.html#reply_form", context)
+        return trigger_client_event(response, "inbox-poll") if not form.errors else response
+    if form.errors:
+        context = _thread_context(request, conversation, form, "")
+        return render_local(request, "inbox/thread.html", context, status=400)
+    return redirect(reverse("inbox:thread", args=[conversation.id]) + "#reply")
+
+
+@require_POST
+@workspace_required
+def message_retry(request: WorkspaceRequest, conversation_id: int, message_id: int) -> HttpResponse:
+    conversation = threads.access_conversation(request.workspace, conversation_id)
+    message = threads.access_message(conversation, message_id)
+    message.conversation = conversation
+    try:
+        if sending.message_retry(message=message):
+            messages.success(request, "Sending it again.")
+    except sending.SendRefused as refused:
+        messages.error(request, refused.reason)
+    return redirect(reverse("inbox:thread", args=[conversation.id]) + f"#message-{message.id}")
+
+
+@require_POST
+@workspace_required
+def link_contact(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
+    conversation = threads.access_conversation(request.workspace, conversation_id)
+    form = LinkContactForm(request.POST, workspace=request.workspace)
+    if not form.is_valid():
+        if form.has_error("contact", "invalid_choice"):
+            raise Http404("No such contact")
+        context = _thread_context(request, conversation, ReplyForm(conversation=conversation), "")
+        context["link_form"] = form
+        return render_local(request, "inbox/thread.html", context, status=400)
+    contact = form.cleaned_data["contact"]
+    threads.conversation_link_contact(conversation=conversation, contact=contact)
+    messages.success(request, f"Linked to {contact.name}.")
+    return redirect("inbox:thread", conversation_id=conversation.id)
+
+
+@require_POST
+@workspace_required
+def create_lead(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
+    conversation = threads.access_conversation(request.workspace, conversation_id)
+    if conversation.contact_id is not None:
+        messages.info(request, "This conversation is already linked to a contact.")
+        return redirect("inbox:thread", conversation_id=conversation.id)
+    contact = threads.conversation_create_lead(conversation=conversation, actor=request.user)
+    messages.success(request, f"Added {contact.name} as a lead.")
+    return redirect("inbox:thread", conversation_id=conversation.id)
+
+
+def _id(raw: str) -> int | None:
+    # An id from a URL the browser built; anything else (or past a bigint) is no id at all.
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+
+
+def _poll_state(last_id: int, watching: list[int]) -> dict[str, Any]:
+    return {"last_id": last_id, "watch": ",".join(str(i) for i in sorted(set(watching)))}
+
+
+def _thread_context(
+    request: WorkspaceRequest, conversation: Conversation, reply_form: ReplyForm, query: str
+) -> dict[str, Any]:
+    rows, older = threads.messages_page(conversation, before=request.GET.get("before", ""))
+    last_id = max((m.id for m in rows), default=0)
+    context: dict[str, Any] = {
+        "conversation": conversation,
+        "messages_shown": rows,
+        "older_cursor": older,
+        "is_older_page": bool(request.GET.get("before")),
+        "window": threads.reply_window(conversation),
+        "reply_form": reply_form,
+        "contact_q": query,
+        **_poll_state(last_id, [m.id for m in rows if m.status in WATCHED]),
+    }
+    if conversation.contact is None or conversation.contact.deleted_at is not None:
+        context["link_form"] = LinkContactForm(workspace=request.workspace, contact_query=query)
+        if link_suggestions_for is not None:
+            context["suggestions"] = link_suggestions_for(conversation)
+    return context
