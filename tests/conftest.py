@@ -28,6 +28,7 @@ from contacts.models import Contact
 from contacts.pipeline.services import pipeline_create_defaults
 from integrations.google_calendar.models import CalendarConnection
 from integrations.sandbox.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleEmulator
+from integrations.sandbox.instagram import InstagramEmulator
 from integrations.sandbox.resend import ResendEmulator
 from tests.factories import (
     MembershipFactory,
@@ -228,6 +229,42 @@ def google(google_server: GoogleEmulator, settings: Any) -> Iterator[GoogleEmula
     assert google_server.calendar_calls_beyond_sync() == []  # GC-5, checked after every test
 
 
+IG_APP_SECRET = "test-instagram-app-secret"
+IG_VERIFY_TOKEN = "test-instagram-verify-token"
+
+
+def instagram_settings(base_url: str) -> dict[str, str]:
+    """The INSTAGRAM_* settings that point ALT at an InstagramEmulator."""
+    return {
+        "INSTAGRAM_APP_ID": InstagramEmulator.default_app_id,
+        "INSTAGRAM_APP_SECRET": IG_APP_SECRET,
+        "META_APP_SECRET": "",
+        "INSTAGRAM_WEBHOOK_VERIFY_TOKEN": IG_VERIFY_TOKEN,
+        "INSTAGRAM_OAUTH_AUTHORIZE_URL": f"{base_url}/oauth/authorize",
+        "INSTAGRAM_OAUTH_TOKEN_URL": f"{base_url}/oauth/access_token",
+        "INSTAGRAM_GRAPH_API_URL": f"{base_url}/",
+    }
+
+
+@pytest.fixture(scope="session")
+def instagram_server() -> Iterator[InstagramEmulator]:
+    """One Instagram emulator for the session (the worker subprocess is pointed at it too)."""
+    emulator = InstagramEmulator()
+    emulator.app_secret = IG_APP_SECRET
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def instagram(instagram_server: InstagramEmulator, settings: Any) -> InstagramEmulator:
+    """ALT's Instagram settings point at the emulator, which starts the test empty."""
+    instagram_server.reset()
+    for name, value in instagram_settings(instagram_server.base_url).items():
+        setattr(settings, name, value)
+    return instagram_server
+
+
 # --- Google Calendar: jobs held in-process, connecting, booking ---------------------------------
 START = datetime(2030, 5, 2, 17, 0, tzinfo=UTC)
 
@@ -333,6 +370,7 @@ def celery_worker_process(
     django_db_blocker: Any,
     resend_server: ResendEmulator,
     google_server: GoogleEmulator,
+    instagram_server: InstagramEmulator,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A `celery worker` subprocess on the test database and this session's private queue."""
     from django.conf import settings
@@ -348,6 +386,7 @@ def celery_worker_process(
         "RESEND_API_KEY": "re_test_key_123",
         "RESEND_API_URL": resend_server.base_url,
         **google_settings(google_server.base_url),
+        **instagram_settings(instagram_server.base_url),
         "LOG_PLAIN": "1",
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,11 @@
 """What Meta calls (under /webhooks/instagram/): deliveries, deauthorize, data deletion."""
 
-from django.urls import URLPattern, URLResolver, path  # noqa: F401
+from django.urls import URLPattern, URLResolver, path
+
+from integrations.instagram import webhooks
 
 app_name = "instagram_webhooks"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", webhooks.receive, name="receive"),
+]

@@ -5,7 +5,8 @@ The three real hosts share one server here, told apart by path as the real ones 
 - api.instagram.com    POST /oauth/access_token               (oauth.py)
 - graph.instagram.com  GET  /access_token, /refresh_access_token (unversioned, oauth.py) and
                        /v23.0/...: /me (oauth.py), the Send API (messaging.py), comments,
-                       media, publishing and insights (media.py)
+                       media, publishing and insights (media.py), the people who
+                       wrote to the account (profiles.py)
 
 core.py holds the state every part reads (accounts and their tokens, the customers' last
 messages that open the 24-hour window, comments, media) and the Graph error shape. Each part is
@@ -21,10 +22,15 @@ from integrations.sandbox.instagram.core import InstagramCore
 from integrations.sandbox.instagram.media import InstagramMediaRoutes
 from integrations.sandbox.instagram.messaging import InstagramMessagingRoutes
 from integrations.sandbox.instagram.oauth import InstagramOAuthRoutes
+from integrations.sandbox.instagram.profiles import InstagramProfileRoutes
 
 
 class InstagramEmulator(
-    InstagramOAuthRoutes, InstagramMessagingRoutes, InstagramMediaRoutes, InstagramCore
+    InstagramOAuthRoutes,
+    InstagramMessagingRoutes,
+    InstagramMediaRoutes,
+    InstagramProfileRoutes,
+    InstagramCore,
 ):
     name = "instagram"
     default_port = 8027
