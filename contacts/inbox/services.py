@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Min, Q, Value, When
+from django.db.models import Case, F, Max, Min, Q, Value, When
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
@@ -373,6 +373,8 @@ def message_ingest(
             return None
         if pending is not None:
             pending.delete()
+            if pending.changes.get("read"):  # a read receipt for it came first
+                _read_up_to(conversation, message.sent_at)
         _count_message(conversation, message)
         _timeline(conversation, message)
         if inbound:
@@ -402,8 +404,12 @@ def _count_message(conversation: Conversation, message: Message) -> None:
     elif message.author == Message.Author.PERSON:
         # A person answered everything they had written until now; what they wrote after it (a
         # delivery that came late) is still waiting. A person who replies has read the thread.
+        # This reply may be older than one stored before it (out of order): the latest counts.
+        last_reply = messages.filter(
+            direction=Message.Direction.OUTBOUND, author=Message.Author.PERSON
+        ).aggregate(last=Max("sent_at"))["last"]
         updates["awaiting_reply_since"] = messages.filter(
-            direction=Message.Direction.INBOUND, sent_at__gt=at
+            direction=Message.Direction.INBOUND, sent_at__gt=last_reply
         ).aggregate(first=Min("sent_at"))["first"]
         if conversation.awaiting_reply_since is None or conversation.awaiting_reply_since <= at:
             updates["unread_count"] = 0
@@ -587,7 +593,10 @@ def _message_change(
             holder = Message(meta={}, text="")
             _apply_changes(holder, pending.changes)
             _apply_changes(holder, changes)
-            pending.changes = {k: holder.meta[k] for k in ("edit", "reaction") if k in holder.meta}
+            pending.changes = {
+                **pending.changes,
+                **{k: holder.meta[k] for k in ("edit", "reaction") if k in holder.meta},
+            }
             pending.save(update_fields=["changes"])
             return None
         message = Message.objects.for_workspace(workspace).select_for_update().get(id=message.id)
@@ -648,20 +657,31 @@ def conversation_read_by_party(
     external_id: str = "",
     conversation: Conversation | None = None,
 ) -> int:
-    """The party read the thread up to a message (`external_id`) or, when that message is unknown,
-    up to `read_at`: our messages sent until then become READ, and the point is kept on the
-    thread (`party_read_at`) so an outgoing message stored later is stored READ. Without
-    `conversation`, the message names it (a receipt without sender or recipient); when neither
-    is known the receipt is ignored. Returns how many messages were marked. No external side
-    effects."""
+    """The party read the thread up to a message (`external_id`): our messages sent until it
+    become READ, and the point is kept on the thread (`party_read_at`) so an outgoing message
+    stored later is stored READ. A receipt for a message not stored yet waits for it (applied by
+    message_ingest), so any order of arrival gives the same rows. A receipt with no message id
+    (Messenger's `watermark` form) reads up to `read_at` in `conversation`. Returns how many
+    messages were marked. No external side effects."""
     with transaction.atomic():
-        message = _find(workspace, channel, external_id) if external_id else None
-        if message is not None:
-            conversation, up_to = message.conversation, message.sent_at
-        elif conversation is not None:
-            up_to = read_at
-        else:
+        if external_id:
+            _lock_external_id(channel, external_id)
+            message = _find(workspace, channel, external_id)
+            if message is None:
+                pending = _change_pending(workspace, channel, external_id)
+                if not pending.deleted:
+                    pending.changes = {**pending.changes, "read": True}
+                    pending.save(update_fields=["changes"])
+                return 0
+            return _read_up_to(message.conversation, message.sent_at)
+        if conversation is None:
             return 0
+        return _read_up_to(conversation, read_at)
+
+
+def _read_up_to(conversation: Conversation, up_to: datetime) -> int:
+    workspace = conversation.workspace
+    with transaction.atomic():
         conversation = _lock(conversation)
         Conversation.objects.for_workspace(workspace).filter(id=conversation.id).update(
             party_read_at=Greatest(F("party_read_at"), Value(up_to))

@@ -532,7 +532,7 @@ def test_a_read_before_the_echo_it_covers_stores_the_echo_read(
     receive(instagram, d.message(IG_ID, jane, "Hi", timestamp=ms(start)))
     receive(
         instagram,
-        d.read(IG_ID, jane, "mid.unknown-yet", timestamp=ms(start + timedelta(minutes=5))),
+        d.read(IG_ID, jane, "mid.e", timestamp=ms(start + timedelta(minutes=5))),
     )
 
     receive(
