@@ -102,6 +102,37 @@ def test_workers_racing_on_a_first_burst_open_one_thread_and_one_lead(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_workers_racing_on_a_thread_an_echo_opened_make_one_lead(
+    instagram: InstagramEmulator, account: InstagramAccount, outbox: Outbox
+) -> None:
+    for round_ in range(3):
+        party = instagram.add_profile(f"echoed.{round_}", f"Echoed Person{round_}").igsid
+        post(d.delivery(d.entry(IG_ID, messaging=[d.echo(IG_ID, party, "Hi from the app")])))
+        process_all()  # the thread exists, with no contact: an echo makes no lead
+        for i in range(4):
+            post(
+                d.delivery(d.entry(IG_ID, messaging=[d.message(IG_ID, party, f"reply {i}")])),
+                emulator=instagram,
+            )
+        event_ids = list(
+            InboundEvent.objects.filter(status="received")
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+
+        def process(i: int, ids: list[int] = event_ids) -> None:
+            webhooks.inbound_event_process(event_id=ids[i])
+
+        in_threads(4, process)
+
+        ws = account.workspace
+        conversation = Conversation.objects.for_workspace(ws).get(party_id=party)
+        assert Contact.objects.for_workspace(ws).filter(first_name="Echoed").count() == round_ + 1
+        assert conversation.unread_count == 4
+        assert conversation.awaiting_reply_since is not None
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_thread_upsert_itself_never_opens_two(account: InstagramAccount) -> None:
     ws = account.workspace
 
