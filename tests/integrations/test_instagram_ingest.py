@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
 from alt.accounts.models import Workspace
 from contacts.inbox import services as inbox
 from contacts.inbox.signals import message_received
-from contacts.models import Activity, Contact, Conversation, Message
+from contacts.models import Activity, Contact, Conversation, Message, MessageChange
 from integrations import webhooks
 from integrations.instagram.models import InstagramAccount, InstagramComment, InstagramMedia
 from integrations.instagram.signals import comment_received
@@ -964,3 +965,18 @@ def test_a_link_to_another_workspaces_contact_is_refused(
         inbox.conversation_link_contact(
             conversation=thread(account.workspace, jane), contact=other, by_user=alice
         )
+
+
+def test_tombstones_are_forgotten_after_the_retry_window(
+    instagram: InstagramEmulator, account: InstagramAccount, jane: str
+) -> None:
+    receive(instagram, d.unsend(IG_ID, jane, "mid.old"))
+    with time_machine.travel(timezone.now() + timedelta(days=6), tick=False):
+        receive(instagram, d.unsend(IG_ID, jane, "mid.newer"))
+    changes = MessageChange.objects.for_workspace(account.workspace)
+
+    with time_machine.travel(timezone.now() + timedelta(days=8), tick=False):
+        removed = inbox.message_changes_purge()
+
+    assert removed == 1
+    assert list(changes.values_list("external_id", flat=True)) == ["mid.newer"]
