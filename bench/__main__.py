@@ -1,4 +1,4 @@
-"""python -m bench [contacts] [calendar] [webhooks] [--rebuild]"""
+"""python -m bench [contacts] [calendar] [webhooks] [instagram] [--rebuild]"""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ def main() -> int:
             from bench import webhooks
 
             webhooks.run()
+        elif suite == "instagram":
+            from bench import instagram
+
+            instagram.run()
         else:
             print(f"unknown suite {suite!r}")  # noqa: T201
             return 2

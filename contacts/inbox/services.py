@@ -86,7 +86,7 @@ def _conversation_upsert(
 ) -> tuple[Conversation, bool]:
     table = Conversation._meta.db_table
     party_handle, party_name = party_handle[:64], party_name[:150]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (workspace_id, channel, channel_account, party_id, party_handle, "  # noqa: S608 (the table name is ours; values are bound)
             "party_name, unread_count, created_at) VALUES (%s, %s, %s, %s, %s, %s, 0, %s) "
@@ -123,6 +123,7 @@ def _conversation_upsert(
                     **fill
                 )
         conversation = conversations.get(**key)
+    conversation.workspace = workspace
     return conversation, created
 
 
@@ -170,12 +171,15 @@ def conversations_lock(conversations: Sequence[Conversation]) -> None:
 
 def _lock(conversation: Conversation) -> Conversation:
     """Re-read the thread under a row lock, for the rest of the caller's transaction."""
-    return (
+    locked = (
         Conversation.objects.for_workspace(conversation.workspace)
         .select_for_update(of=("self",))
         .select_related("contact", "workspace")
         .get(id=conversation.id)
     )
+    if locked.contact is not None:
+        locked.contact.workspace = locked.workspace  # the timeline writes read it
+    return locked
 
 
 # --- the contact behind a thread -----------------------------------------------------------------
@@ -197,7 +201,7 @@ def conversation_contact_ensure(
     a new contact is logged on its timeline and flagged against duplicates (contact_create).
     """
     handle = instagram_handle.lstrip("@")[:30]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         conversation = _lock(conversation)
         contact = conversation.contact
         if contact is not None and (contact.deleted_at or contact.merged_into_id):
@@ -251,7 +255,7 @@ def conversation_profile_fill(
     thread opened): the thread's handle and name, and a linked contact's empty handle and name.
     When the handle is another contact's, a link suggestion says so. No external side effects."""
     handle = party_handle.lstrip("@")[:30]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         conversation = _lock(conversation)
         updates: dict[str, Any] = {}
         if handle and not conversation.party_handle:
@@ -324,7 +328,7 @@ def message_ingest(
     if status is None:
         status = Message.Status.RECEIVED if inbound else Message.Status.SENT
     channel = conversation.channel
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if external_id:
             _lock_external_id(channel, external_id)
         conversation = _lock(conversation)
@@ -458,7 +462,7 @@ def message_mark_sent(*, message: Message, external_id: str) -> Message:
     phone (EXTERNAL_APIS.md §3.5: no ordering): that stand-in row is removed, with its timeline
     entry, so the thread keeps one message, ours, with its author (person or automation, IG-8).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _lock_external_id(message.channel, external_id)
         _lock(message.conversation)
         workspace = message.workspace
@@ -517,7 +521,7 @@ def message_unsend(*, workspace: Workspace, channel: str, external_id: str) -> b
     stored message was removed. No external side effects."""
     if not external_id:
         return False
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _lock_external_id(channel, external_id)
         _change_pending(workspace, channel, external_id, deleted=True)
         message = _find(workspace, channel, external_id)
@@ -583,7 +587,7 @@ def _newer(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
 def _message_change(
     *, workspace: Workspace, channel: str, external_id: str, changes: dict[str, Any]
 ) -> Message | None:
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _lock_external_id(channel, external_id)
         message = _find(workspace, channel, external_id)
         if message is None:
@@ -663,7 +667,7 @@ def conversation_read_by_party(
     message_ingest), so any order of arrival gives the same rows. A receipt with no message id
     (Messenger's `watermark` form) reads up to `read_at` in `conversation`. Returns how many
     messages were marked. No external side effects."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         if external_id:
             _lock_external_id(channel, external_id)
             message = _find(workspace, channel, external_id)
@@ -681,7 +685,7 @@ def conversation_read_by_party(
 
 def _read_up_to(conversation: Conversation, up_to: datetime) -> int:
     workspace = conversation.workspace
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         conversation = _lock(conversation)
         Conversation.objects.for_workspace(workspace).filter(id=conversation.id).update(
             party_read_at=Greatest(F("party_read_at"), Value(up_to))
@@ -810,7 +814,7 @@ def conversation_link_contact(
         or contact.merged_into_id is not None
     ):
         raise ValueError("That contact cannot be linked to this conversation.")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         conversation = _lock(conversation)
         workspace = conversation.workspace
         previous_id = conversation.contact_id

@@ -352,7 +352,7 @@ def delivery_process(body: bytes) -> None:
             )
     live = [e for e in events if accounts.get(e.account_id) is not None]
     profiles = _profiles(live, accounts)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _lock_all(live, accounts)
         threads = _threads(live, accounts, profiles)
         for event in live:
@@ -532,14 +532,16 @@ def _dm_store(
 ) -> None:
     first, last = _split_name(profile.name) if profile else ("", "")
     handle = profile.username if profile else ""
-    _contact, created = inbox.conversation_contact_ensure(
-        conversation=conversation,
-        source_key="instagram",
-        instagram_handle=handle,
-        first_name=first,
-        last_name=last,
-        create=not event.from_business,  # a lead is someone who wrote to us
-    )
+    created = False
+    if conversation.contact_id is None or profile is not None:  # else nothing to learn
+        _contact, created = inbox.conversation_contact_ensure(
+            conversation=conversation,
+            source_key="instagram",
+            instagram_handle=handle,
+            first_name=first,
+            last_name=last,
+            create=not event.from_business,  # a lead is someone who wrote to us
+        )
     if profile is not None and not created:
         inbox.conversation_profile_fill(
             conversation=conversation,

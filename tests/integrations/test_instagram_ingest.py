@@ -980,3 +980,19 @@ def test_tombstones_are_forgotten_after_the_retry_window(
 
     assert removed == 1
     assert list(changes.values_list("external_id", flat=True)) == ["mid.newer"]
+
+
+def test_a_message_in_a_known_thread_costs_a_bounded_number_of_queries(
+    instagram: InstagramEmulator,
+    account: InstagramAccount,
+    jane: str,
+    django_assert_max_num_queries: Any,
+) -> None:
+    receive(instagram, d.message(IG_ID, jane, "first"))
+    post(d.delivery(d.entry(IG_ID, messaging=[d.message(IG_ID, jane, "second")])))
+    [event_id] = InboundEvent.objects.filter(status="received").values_list("id", flat=True)
+
+    with django_assert_max_num_queries(23):
+        webhooks.inbound_event_process(event_id=event_id)
+
+    assert len(messages(account.workspace)) == 2
