@@ -351,10 +351,12 @@ def delivery_process(body: bytes) -> None:
                 event.account_id
             )
     live = [e for e in events if accounts.get(e.account_id) is not None]
-    profiles = _profiles(live, accounts)
+    profiles, unreachable = _profiles(live, accounts)
     with transaction.atomic(savepoint=False):
         _lock_all(live, accounts)
         threads = _threads(live, accounts, profiles)
+        for key in unreachable & set(threads):
+            _profile_fill_later(threads[key])
         for event in live:
             account = accounts[event.account_id]
             assert account is not None
@@ -379,9 +381,10 @@ def _needs_thread(event: Event) -> bool:
 
 def _profiles(
     events: list[Event], accounts: dict[str, InstagramAccount | None]
-) -> dict[tuple[str, str], client.InstagramProfile]:
+) -> tuple[dict[tuple[str, str], client.InstagramProfile], set[tuple[str, str]]]:
     """The profiles of the people this batch opens or names a thread with that ALT has no handle
-    for yet. Looked up before any lock is held; a failed lookup is skipped (logged)."""
+    for yet, and the people whose lookup failed for a passing reason (tried again later by
+    instagram_profile_fill). Looked up before any lock is held; failures are logged."""
     wanted: dict[tuple[str, str], InstagramAccount] = {}
     for event in events:
         account = accounts[event.account_id]
@@ -389,8 +392,9 @@ def _profiles(
             assert isinstance(event, DmEvent)
             wanted.setdefault((account.ig_user_id, event.party_id), account)
     found: dict[tuple[str, str], client.InstagramProfile] = {}
+    unreachable: set[tuple[str, str]] = set()
     if not wanted:
-        return found
+        return found, unreachable
     known: set[tuple[str, str]] = set()
     for account in {a.id: a for a in wanted.values()}.values():
         known.update(
@@ -418,7 +422,46 @@ def _profiles(
                 exc.meta_code,
                 exc.code,
             )
-    return found
+            if not exc.permanent:
+                unreachable.add(key)
+    return found, unreachable
+
+
+def _profile_fill_later(conversation: Conversation) -> None:
+    from integrations.instagram.tasks import instagram_profile_fill  # the task calls this module
+
+    instagram_profile_fill.delay_on_commit(conversation.workspace_id, conversation.id)
+
+
+def profile_fill(*, workspace_id: int, conversation_id: int) -> None:
+    """Look up the profile of a thread's party whose lookup failed while ingesting, and fill the
+    thread and its lead (handle, name) with it. Nothing to do when the thread already has a
+    handle, the account is no longer live, or Meta refuses for good (logged).
+    Side effects: one Graph API call. Raises InstagramError for a transient failure (retried)."""
+    workspace = Workspace.objects.filter(id=workspace_id).first()
+    if workspace is None:
+        return
+    conversation = Conversation.objects.for_workspace(workspace).filter(id=conversation_id).first()
+    if conversation is None or conversation.party_handle:
+        return
+    account = InstagramAccount.objects.live_by_ig_user_id(conversation.channel_account)
+    if account is None or account.workspace_id != workspace_id or not account.access_token:
+        return
+    try:
+        profile = client.user_profile(token=account.access_token, igsid=conversation.party_id)
+    except client.InstagramError as exc:
+        if not exc.permanent:
+            raise
+        log.info("instagram profile of %s refused (%s)", conversation.party_id, exc.meta_code)
+        return
+    first, last = _split_name(profile.name)
+    inbox.conversation_profile_fill(
+        conversation=conversation,
+        party_handle=profile.username,
+        party_name=profile.name,
+        first_name=first,
+        last_name=last,
+    )
 
 
 def _lock_all(events: list[Event], accounts: dict[str, InstagramAccount | None]) -> None:

@@ -996,3 +996,43 @@ def test_a_message_in_a_known_thread_costs_a_bounded_number_of_queries(
         webhooks.inbound_event_process(event_id=event_id)
 
     assert len(messages(account.workspace)) == 2
+
+
+def test_a_lead_whose_profile_was_unreachable_is_filled_by_a_job_without_a_new_message(
+    instagram: InstagramEmulator,
+    account: InstagramAccount,
+    jane: str,
+    outbox: Outbox,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    instagram.fail_next(503, {"error": {"message": "Service unavailable", "code": 2}})
+    with django_capture_on_commit_callbacks(execute=True):
+        receive(instagram, d.message(IG_ID, jane, "Only message"))
+    assert Contact.objects.for_workspace(account.workspace).get().instagram_handle == ""
+    jobs = [(task, args) for task, args in outbox.sent if task.name.endswith("profile_fill")]
+    instagram.fail_next(503, {"error": {"message": "Still unavailable", "code": 2}})  # retried
+
+    outbox.sent = jobs
+    outbox.drain()
+
+    contact = Contact.objects.for_workspace(account.workspace).get()
+    assert (contact.first_name, contact.last_name, contact.instagram_handle) == (
+        "Jane",
+        "Doe",
+        "jane.buys.homes",
+    )
+    assert thread(account.workspace, jane).party_name == "Jane Doe"
+
+
+def test_a_refused_profile_sends_no_job(
+    instagram: InstagramEmulator,
+    account: InstagramAccount,
+    jane: str,
+    outbox: Outbox,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        post(d.delivery(d.entry(IG_ID, messaging=[d.message(IG_ID, jane, "no consent yet")])))
+        process_all()  # the emulator was not told: code 230, a permanent refusal
+
+    assert "instagram_profile_fill" not in outbox.names()
