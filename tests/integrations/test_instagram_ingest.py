@@ -1036,3 +1036,33 @@ def test_a_refused_profile_sends_no_job(
         process_all()  # the emulator was not told: code 230, a permanent refusal
 
     assert "instagram_profile_fill" not in outbox.names()
+
+
+def test_a_deadlock_is_retried_and_an_unreadable_body_fails_for_staff(
+    instagram: InstagramEmulator, account: InstagramAccount, jane: str, monkeypatch: Any
+) -> None:
+    from django.db import OperationalError
+
+    from alt.lib.errors import IntegrationError
+    from integrations.instagram import ingest
+
+    post(d.delivery(d.entry(IG_ID, messaging=[d.message(IG_ID, jane)])), emulator=instagram)
+    event = InboundEvent.objects.get()
+
+    def deadlock(body: bytes) -> None:
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(ingest, "delivery_process", deadlock)
+    with pytest.raises(IntegrationError, match="database busy"):
+        webhooks.inbound_event_process(event_id=event.id)
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("received", 1)
+
+    def unreadable(body: bytes) -> None:
+        raise ValueError("Expecting value")
+
+    monkeypatch.setattr(ingest, "delivery_process", unreadable)
+    webhooks.inbound_event_process(event_id=event.id)
+    event.refresh_from_db()
+    assert event.status == "failed"
+    assert "unreadable delivery" in event.last_error
