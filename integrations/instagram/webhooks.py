@@ -43,13 +43,14 @@ def verify(request: HttpRequest) -> bool:
     scheme, _, given = header.partition("=")
     if scheme.strip().lower() != "sha256" or not given:
         return False
-    given = given.strip().lower()
+    # Bytes: compare_digest refuses a str with non-ASCII characters, which a forger can send.
+    given_bytes = given.strip().lower().encode("utf-8", "replace")
     body = request.body
     ok = False
     for secret in (settings.INSTAGRAM_APP_SECRET, settings.META_APP_SECRET):
         if secret:
-            expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-            ok |= hmac.compare_digest(expected, given)
+            expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+            ok |= hmac.compare_digest(expected, given_bytes)
     return ok
 
 

@@ -161,8 +161,9 @@ def test_a_signed_delivery_is_stored_under_the_digest_of_its_body(
         {},
         {"X-Hub-Signature-256": "sha1=abc"},
         {"X-Hub-Signature": "sha1=" + "0" * 40},
+        {"X-Hub-Signature-256": "sha256=" + "é" * 64},
     ],
-    ids=["invalid", "missing", "wrong scheme", "only the legacy sha1 header"],
+    ids=["invalid", "missing", "wrong scheme", "only the legacy sha1 header", "not ascii"],
 )
 def test_a_badly_signed_delivery_is_403_and_stores_nothing(
     account: InstagramAccount, jane: str, headers: dict[str, str]
