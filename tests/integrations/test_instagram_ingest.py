@@ -1067,3 +1067,51 @@ def test_a_deadlock_is_retried_and_an_unreadable_body_fails_for_staff(
     event.refresh_from_db()
     assert event.status == "failed"
     assert "unreadable delivery" in event.last_error
+
+
+def test_a_message_alt_sends_is_stored_pending_then_marked_sent_and_its_echo_only_confirms(
+    instagram: InstagramEmulator, account: InstagramAccount, jane: str, alice: Any
+) -> None:
+    receive(instagram, d.message(IG_ID, jane, "Hi"))
+    conversation = thread(account.workspace, jane)
+
+    ours = inbox.message_ingest(
+        conversation=conversation,
+        direction="out",
+        author="person",
+        sent_by=alice,
+        text="Hello Jane",
+        status="pending",
+        sent_at=timezone.now(),
+    )
+    assert ours is not None
+    assert thread(account.workspace, jane).awaiting_reply_since is None
+    inbox.message_mark_sent(message=ours, external_id="mid.sent")
+    receive(instagram, d.echo(IG_ID, jane, "Hello Jane", mid="mid.sent"))
+
+    ours.refresh_from_db()
+    assert (ours.status, ours.external_id, ours.sent_by_id) == ("sent", "mid.sent", alice.id)
+    assert len(messages(account.workspace)) == 2
+    out = Activity.objects.for_workspace(account.workspace).get(kind="message_out")
+    assert out.actor_id == alice.id
+
+
+def test_a_dismissed_suggestion_is_not_shown_again(
+    instagram: InstagramEmulator, account: InstagramAccount, jane: str, alice: Any
+) -> None:
+    from contacts.services import ContactInput, contact_create
+
+    contact_create(
+        workspace=account.workspace,
+        actor=alice,
+        data=ContactInput(first_name="Jo", emails=["jo@example.com"]),
+    )
+    receive(instagram, d.message(IG_ID, jane, "I'm jo@example.com"))
+    conversation = thread(account.workspace, jane)
+    [suggestion] = inbox.link_suggestions_for(conversation)
+    assert suggestion.evidence == "Wrote jo@example.com, the email of Jo"
+
+    inbox.link_suggestion_dismiss(suggestion=suggestion)
+    receive(instagram, d.message(IG_ID, jane, "again: jo@example.com"))
+
+    assert inbox.link_suggestions_for(conversation) == []
