@@ -166,6 +166,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "integrations.google_calendar.tasks.calendar_sync_sweep",
         "schedule": 60.0,
     },
+    # Forget the inbox's unsend tombstones and early edits/reactions/reads once no provider can
+    # still retry the delivery they wait for (Meta: 36 hours; kept 7 days).
+    "inbox-message-changes-purge": {
+        "task": "contacts.tasks.inbox_message_changes_purge",
+        "schedule": 86400.0,
+    },
     # Re-send webhook deliveries stored but still unprocessed after two minutes (a lost job).
     "webhook-inbound-events-sweep": {
         "task": "integrations.tasks.inbound_events_sweep",

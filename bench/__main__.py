@@ -31,6 +31,10 @@ def main() -> int:
             from bench import webhooks
 
             webhooks.run()
+        elif suite == "instagram":
+            from bench import instagram
+
+            instagram.run()
         else:
             print(f"unknown suite {suite!r}")  # noqa: T201
             return 2

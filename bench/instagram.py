@@ -144,7 +144,7 @@ def _clear(workspace: Any) -> None:
 
 
 def _throughput(port: int) -> list[Row]:
-    from bench.webhooks import _burst
+    from bench.webhooks import burst as _burst
 
     bare_rps: list[float] = []
     hook_rps: list[float] = []
@@ -195,7 +195,7 @@ def _throughput(port: int) -> list[Row]:
 
 
 def _duplicates(port: int, workspace: Any) -> Row:
-    from bench.webhooks import _burst
+    from bench.webhooks import burst as _burst
     from contacts.models import Message
 
     duplicates = DELIVERIES // 5
@@ -233,7 +233,7 @@ def _duplicates(port: int, workspace: Any) -> Row:
 
 
 def _end_to_end(port: int, workspace: Any) -> Row:
-    from bench.webhooks import _post
+    from bench.webhooks import post as _post
     from contacts.models import Message
 
     total = E2E_RATE * E2E_SECONDS
@@ -373,7 +373,9 @@ def _inbox_pages(user: Any, workspace: Any) -> list[Row]:
 
 def run() -> None:
     from bench.calendar import _start_worker
-    from bench.webhooks import _free_port, _purge_queue, _start_server
+    from bench.webhooks import free_port as _free_port
+    from bench.webhooks import purge_queue as _purge_queue
+    from bench.webhooks import start_server as _start_server
     from integrations.sandbox.instagram import InstagramEmulator
 
     call_command("migrate", verbosity=0)

@@ -31,13 +31,14 @@ PER_ROUND = 300
 QUEUE = "alt-bench-webhooks"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _start_server(port: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """gunicorn (WORKERS sync workers) on the bench database, jobs to the bench's own queue."""
     from django.db import connection
 
     env = {
@@ -46,6 +47,7 @@ def _start_server(port: int) -> subprocess.Popen[bytes]:
         "DATABASE_URL": database_url_from_settings(connection.settings_dict),
         "CELERY_QUEUE": QUEUE,
         "LOG_LEVEL": "ERROR",
+        **(extra_env or {}),
     }
     OUT.mkdir(parents=True, exist_ok=True)
     log = (OUT / "webhooks-gunicorn.log").open("wb")
@@ -57,7 +59,7 @@ def _start_server(port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if _post(port, "/bench/bare/", b"{}", {})[0] == 200:
+            if post(port, "/bench/bare/", b"{}", {})[0] == 200:
                 return proc
         except OSError:
             time.sleep(0.2)
@@ -67,7 +69,7 @@ def _start_server(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("gunicorn did not answer in 60 s")
 
 
-def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, float]:
+def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, float]:
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -80,7 +82,7 @@ def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[i
     return status, (time.perf_counter() - started) * 1000
 
 
-def _burst(
+def burst(
     port: int, requests: list[tuple[str, bytes, dict[str, str]]]
 ) -> tuple[float, list[float], list[int]]:
     """Send all requests over CONCURRENCY connections; returns (requests/s, latencies, statuses)."""
@@ -95,7 +97,7 @@ def _burst(
                 if not queue:
                     return
                 path, body, headers = queue.pop()
-            status, ms = _post(port, path, body, headers)
+            status, ms = post(port, path, body, headers)
             with lock:
                 latencies.append(ms)
                 statuses.append(status)
@@ -122,7 +124,7 @@ def _deliveries(ids: list[str]) -> list[tuple[str, bytes, dict[str, str]]]:
     return out
 
 
-def _purge_queue() -> None:
+def purge_queue() -> None:
     from alt.celery import app
 
     with app.connection_for_write() as conn:
@@ -134,8 +136,8 @@ def run() -> None:
 
     call_command("migrate", verbosity=0)
     InboundEvent.objects.filter(provider="testprovider").delete()
-    port = _free_port()
-    server = _start_server(port)
+    port = free_port()
+    server = start_server(port)
     try:
         bare_rps: list[float] = []
         hook_rps: list[float] = []
@@ -143,12 +145,12 @@ def run() -> None:
         hook_ms: list[float] = []
         bad: list[int] = []
         for n in range(ROUNDS):
-            rps, ms, statuses = _burst(port, [("/bench/bare/", b"{}", {})] * PER_ROUND)
+            rps, ms, statuses = burst(port, [("/bench/bare/", b"{}", {})] * PER_ROUND)
             bare_rps.append(rps)
             bare_ms += ms
             bad += [s for s in statuses if s != 200]
             ids = [f"round{n}-{i}" for i in range(PER_ROUND)]
-            rps, ms, statuses = _burst(port, _deliveries(ids))
+            rps, ms, statuses = burst(port, _deliveries(ids))
             hook_rps.append(rps)
             hook_ms += ms
             bad += [s for s in statuses if s != 200]
@@ -157,12 +159,12 @@ def run() -> None:
         InboundEvent.objects.filter(provider="testprovider").delete()
         unique = [f"dup-{i}" for i in range(1600)]
         replays = unique[:400]
-        _, _, statuses = _burst(port, _deliveries(unique + replays))
+        _, _, statuses = burst(port, _deliveries(unique + replays))
         stored = InboundEvent.objects.filter(provider="testprovider").count()
     finally:
         server.terminate()
         server.wait(20)
-        _purge_queue()
+        purge_queue()
         InboundEvent.objects.filter(provider="testprovider").delete()
 
     hook_p99 = percentile(hook_ms, 99)

@@ -886,6 +886,10 @@ class Conversation(TenantModel):
     # sorts by it, and speed to lead is measured from it.
     awaiting_reply_since = models.DateTimeField(null=True, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
+    # The latest point the party has read up to (a read receipt's message, or its time when that
+    # message is unknown): our messages sent until then are READ, also those stored later (echoes
+    # arrive out of order, EXTERNAL_APIS.md §3.5).
+    party_read_at = models.DateTimeField(null=True, blank=True)
     # Automations (keyword triggers, AI auto-replies) stay quiet until then: a person replied.
     automation_paused_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -974,3 +978,61 @@ class Message(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.channel} {self.external_id or self.id}"
+
+
+class MessageChange(TenantModel):
+    """A change the channel reported for a message by its external id (an unsend, an edit, a
+    reaction), kept for the deliveries that arrive out of order or again later.
+
+    Meta retries for up to 36 hours with no ordering guarantee (EXTERNAL_APIS.md §3.5): an unsend
+    can come before the message it deletes, or the message can be delivered again after it was
+    unsent. An unsend leaves a tombstone here (`deleted`, with no content), so the message is
+    never stored again; an edit or reaction for a message not stored yet waits in `changes` and is
+    applied when it arrives. Purged after a week (`message_changes_purge`).
+    """
+
+    channel = models.CharField(max_length=16, choices=Conversation.Channel.choices)
+    external_id = models.CharField(max_length=255)
+    deleted = models.BooleanField(default=False)
+    # {"num_edit": 2, "text": "...", "reaction": {...}}: merged into the Message when it arrives.
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="message_change_unique_external_id"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="message_change_age")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.external_id}{' deleted' if self.deleted else ''}"
+
+
+class ConversationLinkSuggestion(TenantModel):
+    """ "This conversation may be that contact": the party wrote a phone number or an email address
+    that belongs to another contact of the workspace. Shown in the thread with its evidence until
+    someone links the conversation or dismisses the suggestion."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="link_suggestions"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    # What a person reads: "Wrote 555-0100, the phone of Jane Doe".
+    evidence = models.CharField(max_length=300)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "contact"], name="link_suggestion_once_per_contact"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.evidence

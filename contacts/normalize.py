@@ -83,3 +83,31 @@ def search_terms(query: str) -> tuple[list[str], str | None]:
         digits = _DIGITS.sub("", query)
         return ([digits] if phone is None else []), phone
     return [w.lower() for w in query.split() if w], None
+
+
+_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
+# What a message could reasonably hold: more is noise (or an attack), and each match costs a parse.
+_MAX_FOUND = 5
+_MAX_SCANNED_CHARS = 5000
+
+
+def emails_in_text(text: str) -> list[str]:
+    """The email addresses written in free text (a DM), normalised, at most five, in order."""
+    found = (normalize_email(m.group(0).rstrip(".")) for m in _EMAIL_IN_TEXT.finditer(text or ""))
+    return list(dict.fromkeys(found))[:_MAX_FOUND]
+
+
+def phones_in_text(text: str, region: str = DEFAULT_REGION) -> list[str]:
+    """The valid phone numbers written in free text, as E.164, at most five, in order.
+
+    'Call me at (415) 555-0123' -> ['+14155550123']. Only the first few thousand characters are
+    read: a number is written near the start of a message, and a 10,000-character one must not
+    cost a parse per digit run."""
+    found: list[str] = []
+    for match in phonenumbers.PhoneNumberMatcher((text or "")[:_MAX_SCANNED_CHARS], region):
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        if e164 not in found:
+            found.append(e164)
+        if len(found) >= _MAX_FOUND:
+            break
+    return found

@@ -6,7 +6,8 @@ A reminder is claimed before it is sent: one conditional UPDATE sets `reminded_a
 that do not have it yet and returns their ids, so two beats or two workers running at the same
 time never claim, and never email, the same task twice.
 
-Purge: hourly, erase contacts whose delete was not undone within CONTACT_UNDO_HOURS.
+Purge: hourly, erase contacts whose delete was not undone within CONTACT_UNDO_HOURS; daily,
+forget the inbox's tombstones and waiting changes older than the providers' retry window.
 
 Bulk jobs: "all N matching" bulk actions too large to run in the request, and their sweeper.
 
@@ -35,6 +36,7 @@ from alt.lib.retry import retry_transient
 from contacts import services
 from contacts.bulk import services as bulk
 from contacts.imports.tasks import contacts_import_run, contacts_imports_sweep_stale
+from contacts.inbox import services as inbox
 from contacts.inbox.tasks import inbox_message_send
 from contacts.models import Task
 
@@ -47,6 +49,7 @@ __all__ = [
     "contacts_import_run",
     "contacts_imports_sweep_stale",
     "contacts_purge_deleted",
+    "inbox_message_changes_purge",
     "inbox_message_send",
     "task_reminders_send",
 ]
@@ -188,6 +191,13 @@ def contacts_purge_deleted() -> None:
     # State guard: each batch is deleted only while deleted_at is still past the undo window, so a
     # second run (or a contact restored meanwhile) erases nothing more.
     services.contacts_purge_deleted()
+
+
+@shared_task(name="contacts.tasks.inbox_message_changes_purge")
+def inbox_message_changes_purge() -> None:
+    # State guard: only changes older than the providers' retry window are deleted; a second run
+    # finds none left.
+    inbox.message_changes_purge()
 
 
 @shared_task(name="contacts.tasks.bulk_job_run")

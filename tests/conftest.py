@@ -229,6 +229,11 @@ def google(google_server: GoogleEmulator, settings: Any) -> Iterator[GoogleEmula
     assert google_server.calendar_calls_beyond_sync() == []  # GC-5, checked after every test
 
 
+# The sandbox app's secret signs deliveries and callbacks in tests, as Meta's app secret would.
+IG_APP_SECRET = InstagramEmulator.default_app_secret
+IG_VERIFY_TOKEN = InstagramEmulator.default_verify_token
+
+
 def instagram_settings(base_url: str, site_url: str = "http://testserver") -> dict[str, str]:
     """The INSTAGRAM_* settings that point ALT (and the test worker) at an InstagramEmulator
     (the sandbox app)."""
@@ -245,6 +250,7 @@ def instagram_settings(base_url: str, site_url: str = "http://testserver") -> di
 def instagram_server() -> Iterator[InstagramEmulator]:
     """One Instagram emulator for the session (the worker subprocess is pointed at it too)."""
     emulator = InstagramEmulator()
+    emulator.app_secret = IG_APP_SECRET
     emulator.start()
     yield emulator
     emulator.stop()

@@ -21,6 +21,7 @@ PERIODIC_JOBS = {
     "contacts.tasks.imports.contacts_imports_sweep_stale": 60.0,
     "integrations.google_calendar.tasks.calendar_sync_sweep": 60.0,
     "integrations.tasks.inbound_events_sweep": 60.0,
+    "contacts.tasks.inbox_message_changes_purge": 86400.0,
     "integrations.instagram.tasks.instagram_tokens_refresh": 3600.0,
     "integrations.instagram.tasks.instagram_posts_sweep": 60.0,
     "integrations.instagram.tasks.instagram_insights_refresh_due": 3600.0,

@@ -13,14 +13,8 @@ from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.shortcuts import render_local
 from contacts.inbox import sending, threads
 from contacts.inbox.forms import LinkContactForm, ReplyForm
+from contacts.inbox.services import link_suggestions_for
 from contacts.models import Conversation, Message
-
-try:  # written in parallel by the ingest work; the thread page shows them once it exists
-    from contacts.inbox.services import (  # type: ignore[import-not-found, unused-ignore]
-        link_suggestions_for,
-    )
-except ImportError:  # pragma: no cover - until the ingest work is merged
-    link_suggestions_for = None
 
 WATCHED = (Message.Status.PENDING, Message.Status.SENDING)
 
@@ -184,6 +178,5 @@ def _thread_context(
     }
     if conversation.contact is None or conversation.contact.deleted_at is not None:
         context["link_form"] = LinkContactForm(workspace=request.workspace, contact_query=query)
-        if link_suggestions_for is not None:
-            context["suggestions"] = link_suggestions_for(conversation)
+        context["suggestions"] = link_suggestions_for(conversation)
     return context

@@ -28,3 +28,7 @@ class InstagramConfig(AppConfig):
         from integrations.instagram.channel import InstagramChannel
 
         channels.register(InstagramChannel())
+        from integrations import webhooks as recipe
+        from integrations.instagram import webhooks
+
+        recipe.register(webhooks.receiver)

@@ -838,3 +838,34 @@ def _metric_values(body: dict[str, Any]) -> dict[str, int]:
         if number is not None:
             found[str(row["name"])] = number
     return found
+
+
+# --- Ingest ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InstagramProfile:
+    """What the User Profile API tells about a person who wrote to the account."""
+
+    igsid: str
+    username: str  # "" when Meta leaves it out
+    name: str  # "" when the person set none (Meta answers null)
+
+
+def user_profile(*, token: str, igsid: str) -> InstagramProfile:
+    """GET /vNN/<IGSID>?fields=name,username: the name and username of a person who messaged the
+    account (Meta's User Profile API; allowed only once they wrote to it, else code 230 "User
+    consent is required", a permanent refusal). No side effects.
+    Raises InstagramError (needs_reconnect for a dead token, transient ones retried by the caller).
+    """
+    with graph_client() as client:
+        body = request_json(
+            client,
+            "GET",
+            versioned(f"/{igsid}"),
+            token=token,
+            params={"fields": "name,username"},
+        )
+    return InstagramProfile(
+        igsid=str(body.get("id") or igsid),
+        username=str(body.get("username") or "")[:64],
+        name=str(body.get("name") or "")[:150],
+    )

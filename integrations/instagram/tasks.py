@@ -15,7 +15,7 @@ from alt.accounts.models import Workspace
 from alt.lib.celery_typing import shared_task
 from alt.lib.errors import IntegrationError
 from alt.lib.retry import MAX_RETRIES, retry_transient
-from integrations.instagram import services
+from integrations.instagram import ingest, services
 from integrations.instagram.client import InstagramError
 from integrations.instagram.insights import insights_due_claim, insights_refresh
 from integrations.instagram.models import InstagramAccount
@@ -139,4 +139,14 @@ def instagram_insights_refresh(self: Any, workspace_id: int, account_id: int) ->
     try:
         insights_refresh(workspace_id=workspace_id, account_id=account_id)
     except InstagramError as exc:  # transient only
+        retry_transient(self, exc)
+
+
+# --- Ingest ---------------------------------------------------------------------------------------
+@shared_task(bind=True)
+def instagram_profile_fill(self: Any, workspace_id: int, conversation_id: int) -> None:
+    # Safe to run twice: the fill only writes what is still empty (state guard).
+    try:
+        ingest.profile_fill(workspace_id=workspace_id, conversation_id=conversation_id)
+    except IntegrationError as exc:  # transient only: permanent ones are logged and dropped
         retry_transient(self, exc)

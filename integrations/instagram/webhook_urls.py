@@ -2,11 +2,12 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from integrations.instagram import views, views_publish
+from integrations.instagram import views, views_publish, webhooks
 
 app_name = "instagram_webhooks"
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("", webhooks.receive, name="receive"),
     # Meta's callbacks (IG-7, EXTERNAL_APIS.md §3.11), and the public status page of a deletion.
     path("deauthorize/", views.deauthorize, name="deauthorize"),
     path("data-deletion/", views.data_deletion, name="data_deletion"),

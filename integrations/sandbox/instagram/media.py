@@ -448,7 +448,8 @@ class PublishingInsightsRoutes(InstagramCore):
             self.containers[container.container_id] = container
         return Response(json={"id": container.container_id})
 
-    @route("GET", r"/v\d+\.\d+/(?P<object_id>\d+)")
+    # Not routed here: GET /vNN/<id> names a person, a container or a media alike; the emulator's
+    # `graph_node` (__init__.py) dispatches on what the id is.
     def media_object(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         """A container's status (§3.8), or a published media's fields."""
         token = self.token_of(request)
