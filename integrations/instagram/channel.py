@@ -127,7 +127,9 @@ def _sent(message: Message, external_id: str) -> None:
 
 
 def _needs_reconnect(account: InstagramAccount, exc: client.InstagramError) -> None:
-    # The connect work builds the banner and the one email around this status.
-    InstagramAccount.objects.for_workspace(account.workspace).filter(
-        id=account.id, status=InstagramAccount.Status.CONNECTED
-    ).update(status=InstagramAccount.Status.NEEDS_RECONNECT, last_error=exc.message[:300])
+    # The one path for a dead token: the status, the banner and the one email.
+    from integrations.instagram.services import instagram_needs_reconnect
+
+    instagram_needs_reconnect(
+        workspace=account.workspace, account_id=account.id, reason=exc.message
+    )

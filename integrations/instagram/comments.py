@@ -216,11 +216,13 @@ def _connected_token(account: InstagramAccount) -> str:
 
 
 def _note_instagram_error(account: InstagramAccount, exc: InstagramError) -> None:
-    """A dead token marks the account needs-reconnect (the Social page shows the banner)."""
+    """A dead token marks the account needs-reconnect: the banner, and one email."""
     if exc.needs_reconnect:
-        InstagramAccount.objects.for_workspace(account.workspace).filter(
-            id=account.id, status=InstagramAccount.Status.CONNECTED
-        ).update(status=InstagramAccount.Status.NEEDS_RECONNECT, last_error=exc.message[:300])
+        from integrations.instagram.services import instagram_needs_reconnect
+
+        instagram_needs_reconnect(
+            workspace=account.workspace, account_id=account.id, reason=exc.message
+        )
 
 
 def conversation_with(

@@ -212,11 +212,13 @@ def posts_sweep_claim() -> list[tuple[int, int, int]]:
 
 
 def account_needs_reconnect(account: InstagramAccount, exc: InstagramError) -> None:
-    """Meta refused the token (190/102): the account shows as needing reconnect.
-    Side effect: one conditional UPDATE (only a connected account changes)."""
-    InstagramAccount.objects.for_workspace(account.workspace).filter(
-        id=account.id, status=InstagramAccount.Status.CONNECTED
-    ).update(status=InstagramAccount.Status.NEEDS_RECONNECT, last_error=exc.message[:300])
+    """Meta refused the token (190/102): the account needs reconnecting, with the banner and one
+    email (services.instagram_needs_reconnect, a conditional UPDATE)."""
+    from integrations.instagram.services import instagram_needs_reconnect
+
+    instagram_needs_reconnect(
+        workspace=account.workspace, account_id=account.id, reason=exc.message
+    )
 
 
 # --- the steps ------------------------------------------------------------------------------------
