@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from datetime import datetime
 from html import escape
@@ -10,11 +9,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import template
-from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from alt.accounts.templatetags.fixed_urls import fixed_url
 from contacts.normalize import phone_display
 
 register = template.Library()
@@ -102,15 +100,5 @@ def _row(contact: Any, head: str, tail: str) -> str:
 """
 
 
-@register.simple_tag
-def fixed_url(name: str) -> str:
-    """`{% url name %}` for a URL without arguments, reversed once per URLconf and script prefix
-    rather than on every load: the list page links to ~15 of them, and a reverse cost as much as
-    a row through the template engine."""
-    return _reversed(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-
-
-@functools.lru_cache(maxsize=256)
-def _reversed(name: str, urlconf: str, script_prefix: str) -> str:
-    # reverse() reads the script prefix itself; it is in the key so that each prefix has its own.
-    return reverse(name, urlconf=urlconf)
+# `{% fixed_url %}` under `{% load contact_list %}` too: the list's templates load this library.
+register.simple_tag(fixed_url)
