@@ -41,6 +41,8 @@ E2E_SECONDS = int(os.environ.get("BENCH_IG_E2E_SECONDS", 10))
 INBOX_THREADS = int(os.environ.get("BENCH_IG_THREADS", 5_000))
 INBOX_MESSAGES = int(os.environ.get("BENCH_IG_MESSAGES", 200_000))
 PAGE_RUNS = int(os.environ.get("BENCH_RUNS", 60))
+# "webhooks" or "inbox" times only that half (both when empty).
+ONLY = os.environ.get("BENCH_IG_ONLY", "")
 EMAIL = "bench.instagram@example.com"
 APP_SECRET = "bench-instagram-app-secret"  # noqa: S105 (the bench signs its own deliveries)
 IG_USER_ID = "17841400000000001"
@@ -294,7 +296,7 @@ def _inbox_dataset(workspace: Any) -> Any:
         return threads.order_by("-last_message_at").first()
     threads.delete()
     stage = PipelineStage.objects.for_workspace(workspace).order_by("position").first()
-    Contact.objects.bulk_create(
+    Contact.objects.for_workspace(workspace).bulk_create(
         [
             Contact(
                 workspace=workspace,
@@ -315,7 +317,7 @@ def _inbox_dataset(workspace: Any) -> Any:
     from django.utils import timezone
 
     base = timezone.now()
-    Conversation.objects.bulk_create(
+    Conversation.objects.for_workspace(workspace).bulk_create(
         [
             Conversation(
                 workspace=workspace,
@@ -371,11 +373,42 @@ def _inbox_pages(user: Any, workspace: Any) -> list[Row]:
     return paired(client, pages, bare_url=f"/bench/bare/rows/{workspace.id}/", rounds=PAGE_RUNS)
 
 
-def run() -> None:
+def _webhook_rows(emulator: Any, workspace: Any) -> list[Row]:
+    """Parts 1-3: gunicorn throughput, duplicates through a real worker, end-to-end latency."""
+    from django.conf import settings
+
     from bench.calendar import _start_worker
+    from bench.webhooks import QUEUE
     from bench.webhooks import free_port as _free_port
     from bench.webhooks import purge_queue as _purge_queue
     from bench.webhooks import start_server as _start_server
+    from integrations.models import InboundEvent
+
+    _clear(workspace)
+    port = _free_port()
+    server = _start_server(port)
+    worker = None
+    try:
+        rows = _throughput(port)
+        _purge_queue()
+        InboundEvent.objects.filter(provider="instagram").delete()
+        # The server enqueues on bench/webhooks.py's queue: the worker must consume that one.
+        settings.CELERY_TASK_DEFAULT_QUEUE = QUEUE
+        worker = _start_worker(emulator.base_url)
+        rows.append(_duplicates(port, workspace))
+        rows.append(_end_to_end(port, workspace))
+    finally:
+        server.terminate()
+        server.wait(20)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(20)
+        _purge_queue()
+        _clear(workspace)
+    return rows
+
+
+def run() -> None:
     from integrations.sandbox.instagram import InstagramEmulator
 
     call_command("migrate", verbosity=0)
@@ -386,32 +419,11 @@ def run() -> None:
         for name, value in _env_for_instagram(emulator.base_url).items():
             setattr(settings, name, value)
         user, workspace, _account = _setup(emulator)
-        _clear(workspace)
-        port = _free_port()
-        server = _start_server(port)
-        worker = None
-        try:
-            rows = _throughput(port)
-            _purge_queue()
-            from integrations.models import InboundEvent
-
-            InboundEvent.objects.filter(provider="instagram").delete()
-            # The server enqueues on bench/webhooks.py's queue: the worker must consume that one.
-            from bench.webhooks import QUEUE
-
-            settings.CELERY_TASK_DEFAULT_QUEUE = QUEUE
-            worker = _start_worker(emulator.base_url)
-            rows.append(_duplicates(port, workspace))
-            rows.append(_end_to_end(port, workspace))
-        finally:
-            server.terminate()
-            server.wait(20)
-            if worker is not None:
-                worker.terminate()
-                worker.wait(20)
-            _purge_queue()
-            _clear(workspace)
-        rows += _inbox_pages(user, workspace)
+        rows: list[Row] = []
+        if ONLY != "inbox":
+            rows += _webhook_rows(emulator, workspace)
+        if ONLY != "webhooks":
+            rows += _inbox_pages(user, workspace)
     meta = {
         "deliveries": DELIVERIES,
         "senders": SENDERS,
