@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -27,6 +28,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from playwright.sync_api import Error as PlaywrightError
+
+from integrations.sandbox.instagram import InstagramEmulator
+from tests.conftest import instagram_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_MISSING = "chromium missing: apt-get install -y chromium"
@@ -224,3 +228,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         "Sign-up, sign-in and page-layout regressions are NOT covered by this run.", red=True
     )
     write("!", "install chromium and run again", red=True, bold=True)
+
+
+@pytest.fixture
+def ig_live(instagram_server: InstagramEmulator, live_server: Any) -> Iterator[InstagramEmulator]:
+    """The emulator, with ALT's Instagram settings (redirect URI on the live server) applied to
+    the live server's thread too."""
+    instagram_server.reset()
+    instagram_server.redirect_uris = [f"{live_server.url}/settings/social/instagram/callback/"]
+    with override_settings(**instagram_settings(instagram_server.base_url, live_server.url)):
+        yield instagram_server

@@ -4,31 +4,19 @@ before anything is connected, checked by axe at phone and desktop width."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import override_settings
 from playwright.sync_api import Page, expect
 
 from contacts.models import Conversation, Message
 from integrations.instagram.models import InstagramAccount
 from integrations.sandbox.instagram import InstagramEmulator
 from tests.browser.conftest import axe_violations, sign_in
-from tests.conftest import instagram_settings
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def ig_live(instagram_server: InstagramEmulator, live_server: Any) -> Iterator[InstagramEmulator]:
-    """The emulator, with ALT's Instagram settings (redirect URI on the live server) applied to
-    the live server's thread too."""
-    instagram_server.reset()
-    instagram_server.redirect_uris = [f"{live_server.url}/settings/social/instagram/callback/"]
-    with override_settings(**instagram_settings(instagram_server.base_url, live_server.url)):
-        yield instagram_server
 
 
 def _connect(page: Page, live_server: Any) -> None:
