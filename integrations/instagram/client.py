@@ -171,8 +171,15 @@ def request_json(
             code="transient",
             meta_message=type(exc).__name__,
         ) from exc
+    return _parse_json(response)
+
+
+def _parse_json(response: httpx.Response, *, exact_ids: bool = False) -> dict[str, Any]:
+    """The JSON object of a 2xx answer, else InstagramError (Meta's error, or transient for a
+    body that is not a JSON object). `exact_ids` reads every integer as its digits (parse_int=str),
+    so a user_id beyond 2^53 stays exact (§3.2, §9 item 9)."""
     try:
-        body = response.json()
+        body = json.loads(response.content, parse_int=str if exact_ids else int)
     except ValueError:
         body = None
     if response.is_success and isinstance(body, dict):
@@ -314,24 +321,6 @@ def parse_short_lived_token(body: dict[str, Any]) -> ShortLivedToken:
     )
 
 
-def _parse_json(response: httpx.Response) -> dict[str, Any]:
-    # parse_int=str keeps a user_id beyond 2^53 exact whatever the JSON library would do with it.
-    try:
-        body = json.loads(response.content, parse_int=str)
-    except ValueError:
-        body = None
-    if response.is_success and isinstance(body, dict):
-        return body
-    if response.is_success:
-        raise InstagramError(
-            "Instagram answered with something ALT does not understand.",
-            permanent=False,
-            status=response.status_code,
-            code="transient",
-        )
-    raise error_from_body(response.status_code, body)
-
-
 def code_exchange(code: str) -> ShortLivedToken:
     """Trade the callback's code for a short-lived token (POST api.instagram.com/oauth/
     access_token, §3.2). External call. Raises InstagramError: permanent for a used, expired or
@@ -355,7 +344,7 @@ def code_exchange(code: str) -> ShortLivedToken:
             code="transient",
             meta_message=type(exc).__name__,
         ) from exc
-    body = _parse_json(response)
+    body = _parse_json(response, exact_ids=True)
     # The exchange's ids are numbers in the flat shape: parse_int kept them as digit strings.
     return parse_short_lived_token(body)
 
@@ -418,7 +407,7 @@ def profile_fetch(token: str) -> Profile:
             params={"fields": ME_FIELDS},
             headers={"Authorization": f"Bearer {token}"},
         )
-    body = _parse_json(response)
+    body = _parse_json(response, exact_ids=True)
     ig_user_id = _id_string(body.get("user_id"))
     if not ig_user_id.isdigit():
         raise InstagramError(

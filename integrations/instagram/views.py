@@ -27,6 +27,10 @@ def social_settings(request: WorkspaceRequest) -> HttpResponse:
         "enabled": services.instagram_enabled(),
         "may_manage": services.may_manage(request.membership),
         "signature_failures": signature_failures("instagram"),
+        # `make run` without a Meta app: the emulator's console plays Meta's side by hand.
+        "sandbox_console": (
+            settings.INSTAGRAM_GRAPH_API_URL.rstrip("/") + "/console" if settings.SANDBOX else ""
+        ),
     }
     response = render(request, "instagram/settings.html", context)
     # Connect POSTs here and is redirected on to Instagram's authorization window.

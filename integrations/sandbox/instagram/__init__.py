@@ -11,7 +11,8 @@ The three real hosts share one server here, told apart by path as the real ones 
 core.py holds the state every part reads (accounts and their tokens, the customers' last
 messages that open the 24-hour window, comments, media) and the Graph error shape. Each part is
 a mixin with its own routes; `InstagramEmulator` puts them together. Deliveries of signed
-webhooks (Meta calling ALT) are built in deliveries.py.
+webhooks (Meta calling ALT) are built in deliveries.py, and sent by hand from the sandbox
+console (console.py, GET /console) when `make run` has no Meta app.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from collections.abc import Mapping
 
 from integrations.sandbox.base import RecordedRequest, Response, route
+from integrations.sandbox.instagram.console import InstagramConsoleRoutes
 from integrations.sandbox.instagram.core import InstagramCore
 from integrations.sandbox.instagram.media import InstagramMediaRoutes
 from integrations.sandbox.instagram.messaging import InstagramMessagingRoutes
@@ -32,6 +34,7 @@ class InstagramEmulator(
     InstagramMessagingRoutes,
     InstagramMediaRoutes,
     InstagramProfileRoutes,
+    InstagramConsoleRoutes,
     InstagramCore,
 ):
     name = "instagram"
