@@ -142,3 +142,30 @@ def test_a_whole_phone_number_is_an_exact_lookup_on_the_phone_index(ws: Any, typ
     assert "search_text" not in sql
     assert "+14155550134" in params
     assert "contact_phone_ws_e164" in plan
+
+
+def test_a_search_with_a_tag_finds_only_contacts_that_match_both(
+    alice_client: Client, ws: Any, charlie: Any
+) -> None:
+    from tests.conftest import workspace_of
+
+    add_contact(ws, "Ronald", "Tagged", tags=["Hot"])
+    add_contact(ws, "Ronald", "Untagged")
+    add_contact(ws, "Maria", "Tagged", tags=["Hot"])
+    theirs = add_contact(workspace_of(charlie), "Ronald", "Elsewhere")
+    hot = ws_tag(ws, "Hot")
+    # A bad row linking another workspace's contact to this tag must still not show it.
+    Contact.tags.through.objects.create(contact_id=theirs.id, tag_id=hot.id)
+
+    board = alice_client.get(f"/pipeline/?q=ronald&tag={hot.id}")
+
+    assert names_on_page(alice_client, "/contacts/", q="ronald", tag=hot.id) == ["Ronald Tagged"]
+    assert "Ronald Tagged" in board.content.decode()
+    assert "Untagged" not in board.content.decode()
+    assert "Elsewhere" not in board.content.decode()
+
+
+def ws_tag(ws: Any, name: str) -> Any:
+    from contacts.models import Tag
+
+    return Tag.objects.for_workspace(ws).get(name=name)
