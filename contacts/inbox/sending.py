@@ -63,12 +63,14 @@ def message_send(
     text: str,
     author: str,
     sent_by: User | None,
+    meta: dict[str, object] | None = None,
 ) -> Message:
     """Store an outgoing message of `conversation` and send it through its channel.
 
     `author` is Message.Author.PERSON (typed by `sent_by`) or AUTOMATION (a trigger or auto-reply
     the user configured, IG-8). A person's message clears awaiting_reply_since and pauses the
-    conversation's automations for HUMAN_TAKEOVER; an automation's does neither.
+    conversation's automations for HUMAN_TAKEOVER; an automation's does neither. `meta` records
+    where an automated message came from (e.g. {"trigger_id": ...}).
 
     Side effects: one Message row (PENDING); the conversation's last_message_at; the send task
     `inbox_message_send` on commit. Raises SendRefused (nothing stored) when send_refusal says no.
@@ -88,6 +90,7 @@ def message_send(
             author=author,
             sent_by=sent_by,
             text=text,
+            meta=meta or {},
             status=Message.Status.PENDING,
             sent_at=now,
             created_at=now,

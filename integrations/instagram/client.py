@@ -585,19 +585,6 @@ def send_private_reply(*, token: str, ig_user_id: str, comment_id: str, text: st
     )
 
 
-def send_automated_text(
-    *, token: str, ig_user_id: str, recipient_id: str, text: str
-) -> SentMessage:
-    """Send an automated DM (a keyword trigger's auto-reply) to an IGSID within the 24-hour
-    window; never with the HUMAN_AGENT tag, which is for messages a person wrote (§3.6, IG-8).
-    Side effect: a DM on Instagram. Raises InstagramError (`window_closed` outside 24 h)."""
-    return _send(
-        token=token,
-        ig_user_id=ig_user_id,
-        body={"recipient": {"id": recipient_id}, "message": {"text": text}},
-    )
-
-
 def _send(*, token: str, ig_user_id: str, body: dict[str, Any]) -> SentMessage:
     with graph_client() as client:
         answer = request_json(

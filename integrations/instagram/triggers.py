@@ -29,8 +29,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alt.accounts.models import User
+from contacts.inbox.sending import SendRefused, message_send
 from contacts.models import Conversation, Message
-from integrations.instagram import client
 from integrations.instagram.client import InstagramError
 from integrations.instagram.comments import (
     ReplyRefused,
@@ -333,56 +333,22 @@ def _fire_on_comment(firing: KeywordTriggerFiring, comment: InstagramComment) ->
 
 
 def _fire_on_message(firing: KeywordTriggerFiring, message: Message) -> None:
+    """The DM auto-reply goes through the inbox's one sender (contacts.inbox.sending): the row is
+    written first, the send task claims it, retries transient failures and records Meta's id or a
+    failure the agent sees on the message with its Retry. The firing is done once it is queued."""
     conversation = message.conversation
     if _paused(conversation):
         raise ReplyRefused("Paused: a person replied to this contact.")
-    firing.reply_message = _send_automated_dm(
-        conversation=conversation, account=firing.trigger.account, trigger=firing.trigger
-    )
-    _finish(firing, firing.State.SENT)
-
-
-def _send_automated_dm(
-    *, conversation: Conversation, account: InstagramAccount, trigger: KeywordTrigger
-) -> Message:
-    """The trigger's auto-reply in the thread: an OUTBOUND Message (author AUTOMATION, pending)
-    written first, then the Send API (no HUMAN_AGENT tag, IG-8), then Meta's id recorded.
-    The one place to switch to contacts.inbox.sending.message_send once it is on main.
-    Raises InstagramError (the message is marked failed)."""
-    token = account.access_token
-    if not account.is_connected or not token:
-        raise ReplyRefused("Instagram is not connected.")
-    text = with_disclosure(conversation, account, trigger.reply_text.strip())
-    now = timezone.now()
-    message: Message = Message.objects.create(
-        workspace=conversation.workspace,
-        conversation=conversation,
-        channel=Conversation.Channel.INSTAGRAM,
-        direction=Message.Direction.OUTBOUND,
-        author=Message.Author.AUTOMATION,
-        text=text,
-        status=Message.Status.PENDING,
-        meta={"trigger_id": trigger.id},
-        sent_at=now,
-        created_at=now,
-    )
+    trigger = firing.trigger
+    text = with_disclosure(conversation, trigger.account, trigger.reply_text.strip())
     try:
-        sent = client.send_automated_text(
-            token=token,
-            ig_user_id=account.ig_user_id,
-            recipient_id=conversation.party_id,
+        firing.reply_message = message_send(
+            conversation=conversation,
             text=text,
+            author=Message.Author.AUTOMATION,  # never HUMAN_AGENT-tagged (IG-8)
+            sent_by=None,
+            meta={"trigger_id": trigger.id},
         )
-    except InstagramError as exc:
-        message.status = Message.Status.FAILED
-        message.error = exc.message[:300]
-        message.save(update_fields=["status", "error"])
-        raise
-    message.external_id = sent.message_id
-    message.status = Message.Status.SENT
-    message.sent_at = timezone.now()
-    message.save(update_fields=["external_id", "status", "sent_at"])
-    Conversation.objects.for_workspace(conversation.workspace).filter(id=conversation.id).update(
-        last_message_at=message.sent_at
-    )
-    return message
+    except SendRefused as refused:  # the 24-hour window closed, the account went away, ...
+        raise ReplyRefused(str(refused)) from refused
+    _finish(firing, firing.State.SENT, "Queued in the thread; its delivery shows on the message.")

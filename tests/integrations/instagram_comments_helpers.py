@@ -95,6 +95,10 @@ def inbound_dm(
         workspace=account.workspace, channel="instagram", channel_account=account.ig_user_id,
         party_id=party_id, defaults={"party_handle": "maria.buys"},
     )  # fmt: skip
+    # As the ingest does: their message opens the 24-hour window on ALT's side too.
+    Conversation.objects.for_workspace(account.workspace).filter(id=conversation.id).update(
+        last_inbound_at=timezone.now()
+    )
     return Message.objects.create(
         workspace=account.workspace, conversation=conversation, channel="instagram",
         direction=Message.Direction.INBOUND, author=Message.Author.PARTY,
