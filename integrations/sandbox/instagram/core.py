@@ -40,6 +40,17 @@ def graph_error(
     return Response(status, json={"error": error})
 
 
+def no_such_object(object_id: str, *, method: str = "get") -> Response:
+    """Graph's code 100 for an id that does not exist or is not the token's to reach: another
+    account's post, comment or container reads the same as a missing one (§3.10)."""
+    return graph_error(
+        100,
+        f"Unsupported {method} request. Object with ID '{object_id}' does not exist, cannot be "
+        "loaded due to missing permissions, or does not support this operation.",
+        type_="GraphMethodException",
+    )
+
+
 def new_id(digits: int = 17) -> str:
     """A numeric id as Meta issues them: a string of digits, often beyond 2^53 (§3.2)."""
     return str(secrets.randbelow(9 * 10 ** (digits - 1)) + 10 ** (digits - 1))
@@ -215,6 +226,16 @@ class InstagramCore(Emulator):
                 subcode=463,
             )
         return token
+
+    def token_for(
+        self, request: RecordedRequest, who: str, *, method: str = "get"
+    ) -> Token | Response:
+        """The live token, when the path's account (`who`: "me" or a professional id) is the
+        token's own; else the 190 of token_of, or code 100 for another account (§3.10)."""
+        token = self.token_of(request)
+        if isinstance(token, Response) or who in ("me", token.ig_user_id):
+            return token
+        return no_such_object(who, method=method)
 
     def versioned(self, path: str) -> str:
         """A regex for a versioned Graph path: /v23.0/me (any vNN.N, as Meta accepts)."""

@@ -20,6 +20,7 @@ from integrations.sandbox.instagram.core import (
     Token,
     graph_error,
     new_id,
+    no_such_object,
 )
 
 # --- Comments (§3.7) -----------------------------------------------------------------------------
@@ -46,15 +47,6 @@ MAX_LIMIT = 100
 def graph_timestamp(at: float) -> str:
     """Meta's timestamp format: 2019-04-05T07:56:32+0000 (§3.9)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(at))
-
-
-def _does_not_exist(object_id: str) -> Response:
-    return graph_error(
-        100,
-        f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded "
-        "due to missing permissions, or does not support this operation.",
-        type_="GraphMethodException",
-    )
 
 
 def _cursor(offset: int) -> str:
@@ -129,16 +121,14 @@ class CommentRoutes(InstagramCore):
         with self.lock:
             comment = self.comments.get(comment_id)
         if comment is None or comment.ig_user_id != token.ig_user_id:
-            return _does_not_exist(comment_id)
+            return no_such_object(comment_id)
         return comment
 
     @route("GET", r"/v\d+\.\d+/(?P<who>me|\d+)/media")
     def list_media(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        token = self.token_of(request)
+        token = self.token_for(request, match["who"])
         if isinstance(token, Response):
             return token
-        if match["who"] not in ("me", token.ig_user_id):
-            return _does_not_exist(match["who"])
         fields = self._fields(request, MEDIA_FIELDS, MEDIA_DEFAULT_FIELDS, "IGMedia")
         if isinstance(fields, Response):
             return fields
@@ -172,7 +162,7 @@ class CommentRoutes(InstagramCore):
         with self.lock:
             media = self.media.get(match["media_id"])
         if media is None or media.ig_user_id != token.ig_user_id:
-            return _does_not_exist(match["media_id"])
+            return no_such_object(match["media_id"])
         fields = self._fields(request, COMMENT_FIELDS, COMMENT_DEFAULT_FIELDS, "IGComment")
         if isinstance(fields, Response):
             return fields
@@ -383,11 +373,6 @@ class PublishingInsightsRoutes(InstagramCore):
             return sum(1 for at in self.publish_times.get(ig_user_id, []) if at > cutoff)
 
     # -- helpers for the routes -----------------------------------------------------------------
-    def _owner(self, token: Token, who: str) -> Response | None:
-        if who in ("me", token.ig_user_id):
-            return None
-        return _no_such_object(who)
-
     def _container_state(self, container: Container) -> str:
         if container.media_id:
             return "PUBLISHED"
@@ -407,12 +392,9 @@ class PublishingInsightsRoutes(InstagramCore):
     # -- routes ---------------------------------------------------------------------------------
     @route("POST", r"/v\d+\.\d+/(?P<who>me|\d+)/media")
     def media_container_create(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        token = self.token_of(request)
+        token = self.token_for(request, match["who"])
         if isinstance(token, Response):
             return token
-        refused = self._owner(token, match["who"])
-        if refused is not None:
-            return refused
         params = _params(request)
         image_url = params.get("image_url", "")
         media_type = params.get("media_type", "IMAGE").upper()
@@ -482,21 +464,18 @@ class PublishingInsightsRoutes(InstagramCore):
                         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime(media.at)),
                     }
                 )
-        return _no_such_object(object_id)
+        return no_such_object(object_id)
 
     @route("POST", r"/v\d+\.\d+/(?P<who>me|\d+)/media_publish")
     def media_publish(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        token = self.token_of(request)
+        token = self.token_for(request, match["who"])
         if isinstance(token, Response):
             return token
-        refused = self._owner(token, match["who"])
-        if refused is not None:
-            return refused
         creation_id = _params(request).get("creation_id", "")
         with self.lock:
             container = self.containers.get(creation_id)
             if container is None or container.ig_user_id != token.ig_user_id:
-                return _no_such_object(creation_id or "creation_id")
+                return no_such_object(creation_id or "creation_id")
             if container.media_id:
                 return graph_error(100, "(#100) This media has already been published.")  # [U]
             if self._container_state(container) != "FINISHED":
@@ -532,12 +511,9 @@ class PublishingInsightsRoutes(InstagramCore):
 
     @route("GET", r"/v\d+\.\d+/(?P<who>me|\d+)/content_publishing_limit")
     def content_publishing_limit(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        token = self.token_of(request)
+        token = self.token_for(request, match["who"])
         if isinstance(token, Response):
             return token
-        refused = self._owner(token, match["who"])
-        if refused is not None:
-            return refused
         config = {"quota_total": QUOTA_TOTAL, "quota_duration": QUOTA_SECONDS}
         usage = self.quota_usage(token.ig_user_id)
         return Response(json={"data": [{"quota_usage": usage, "config": config}]})
@@ -563,7 +539,7 @@ class PublishingInsightsRoutes(InstagramCore):
         with self.lock:
             media = self.published.get(object_id)
         if media is None or media.ig_user_id != token.ig_user_id:
-            return _no_such_object(object_id)
+            return no_such_object(object_id)
         return self._media_insights(media, metrics)
 
     def _account_insights(
@@ -649,15 +625,6 @@ def _params(request: RecordedRequest) -> dict[str, str]:
     elif request.body:
         found.update({k: v[-1] for k, v in parse_qs(request.body.decode()).items()})
     return found
-
-
-def _no_such_object(object_id: str) -> Response:
-    return graph_error(
-        100,
-        f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded "
-        "due to missing permissions, or does not support this operation.",
-        type_="GraphMethodException",
-    )
 
 
 class InstagramMediaRoutes(CommentRoutes, PublishingInsightsRoutes):

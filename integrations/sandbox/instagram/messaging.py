@@ -69,17 +69,9 @@ class InstagramMessagingRoutes(InstagramCore):
 
     @route("POST", r"/v\d+\.\d+/(?P<who>me|\d+)/messages")
     def send_message(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        token = self.token_of(request)
+        token = self.token_for(request, match["who"], method="post")
         if isinstance(token, Response):
             return token
-        who = match["who"]
-        if who != "me" and who != token.ig_user_id:
-            return graph_error(
-                100,
-                f"Unsupported post request. Object with ID '{who}' does not exist, cannot be "
-                "loaded due to missing permissions, or does not support this operation.",
-                type_="GraphMethodException",
-            )
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:

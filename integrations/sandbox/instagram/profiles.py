@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.sandbox.base import RecordedRequest, Response
-from integrations.sandbox.instagram.core import InstagramCore, graph_error, new_id
+from integrations.sandbox.instagram.core import InstagramCore, graph_error, new_id, no_such_object
 
 PROFILE_FIELDS = ("name", "username", "profile_pic", "follower_count", "is_verified_user")
 
@@ -64,12 +64,7 @@ class InstagramProfileRoutes(InstagramCore):
             profile = self.profiles.get(igsid)
             consented = (token.ig_user_id, igsid) in self.last_customer_message
         if profile is None:
-            return graph_error(
-                100,
-                f"Unsupported get request. Object with ID '{igsid}' does not exist, cannot be "
-                "loaded due to missing permissions, or does not support this operation.",
-                type_="GraphMethodException",
-            )
+            return no_such_object(igsid)
         if not consented:
             return graph_error(230, "(#230) User consent is required to access user profile")
         asked = (request.query.get("fields") or ["name"])[-1].split(",")
