@@ -146,54 +146,19 @@ def _clear(workspace: Any) -> None:
 
 
 def _throughput(port: int) -> list[Row]:
-    from bench.webhooks import burst as _burst
+    from bench.webhooks import throughput_rows
 
-    bare_rps: list[float] = []
-    hook_rps: list[float] = []
-    bare_ms: list[float] = []
-    hook_ms: list[float] = []
-    bad: list[int] = []
-    for n in range(ROUNDS):
-        rps, ms, statuses = _burst(port, [("/bench/bare/", b"{}", {})] * PER_ROUND)
-        bare_rps.append(rps)
-        bare_ms += ms
-        bad += [s for s in statuses if s != 200]
-        bodies = [
-            _delivery(f"tp-{n}-{i}", _sender(i), "Hi! Is 12 Oak St still available? ¿Precio?")
-            for i in range(PER_ROUND)
-        ]
-        rps, ms, statuses = _burst(port, _signed(bodies))
-        hook_rps.append(rps)
-        hook_ms += ms
-        bad += [s for s in statuses if s != 200]
-    ratio = statistics.median(h / b for h, b in zip(hook_rps, bare_rps, strict=True))
-    p99 = percentile(hook_ms, 99)
-    return [
-        Row(
-            name="bare Django view (same server)",
-            p50_ms=round(statistics.median(bare_ms), 2),
-            p95_ms=round(percentile(bare_ms, 95), 2),
-            runs=len(bare_ms),
-            extra={
-                "requests_per_s": round(statistics.median(bare_rps), 1),
-                "p99_ms": round(percentile(bare_ms, 99), 2),
-            },
-        ),
-        Row(
-            name="Instagram webhook (verify, store, enqueue)",
-            p50_ms=round(statistics.median(hook_ms), 2),
-            p95_ms=round(percentile(hook_ms, 95), 2),
-            runs=len(hook_ms),
-            target="≥ 70 % of bare, p99 ≤ 50 ms",
-            ok=ratio >= 0.70 and p99 <= 50 and not bad,
-            extra={
-                "requests_per_s": round(statistics.median(hook_rps), 1),
-                "p99_ms": round(p99, 2),
-                "throughput_ratio_to_bare (median of rounds)": round(ratio, 3),
-                "non_200_answers": len(bad),
-            },
-        ),
-    ]
+    def round_of(n: int) -> list[tuple[str, bytes, dict[str, str]]]:
+        text = "Hi! Is 12 Oak St still available? ¿Precio?"
+        return _signed([_delivery(f"tp-{n}-{i}", _sender(i), text) for i in range(PER_ROUND)])
+
+    return throughput_rows(
+        port,
+        round_of,
+        name="Instagram webhook (verify, store, enqueue)",
+        rounds=ROUNDS,
+        per_round=PER_ROUND,
+    )
 
 
 def _duplicates(port: int, workspace: Any) -> Row:
