@@ -37,11 +37,15 @@ class InstagramAccountManager(TenantManager["InstagramAccount"]):
             .first()
         )
 
-    def accepting_events(self, ig_user_id: str) -> bool:
-        """True when webhook deliveries for this professional id should be stored (IG-6)."""
+    def accepting_events(self, *ig_user_ids: str) -> bool:
+        """True when webhook deliveries for any of these professional ids should be stored
+        (IG-6). One query however many entries a delivery batches."""
         return (
             self._queryset()
-            .filter(ig_user_id=str(ig_user_id), status=InstagramAccount.Status.CONNECTED)
+            .filter(
+                ig_user_id__in=[str(i) for i in ig_user_ids],
+                status=InstagramAccount.Status.CONNECTED,
+            )
             .exists()
         )
 

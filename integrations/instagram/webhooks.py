@@ -84,7 +84,7 @@ def drop(request: HttpRequest) -> bool:
         for entry in _payload(request)["entry"]
         if isinstance(entry, dict) and entry.get("id") is not None
     }
-    return not any(InstagramAccount.objects.accepting_events(i) for i in sorted(account_ids))
+    return not account_ids or not InstagramAccount.objects.accepting_events(*account_ids)
 
 
 def process(event: InboundEvent) -> None:
