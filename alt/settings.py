@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "integrations.resend_email",
     "integrations.google_calendar",
     "integrations.instagram",
+    "integrations.twilio_sms",
     "ai",
     "privacy",
 ]
@@ -323,6 +324,25 @@ INSTAGRAM_OAUTH_REDIRECT_URL = env_str(
     "INSTAGRAM_OAUTH_REDIRECT_URL", f"{SITE_URL}/settings/social/instagram/callback/"
 )
 INSTAGRAM_HTTP_TIMEOUT_SECONDS = env_int("INSTAGRAM_HTTP_TIMEOUT_SECONDS", 15)
+
+# ---------------------------------------------------------------------------------------------
+# SMS through Twilio (EXTERNAL_APIS.md §4). Each workspace enters its own Account SID, auth token
+# and number in Settings -> SMS; these settings say where Twilio is and how it reaches us.
+# ---------------------------------------------------------------------------------------------
+# The REST API the official client calls (`client.api.base_url`); `make run` points it at the
+# sandbox emulator.
+TWILIO_API_URL = env_str("TWILIO_API_URL", "https://api.twilio.com").rstrip("/")
+# The public https base URL Twilio calls our webhooks at. Twilio signs the exact URL it requested
+# (§4.5), so behind a proxy or a tunnel this must be the outside address, not the one Django sees.
+TWILIO_PUBLIC_BASE_URL = env_str("TWILIO_PUBLIC_BASE_URL", SITE_URL).rstrip("/")
+TWILIO_HTTP_TIMEOUT_SECONDS = env_int("TWILIO_HTTP_TIMEOUT_SECONDS", 15)
+# Inbound MMS media is fetched only from these hosts (no SSRF), and only up to this size.
+TWILIO_MEDIA_HOSTS = env_list("TWILIO_MEDIA_HOSTS", "api.twilio.com")
+TWILIO_MEDIA_MAX_BYTES = env_int("TWILIO_MEDIA_MAX_BYTES", 5 * 1024 * 1024)
+# The sandbox's Twilio account, offered on Settings -> SMS when `make run` has no real one.
+TWILIO_SANDBOX_ACCOUNT_SID = env_str("TWILIO_SANDBOX_ACCOUNT_SID", "")
+TWILIO_SANDBOX_AUTH_TOKEN = env_str("TWILIO_SANDBOX_AUTH_TOKEN", "")
+TWILIO_SANDBOX_NUMBER = env_str("TWILIO_SANDBOX_NUMBER", "")
 
 # ---------------------------------------------------------------------------------------------
 # Encrypted secrets (SEC-2): "keyid:base64-32-bytes" pairs, comma-separated, newest first.

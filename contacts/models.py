@@ -1036,3 +1036,72 @@ class ConversationLinkSuggestion(TenantModel):
 
     def __str__(self) -> str:
         return self.evidence
+
+
+class Consent(TenantModel):
+    """Whether we may message one contact on one channel, and since when: one row per (contact,
+    channel), created on its first event. `Contact.consent_<channel>` mirrors `state == OPTED_IN`
+    for the list, the export and the merge; `contacts.consent.consent_record` is the only writer
+    of both, so they never disagree. The history is ConsentEvent.
+
+    SMS: opted in by the agent (a form, an import), out by STOP and its synonyms or by Twilio's
+    21610, back in by START (EXTERNAL_APIS.md §4.6). Instagram: the 24-hour window is the
+    channel's own rule and is recorded as events. Email: bounces later.
+    """
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        INSTAGRAM = "instagram", "Instagram"
+        EMAIL = "email", "Email"
+
+    class State(models.TextChoices):
+        UNKNOWN = "unknown", "Not asked"
+        OPTED_IN = "opted_in", "Agreed"
+        OPTED_OUT = "opted_out", "Opted out"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.UNKNOWN)
+    # How the current state came to be, in a person's words ("Added by Ana", "Texted STOP").
+    source = models.CharField(max_length=200, blank=True)
+    opted_in_at = models.DateTimeField(null=True, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "channel"], name="consent_one_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.state}"
+
+
+class ConsentEvent(TenantModel):
+    """One thing that changed or confirmed a contact's consent on a channel, kept as history."""
+
+    class Kind(models.TextChoices):
+        OPT_IN = "opt_in", "Agreed"  # a person on our side recorded the contact's agreement
+        OPT_OUT = "opt_out", "Withdrew"  # a person on our side recorded a withdrawal
+        STOP = "stop", "Texted STOP"  # STOP or a synonym (EXTERNAL_APIS.md §4.6)
+        START = "start", "Texted START"  # START, YES, UNSTOP
+        HELP = "help", "Texted HELP"  # HELP, INFO: answered, no change
+        CARRIER_BLOCKED = "carrier_blocked", "Refused by the carrier"  # Twilio 21610
+        WINDOW_OPENED = "window_opened", "Wrote to us"  # Instagram's 24-hour window opened
+        BOUNCED = "bounced", "Email bounced"
+
+    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The number, handle or address it concerned (E.164 for SMS).
+    address = models.CharField(max_length=254, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["consent", "-at"], name="consent_event_history")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.address}"

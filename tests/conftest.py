@@ -30,6 +30,8 @@ from integrations.google_calendar.models import CalendarConnection
 from integrations.sandbox.google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GoogleEmulator
 from integrations.sandbox.instagram import InstagramEmulator
 from integrations.sandbox.resend import ResendEmulator
+from integrations.sandbox.twilio import TwilioEmulator
+from integrations.twilio_sms.models import TwilioAccount
 from tests.factories import (
     MembershipFactory,
     UserFactory,
@@ -265,6 +267,51 @@ def instagram(instagram_server: InstagramEmulator, settings: Any) -> InstagramEm
     return instagram_server
 
 
+# --- Twilio SMS: the emulator, and Alice's workspace texting from the sandbox's number ----------
+def twilio_env(base_url: str) -> dict[str, str]:
+    """The TWILIO_* environment that points ALT (and the test worker) at a TwilioEmulator."""
+    return {
+        **TwilioEmulator.sandbox_settings(base_url, {}),
+        "TWILIO_PUBLIC_BASE_URL": "http://testserver",
+        "TWILIO_HTTP_TIMEOUT_SECONDS": "5",
+        "TWILIO_MEDIA_HOSTS": "127.0.0.1",
+    }
+
+
+@pytest.fixture(scope="session")
+def twilio_server() -> Iterator[TwilioEmulator]:
+    """One Twilio emulator for the session (the worker subprocess is pointed at it too)."""
+    emulator = TwilioEmulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def twilio(twilio_server: TwilioEmulator, settings: Any) -> TwilioEmulator:
+    """ALT's Twilio settings point at the emulator, which starts the test empty (but for the
+    sandbox account and its number)."""
+    twilio_server.reset()
+    for name, value in twilio_env(twilio_server.base_url).items():
+        setattr(settings, name, value)
+    settings.TWILIO_HTTP_TIMEOUT_SECONDS = 5
+    settings.TWILIO_MEDIA_HOSTS = ["127.0.0.1"]
+    return twilio_server
+
+
+@pytest.fixture
+def sms_account(alice: User, twilio: TwilioEmulator) -> TwilioAccount:
+    """Alice's workspace texting from the emulator's sandbox number, tested and working."""
+    return TwilioAccount.objects.create(
+        workspace=workspace_of(alice),
+        connected_by=alice,
+        account_sid=TwilioEmulator.default_account_sid,
+        auth_token=TwilioEmulator.default_auth_token,
+        from_number=TwilioEmulator.default_number,
+        status=TwilioAccount.Status.WORKING,
+    )
+
+
 # --- Google Calendar: jobs held in-process, connecting, booking ---------------------------------
 START = datetime(2030, 5, 2, 17, 0, tzinfo=UTC)
 
@@ -371,6 +418,7 @@ def celery_worker_process(
     resend_server: ResendEmulator,
     google_server: GoogleEmulator,
     instagram_server: InstagramEmulator,
+    twilio_server: TwilioEmulator,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A `celery worker` subprocess on the test database and this session's private queue."""
     from django.conf import settings
@@ -387,6 +435,7 @@ def celery_worker_process(
         "RESEND_API_URL": resend_server.base_url,
         **google_settings(google_server.base_url),
         **instagram_settings(instagram_server.base_url),
+        **twilio_env(twilio_server.base_url),
         "LOG_PLAIN": "1",
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

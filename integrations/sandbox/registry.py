@@ -10,8 +10,14 @@ from integrations.sandbox.base import Emulator
 from integrations.sandbox.google import GoogleEmulator
 from integrations.sandbox.instagram import InstagramEmulator
 from integrations.sandbox.resend import ResendEmulator
+from integrations.sandbox.twilio import TwilioEmulator
 
-EMULATORS: list[type[Emulator]] = [ResendEmulator, GoogleEmulator, InstagramEmulator]
+EMULATORS: list[type[Emulator]] = [
+    ResendEmulator,
+    GoogleEmulator,
+    InstagramEmulator,
+    TwilioEmulator,
+]
 
 
 def sandbox_environment(env: dict[str, str]) -> dict[str, str]:

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class TwilioSmsConfig(AppConfig):
+    name = "integrations.twilio_sms"
+    label = "twilio_sms"
+    verbose_name = "SMS (Twilio)"
+
+    def ready(self) -> None:
+        # Each part registers its seams here (the Channel, the webhook receivers, the settings
+        # card, the appointment reminder hooks), as integrations/instagram/apps.py does.
+        pass
