@@ -27,6 +27,7 @@ from alt.lib.fields import encrypted_fields
 from integrations.google_calendar.models import CalendarConnection
 from integrations.instagram.models import InstagramAccount, InstagramDeletionRequest
 from integrations.models import InboundEvent
+from integrations.twilio_sms.models import TwilioAccount
 from tests.factories import MembershipFactory, create_user
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +37,7 @@ REFRESH_TOKEN = "1//admin-page-refresh-token"
 PLAIN_SECRET = "JBSWY3DPEHPK3PXP"
 WEBHOOK_TOKEN = "webhook-body-token-123"
 INSTAGRAM_TOKEN = "IGAAadmin-page-instagram-token"
+TWILIO_TOKEN = "twilio-auth-token-must-never-show-0001"
 
 
 def _raw_values(table: str, column: str) -> list[str]:
@@ -84,12 +86,19 @@ def secrets(staff: Any) -> set[str]:
         workspace=workspace, ig_user_id="17841400000000001", access_token=INSTAGRAM_TOKEN
     )
     InstagramDeletionRequest.objects.create(confirmation_code="0123456789abcdef0123")
+    TwilioAccount.objects.create(
+        workspace=workspace,
+        account_sid="AC" + "0" * 32,
+        auth_token=TWILIO_TOKEN,
+        from_number="+15005550006",
+    )
     InboundEvent.objects.create(
         provider="test", external_id="evt-1", body=f'{{"token": "{WEBHOOK_TOKEN}"}}'.encode()
     )
 
     values = {totp_secret, token, token_hash, ACCESS_TOKEN, REFRESH_TOKEN, WEBHOOK_TOKEN}
     values.add(INSTAGRAM_TOKEN)
+    values.add(TWILIO_TOKEN)
     values.update(recovery.get_unused_codes())
     values.add(MFAAdapter().decrypt(recovery.instance.data["seed"]))
     for authenticator in Authenticator.objects.all():
