@@ -343,6 +343,9 @@ class Contact(TenantModel):
     primary_phone = models.CharField(max_length=20, blank=True)
     # The contact's Instagram username without "@" (Instagram allows 30 characters).
     instagram_handle = models.CharField(max_length=30, blank=True)
+    # An IANA zone ("America/Chicago") when known; quiet hours for automated texts read it, and
+    # guess from the phone's area code when it is blank (contacts.quiet_hours).
+    time_zone = models.CharField(max_length=64, blank=True)
     search_text = models.TextField(blank=True, editable=False)
     last_activity_at = models.DateTimeField(default=timezone.now)
 
