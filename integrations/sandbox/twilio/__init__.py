@@ -1,27 +1,31 @@
 """Twilio Programmable Messaging, emulated on one loopback port (EXTERNAL_APIS.md §4).
 
 - api.twilio.com  POST/GET /2010-04-01/Accounts/{AccountSid}/Messages(.json|/{Sid}.json)
-                  (messaging.py)
+                  (messaging.py); .../Messages/{Sid}/Media(.json|/{MediaSid}(.json)) (media.py)
+- Twilio's media CDN  GET /cdn/... on another origin of the same server (media.py)
 
 core.py holds the state every part reads (accounts with their tokens and numbers, messages, the
 per-sender opt-out set, carrier rejections, media) and Twilio's error shape. Each part is a mixin
 with its own routes; `TwilioEmulator` puts them together. Twilio calling ALT is built on
 integrations/sandbox/webhooks.py's `twilio_signer`: status callbacks (callbacks.py,
-`deliver_status_callbacks`).
+`deliver_status_callbacks`) and signed inbound texts (deliveries.py, `deliver_inbound`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from integrations.sandbox.twilio.callbacks import StatusCallback
-from integrations.sandbox.twilio.callbacks import TwilioStatusCallbacks
+from integrations.sandbox.twilio.callbacks import StatusCallback, TwilioStatusCallbacks
+from integrations.sandbox.twilio.deliveries import TwilioInboundDeliveries, keyword_of
+from integrations.sandbox.twilio.media import TwilioMediaRoutes
 from integrations.sandbox.twilio.messaging import TwilioMessagingRoutes, segments
 
-__all__ = ["StatusCallback", "TwilioEmulator", "segments"]
+__all__ = ["StatusCallback", "TwilioEmulator", "keyword_of", "segments"]
 
 
-class TwilioEmulator(TwilioMessagingRoutes, TwilioStatusCallbacks):
+class TwilioEmulator(
+    TwilioMessagingRoutes, TwilioMediaRoutes, TwilioInboundDeliveries, TwilioStatusCallbacks
+):
     name = "twilio"
     default_port = 8029
 
