@@ -32,15 +32,14 @@ def callback_url(receiver: Receiver) -> str:
     return f"{receiver.base_url}/webhooks/twilio/status/?workspace=7"
 
 
-def send(receiver: Receiver, to: str = MARIA, **kwargs: str) -> str:
-    kwargs.setdefault("from_number", NUMBER)
+def send(receiver: Receiver, to: str = MARIA) -> str:
     return message_create(
         account_sid=SID,
         auth_token=TOKEN,
         to=to,
         body="The showing is at 5.",
+        from_number=NUMBER,
         status_callback=callback_url(receiver),
-        **kwargs,
     ).sid
 
 

@@ -3,6 +3,7 @@
 - api.twilio.com  POST/GET /2010-04-01/Accounts/{AccountSid}/Messages(.json|/{Sid}.json)
                   (messaging.py); .../Messages/{Sid}/Media(.json|/{MediaSid}(.json)) (media.py)
 - Twilio's media CDN  GET /cdn/... on another origin of the same server (media.py)
+- the sandbox console  GET /console (console.py): text ALT by hand, see what ALT sent
 
 core.py holds the state every part reads (accounts with their tokens and numbers, messages, the
 per-sender opt-out set, carrier rejections, media) and Twilio's error shape. Each part is a mixin
@@ -15,17 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from integrations.sandbox.twilio.callbacks import StatusCallback, TwilioStatusCallbacks
-from integrations.sandbox.twilio.deliveries import TwilioInboundDeliveries, keyword_of
+from integrations.sandbox.twilio.callbacks import StatusCallback
+from integrations.sandbox.twilio.console import TwilioConsoleRoutes
+from integrations.sandbox.twilio.deliveries import keyword_of
 from integrations.sandbox.twilio.media import TwilioMediaRoutes
 from integrations.sandbox.twilio.messaging import TwilioMessagingRoutes, segments
 
 __all__ = ["StatusCallback", "TwilioEmulator", "keyword_of", "segments"]
 
 
-class TwilioEmulator(
-    TwilioMessagingRoutes, TwilioMediaRoutes, TwilioInboundDeliveries, TwilioStatusCallbacks
-):
+class TwilioEmulator(TwilioMessagingRoutes, TwilioMediaRoutes, TwilioConsoleRoutes):
     name = "twilio"
     default_port = 8029
 
