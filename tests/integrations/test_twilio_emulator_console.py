@@ -162,6 +162,7 @@ def test_alts_texts_are_listed_escaped_with_their_status_and_stop_is_one_click(
     assert "undelivered (error 30007: Message filtered)" in html
     assert "<td>delivered</td>" in html
     assert f'<input type="hidden" name="from" value="{MARIA}">' in html
+    assert f'aria-label="Reply STOP as {MARIA}"' in html
     answer = httpx.post(
         f"{twilio.base_url}/console/text", data={"from": MARIA, "to": NUMBER, "body": "STOP"}
     )
@@ -180,3 +181,21 @@ def test_alt_not_running_is_said_plainly(twilio: TwilioEmulator, receiver: Recei
     )
 
     assert "ALT did not answer at" in outcome(answer)
+
+
+def test_in_make_run_the_console_texts_alts_public_url_and_statuses_go_out_by_themselves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TWILIO_PUBLIC_BASE_URL", raising=False)
+    monkeypatch.delenv("TWILIO_SANDBOX_AUTO_STATUS_SECONDS", raising=False)
+    monkeypatch.setenv("SITE_URL", "http://127.0.0.1:8000/")
+    assert TwilioEmulator().inbound_url == "http://127.0.0.1:8000/webhooks/twilio/sms/"
+    assert TwilioEmulator().auto_status_seconds is None
+
+    monkeypatch.setenv("TWILIO_PUBLIC_BASE_URL", "https://alt.example.ngrok.app")
+    for name, value in TwilioEmulator.sandbox_settings("http://127.0.0.1:8029", {}).items():
+        monkeypatch.setenv(name, value)
+    emulator = TwilioEmulator()
+
+    assert emulator.inbound_url == "https://alt.example.ngrok.app/webhooks/twilio/sms/"
+    assert emulator.auto_status_seconds == 2.0

@@ -79,15 +79,19 @@ class TwilioConsoleRoutes(TwilioInboundDeliveries, TwilioStatusCallbacks):
             return "<h2>Texts ALT sent</h2><p>ALT has not sent a text through the sandbox yet.</p>"
         rows = []
         for m in sent:
+            who = html.escape(str(m.get("to") or ""))
             status = str(m.get("status") or "")
             if m.get("error_code"):
                 status += f" (error {m['error_code']}: {m.get('error_message') or ''})"
             reply = (
                 '<form method="post" action="/console/text">'
-                f'<input type="hidden" name="from" value="{html.escape(str(m.get("to") or ""))}">'
+                f'<input type="hidden" name="from" value="{who}">'
                 f'<input type="hidden" name="to" value="{html.escape(str(m.get("from") or ""))}">'
-                '<button type="submit" name="body" value="STOP">Reply STOP</button> '
-                '<button type="submit" name="body" value="START">Reply START</button></form>'
+                # The accessible name starts with the visible words (WCAG 2.5.3, label in name).
+                f'<button type="submit" name="body" value="STOP" aria-label="Reply STOP as {who}">'
+                "Reply STOP</button> "
+                f'<button type="submit" name="body" value="START" aria-label="Reply START as '
+                f'{who}">Reply START</button></form>'
                 if m.get("from")
                 else ""
             )
