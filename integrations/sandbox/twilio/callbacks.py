@@ -177,7 +177,7 @@ class TwilioStatusCallbacks(TwilioCore):
             try:
                 self.deliver_status_callbacks(sid, through=status)
             except (httpx.HTTPError, KeyError):
-                continue  # ALT down (Twilio does not retry status callbacks either): go on
+                continue  # ALT down or restarting: that status is lost, the next one still goes
 
     # -- one step ----------------------------------------------------------------------------------
     def _advance(self, message: StoredMessage, status: str) -> StatusCallback | None:
