@@ -6,7 +6,9 @@ Harsh by default, where Twilio is harsh (each place names its source):
 - dates are RFC 2822 strings and counts (`num_segments`, `num_media`) are strings (§4.1, §9 15);
 - a sender may only be a number the account owns, or its Messaging Service (21606, §4.2);
 - a recipient who texted STOP to a sender is refused by that sender with 400 21610 until START
-  (§4.6), kept per (sender, recipient): with a Messaging Service, per service.
+  (§4.6), kept per (sender, recipient): with a Messaging Service, per service;
+- delivery failures arrive later, in status callbacks (§4.2 last paragraph): a recipient a test
+  marks with `carrier_rejects` gets undelivered/failed with its 300xx code, never a sync error.
 """
 
 from __future__ import annotations
@@ -48,6 +50,19 @@ def new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
+# Twilio's short names of the asynchronous delivery errors (twilio.com/docs/api/errors/300xx),
+# the resource's `error_message` on failed/undelivered (§4.2 last paragraph).
+DELIVERY_ERROR_MESSAGES: dict[int, str] = {
+    30003: "Unreachable destination handset",
+    30004: "Message blocked",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30007: "Message filtered",
+    30008: "Unknown error",
+    30034: "Message from an unregistered number",
+}
+
+
 @dataclass
 class TwilioAccountState:
     """A Twilio account the emulator knows: its token, its numbers and Messaging Services."""
@@ -57,6 +72,8 @@ class TwilioAccountState:
     numbers: set[str] = field(default_factory=set)
     # Messaging Service SID -> the numbers in its sender pool.
     services: dict[str, set[str]] = field(default_factory=dict)
+    # Services with Advanced Opt-Out on: their inbound keywords carry OptOutType (§4.3, §4.6).
+    advanced_opt_out: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -67,6 +84,20 @@ class StoredMessage:
     status_callback: str = ""
     # The statuses still to report in callbacks, in the order the emulator will send them.
     pending_statuses: list[str] = field(default_factory=list)
+    # The 300xx code the final failed/undelivered status carries (carrier_rejects).
+    error_code: int | None = None
+
+
+@dataclass
+class StoredMedia:
+    """One inbound MMS attachment: served at Messages/{MM}/Media/{ME} (§4.3)."""
+
+    sid: str
+    message_sid: str
+    account_sid: str
+    content_type: str
+    data: bytes
+    created_at: float = field(default_factory=time.time)
 
 
 class TwilioCore(Emulator):
@@ -83,6 +114,9 @@ class TwilioCore(Emulator):
         self.messages: dict[str, StoredMessage] = {}
         # (sender: a number or a Messaging Service SID, recipient number) that texted STOP (§4.6).
         self.opted_out: set[tuple[str, str]] = set()
+        # Recipient number -> (final status, 300xx code) the carrier reports for it (§4.2).
+        self.carrier_rejections: dict[str, tuple[str, int]] = {}
+        self.media: dict[str, StoredMedia] = {}
         self.state_lock = threading.RLock()
         self.reset_state()
 
@@ -91,6 +125,8 @@ class TwilioCore(Emulator):
             self.accounts.clear()
             self.messages.clear()
             self.opted_out.clear()
+            self.carrier_rejections.clear()
+            self.media.clear()
             self.add_account(
                 self.default_account_sid, self.default_auth_token, numbers=[self.default_number]
             )
@@ -103,6 +139,7 @@ class TwilioCore(Emulator):
         *,
         numbers: Iterable[str] = (),
         services: dict[str, list[str]] | None = None,
+        advanced_opt_out: Iterable[str] = (),
     ) -> TwilioAccountState:
         with self.state_lock:
             account = TwilioAccountState(
@@ -110,6 +147,7 @@ class TwilioCore(Emulator):
                 auth_token=auth_token,
                 numbers=set(numbers),
                 services={k: set(v) for k, v in (services or {}).items()},
+                advanced_opt_out=set(advanced_opt_out),
             )
             self.accounts[sid] = account
             return account
@@ -123,6 +161,58 @@ class TwilioCore(Emulator):
         """The recipient texted START: the sender may text them again (§4.6)."""
         with self.state_lock:
             self.opted_out.discard((sender, recipient))
+
+    def carrier_rejects(self, number: str, code: int = 30007, *, status: str = "") -> None:
+        """Messages to `number` are accepted (201) but end failed/undelivered with `code` in the
+        status callbacks and on the resource, as carriers report later (§4.2 last paragraph,
+        §4.4). The status defaults to `failed` for 30034 (Twilio refuses to send from an
+        unregistered number) and `undelivered` for the carrier's 30003-30008."""
+        final = status or ("failed" if code == 30034 else "undelivered")
+        if final not in ("failed", "undelivered"):
+            raise ValueError("a carrier rejection ends failed or undelivered")
+        with self.state_lock:
+            self.carrier_rejections[number] = (final, code)
+
+    def rate_limit_next(self, times: int = 1) -> None:
+        """The next `times` Messages creates answer 429 code 20429 "Too Many Requests" (§4.2)."""
+        self.fail_next(
+            429,
+            {
+                "code": 20429,
+                "message": "Too Many Requests",
+                "more_info": "https://www.twilio.com/docs/errors/20429",
+                "status": 429,
+            },
+            times=times,
+            when=lambda r: r.method == "POST" and r.path.endswith("/Messages.json"),
+        )
+
+    def planned_statuses(self, to: str, service: str) -> tuple[list[str], int | None]:
+        """The statuses a new outbound message will report in callbacks, after its initial one
+        (which gets no callback, §4.1), and the error code of the last.
+
+        With a Messaging Service the message goes accepted -> queued first; then sending, sent
+        and the carrier's answer (twilio.com/docs/messaging/guides/outbound-message-status-in-
+        status-callbacks). `sending` is reported too, the harsher reading: ALT must not take it
+        for sent. `failed` (30034) never reaches the carrier, so it follows queued directly."""
+        with self.state_lock:
+            final, code = self.carrier_rejections.get(to, ("delivered", None))
+        head = ["queued"] if service else []
+        if final == "failed":
+            return [*head, "failed"], code
+        return [*head, "sending", "sent", final], code
+
+    def owner_of_number(self, number: str) -> tuple[TwilioAccountState, list[str]] | None:
+        """The account that owns `number` and the Messaging Services whose pool holds it."""
+        with self.state_lock:
+            for account in self.accounts.values():
+                services = sorted(s for s, pool in account.services.items() if number in pool)
+                if number in account.numbers or services:
+                    return account, services
+        return None
+
+    def outbound_stored(self, sid: str) -> None:
+        """Called after an outbound message is stored (the callbacks part schedules it)."""
 
     # -- auth ------------------------------------------------------------------------------------
     def authenticate(

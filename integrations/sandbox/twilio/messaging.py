@@ -126,13 +126,16 @@ class TwilioMessagingRoutes(TwilioCore):
             "to": form.get("To"),
             "uri": f"/{API_VERSION}/Accounts/{account.sid}/Messages/{sid}.json",
         }
+        pending, error_code = self.planned_statuses(str(form.get("To", "")), service)
         with self.state_lock:
             self.messages[sid] = StoredMessage(
                 resource=resource,
                 status_callback=form.get("StatusCallback", ""),
-                pending_statuses=["sent", "delivered"],
+                pending_statuses=pending,
+                error_code=error_code,
             )
-        return resource
+        self.outbound_stored(sid)
+        return dict(resource)
 
     @route(
         "GET",
