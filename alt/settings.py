@@ -144,6 +144,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "appointments.tasks.appointment_reminders_send",
         "schedule": 60.0,
     },
+    # Text clients before their appointments, at the workspace's lead time (each start claimed
+    # once by a unique (appointment, starts_at) row; quiet hours decide when the text goes out).
+    "sms-appointment-reminders": {
+        "task": "integrations.twilio_sms.reminders.sms_reminders_send",
+        "schedule": 120.0,
+    },
     # Erase contacts whose delete was not undone within the undo window.
     "contacts-purge-deleted": {
         "task": "contacts.tasks.purge.contacts_purge_deleted",
