@@ -179,6 +179,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "contacts.tasks.inbox_message_changes_purge",
         "schedule": 86400.0,
     },
+    # Send the inbox's held messages (quiet hours, appointment reminders) once due; the time is in
+    # the row, so a worker restart delays them by a minute at most (contacts/inbox/sending.py).
+    "inbox-scheduled-sends": {
+        "task": "contacts.tasks.inbox_scheduled_sends",
+        "schedule": 60.0,
+    },
     # Re-send webhook deliveries stored but still unprocessed after two minutes (a lost job).
     "webhook-inbound-events-sweep": {
         "task": "integrations.tasks.inbound_events_sweep",
