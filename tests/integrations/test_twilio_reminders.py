@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import connection
-from django.test import Client
+from django.test import Client, TestCase
 
 from alt.accounts.models import User
 from appointments.models import Appointment
@@ -92,7 +92,7 @@ def texts(alice: User) -> list[Message]:
 
 
 def run_at(moment: datetime) -> int:
-    with time_machine.travel(moment, tick=False):
+    with time_machine.travel(moment, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
         return reminders_deliver()
 
 
