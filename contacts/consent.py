@@ -20,7 +20,7 @@ from django.utils import timezone
 from contacts.models import Consent, ConsentEvent, Contact
 
 if TYPE_CHECKING:
-    from alt.accounts.models import User
+    from alt.accounts.models import User, Workspace
 
 # What each event does to the state; events not listed (HELP, a window opening, a bounce) are
 # history only.
@@ -144,38 +144,35 @@ class ChannelConsent:
     older: int
 
 
-def consent_overview(contact: Contact) -> list[ChannelConsent]:
+def consent_overview(
+    contact: Contact, *, workspace: Workspace | None = None
+) -> list[ChannelConsent]:
     """SMS, Instagram and email consent of `contact` (a channel never recorded: "Not asked"), in
-    two queries whatever the history's length."""
-    consents = {
-        c.channel: c
-        for c in Consent.objects.for_workspace(contact.workspace)
-        .filter(contact=contact)
-        .annotate(event_count=Count("events"))
-    }
-    events: dict[int, list[ConsentEvent]] = {}
-    if consents:
-        ranked = (
-            ConsentEvent.objects.for_workspace(contact.workspace)
-            .filter(consent__in=[c.id for c in consents.values()])
-            .annotate(
-                rank=Window(
-                    RowNumber(),
-                    partition_by=[F("consent_id")],
-                    order_by=[F("at").desc(), F("id").desc()],
-                )
-            )
-            .filter(rank__lte=HISTORY_SHOWN)
-            .select_related("by")
-            .order_by("consent_id", "-at", "-id")
+    one query whatever the history's length: each channel's newest HISTORY_SHOWN events with their
+    consent and its event count (a Consent exists only from its first event). `workspace`: the
+    contact's, when the caller has it loaded already."""
+    ranked = (
+        ConsentEvent.objects.for_workspace(workspace or contact.workspace)
+        .filter(consent__contact=contact)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("consent_id")],
+                order_by=[F("at").desc(), F("id").desc()],
+            ),
+            total=Window(Count("id"), partition_by=[F("consent_id")]),
         )
-        for event in ranked:
-            events.setdefault(event.consent_id, []).append(event)
+        .filter(rank__lte=HISTORY_SHOWN)
+        .select_related("consent", "by")
+        .order_by("consent_id", "-at", "-id")
+    )
+    history: dict[str, list[ConsentEvent]] = {}
+    for event in ranked:
+        history.setdefault(event.consent.channel, []).append(event)
     overview = []
     for channel in (Consent.Channel.SMS, Consent.Channel.INSTAGRAM, Consent.Channel.EMAIL):
-        consent = consents.get(channel)
-        history = events.get(consent.id, []) if consent else []
-        last_change = next((e for e in history if e.kind in _STATE_AFTER), None)
+        events = history.get(channel, [])
+        consent = events[0].consent if events else None
         overview.append(
             ChannelConsent(
                 channel=channel,
@@ -184,9 +181,9 @@ def consent_overview(contact: Contact) -> list[ChannelConsent]:
                 source=consent.source if consent else "",
                 opted_in_at=consent.opted_in_at if consent else None,
                 opted_out_at=consent.opted_out_at if consent else None,
-                last_change=last_change,
-                history=history,
-                older=max(getattr(consent, "event_count", 0) - len(history), 0),
+                last_change=next((e for e in events if e.kind in _STATE_AFTER), None),
+                history=events,
+                older=max(events[0].total - len(events), 0) if events else 0,  # type: ignore[attr-defined]
             )
         )
     return overview

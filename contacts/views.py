@@ -431,7 +431,7 @@ def _detail_context(
         "today": timezone.localdate(timezone.now(), tz),
         "note_form": forms.get("note_form") or NoteForm(),
         "task_form": forms.get("task_form") or TaskForm(time_zone=request.user.timezone),
-        "consents": consent_overview(contact),
+        "consents": consent_overview(contact, workspace=request.workspace),
         "zone_guess": (
             area_code_zones(contact.primary_phone, at=timezone.now())
             if contact.primary_phone and not contact.time_zone

@@ -18,6 +18,7 @@ PERIODIC_JOBS = {
     "contacts.tasks.reminders.task_reminders_send": 60.0,
     "contacts.tasks.purge.contacts_purge_deleted": 3600.0,
     "appointments.tasks.appointment_reminders_send": 60.0,
+    "integrations.twilio_sms.reminders.sms_reminders_send": 120.0,
     "contacts.tasks.bulk_jobs_sweep": 60.0,
     "contacts.tasks.imports.contacts_imports_sweep_stale": 60.0,
     "integrations.google_calendar.tasks.calendar_sync_sweep": 60.0,
