@@ -14,8 +14,8 @@ from alt.accounts.models import User
 from contacts.consent import HISTORY_SHOWN, consent_record
 from contacts.merging import services as merging
 from contacts.models import Consent, ConsentEvent, Contact, PipelineStage
-from tests.contacts.conftest import run_import
 from tests.conftest import workspace_of
+from tests.contacts.conftest import run_import
 from tests.factories import create_contact
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,8 @@ def test_the_history_shows_the_newest_events_first_and_counts_the_older_ones(
     page = alice_client.get(f"/contacts/{wendy.id}/").content.decode()
 
     assert f"help number {HISTORY_SHOWN + 4}" in page
-    assert "help number 4<" not in page and "help number 4 " not in page
+    assert "help number 4<" not in page
+    assert "help number 4 " not in page
     assert page.index(f"help number {HISTORY_SHOWN + 4}") < page.index("help number 10")
     assert "and 5 older events" in page
 
