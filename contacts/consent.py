@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.db.models import Count, F, Window
@@ -167,7 +167,7 @@ def consent_overview(
         .order_by("consent_id", "-at", "-id")
     )
     history: dict[str, list[ConsentEvent]] = {}
-    for event in ranked:
+    for event in cast(list[ConsentEvent], list(ranked)):
         history.setdefault(event.consent.channel, []).append(event)
     overview = []
     for channel in (Consent.Channel.SMS, Consent.Channel.INSTAGRAM, Consent.Channel.EMAIL):
@@ -176,7 +176,7 @@ def consent_overview(
         overview.append(
             ChannelConsent(
                 channel=channel,
-                label=channel.label,
+                label=str(channel.label),
                 state=consent.state if consent else Consent.State.UNKNOWN,
                 source=consent.source if consent else "",
                 opted_in_at=consent.opted_in_at if consent else None,

@@ -94,7 +94,9 @@ def contact_panels(request: WorkspaceRequest, contact: Any) -> list[Panel]:
 
 def appointment_panels(request: WorkspaceRequest, appointment: Any) -> list[Panel]:
     return [
-        p for panel in _appointment_panels.values() if (p := panel(request, appointment)) is not None
+        p
+        for panel in _appointment_panels.values()
+        if (p := panel(request, appointment)) is not None
     ]
 
 

@@ -22,13 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
 from alt.accounts.decorators import WorkspaceRequest
 from alt.accounts.models import Workspace
 from alt.accounts.seams import Panel
+from alt.lib.celery_typing import shared_task
 from appointments.models import Appointment
 from contacts.consent import sms_automated_refusal
 from contacts.inbox.sending import SendRefused, message_send
@@ -106,7 +106,7 @@ def reminders_claim(*, now: datetime, limit: int = BATCH_SIZE) -> dict[int, list
 def client_mobile(contact: Contact) -> str:
     """The number a reminder goes to: a phone labelled mobile or cell, else the primary one
     (E.164), or "" when the contact has none."""
-    phones = list(
+    phones: list[tuple[str, str]] = list(
         ContactPhone.objects.for_workspace(contact.workspace)
         .filter(contact=contact)
         .order_by("-is_primary", "id")
@@ -280,7 +280,7 @@ def appointment_panel(request: WorkspaceRequest, appointment: Any) -> Panel | No
     )
 
 
-@shared_task(name="integrations.twilio_sms.reminders.sms_reminders_send")
+@shared_task
 def sms_reminders_send() -> None:
     # Claim by unique key: the (appointment, starts_at) row is inserted ON CONFLICT DO NOTHING
     # before the text is queued, so a start is reminded of once, whichever beat claims it.

@@ -115,6 +115,7 @@ def test_a_new_contacts_ticks_are_recorded_too(
     alice_client: Client, alice: User, ws_with_stages: Any
 ) -> None:
     stage = PipelineStage.objects.for_workspace(ws_with_stages).first()
+    assert stage is not None
     alice_client.post(
         "/contacts/new/",
         {"first_name": "Nina", "stage": stage.id, "consent_email": "on", "source": "manual"},

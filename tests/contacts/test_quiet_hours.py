@@ -17,7 +17,7 @@ UK_MOBILE = "+447700900123"  # names no zone
 
 
 def local(zone: str, *parts: int) -> datetime:
-    return datetime(*parts, tzinfo=ZoneInfo(zone))  # type: ignore[misc]
+    return datetime(*parts, tzinfo=ZoneInfo(zone))  # type: ignore[misc, arg-type]
 
 
 def send_at(

@@ -335,14 +335,18 @@ def test_two_concurrent_beats_send_one_reminder(alice: User, lead_day: TwilioAcc
         finally:
             connection.close()
 
+    def after_the_claim() -> None:
+        claimed.wait(5)
+        beat(False)
+
     with time_machine.travel(DAY_BEFORE, tick=False):
         first = threading.Thread(target=beat, args=(True,))
-        second = threading.Thread(target=lambda: (claimed.wait(5), beat(False)))
+        second = threading.Thread(target=after_the_claim)
         first.start()
         second.start()
         first.join(10)
         second.join(10)
-        reminders._handle = real_handle  # type: ignore[assignment]
+        reminders._handle = real_handle
 
     assert errors == []
     assert sorted(counts) == [0, 1]
