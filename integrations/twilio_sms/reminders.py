@@ -120,8 +120,14 @@ def client_mobile(contact: Contact) -> str:
 
 def client_zone(*, contact: Contact, phone: str, agent_zone: str, at: datetime) -> ZoneInfo:
     """The zone the client reads times in: theirs when set, else their area code's (as quiet
-    hours decides), else the agent's."""
-    return zones_for(time_zone=contact.time_zone, phone=phone, fallback=agent_zone, at=at)[0]
+    hours decides), else the agent's. An area code with several zones (Alaska's 907: Adak and
+    Anchorage) reads in the agent's when it is one of them, else in the easternmost (Anchorage),
+    and the text names the zone either way."""
+    zones = zones_for(time_zone=contact.time_zone, phone=phone, fallback=agent_zone, at=at)
+    for zone in zones:
+        if zone.key == agent_zone:
+            return zone
+    return max(zones, key=lambda zone: at.astimezone(zone).utcoffset() or timedelta(0))
 
 
 def reminder_text(*, appointment: Appointment, zone: ZoneInfo, now: datetime) -> str:

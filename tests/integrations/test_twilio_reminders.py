@@ -148,6 +148,7 @@ def test_reminders_are_off_until_the_owner_picks_a_lead_time(
         (SF_MOBILE, "", "10:00 AM PDT"),  # the 415 area code: Los Angeles
         ("+12125550123", "", "1:00 PM EDT"),  # 212: New York
         ("+18085550123", "", "7:00 AM HST"),  # 808: Honolulu (no DST)
+        ("+19075550123", "", "9:00 AM AKDT"),  # 907: Adak and Anchorage, read in Anchorage's
         (SF_MOBILE, "Europe/Madrid", "7:00 PM CEST"),  # the contact's own zone wins
     ],
 )
