@@ -412,3 +412,29 @@ def test_without_a_number_the_page_says_so(alice_client: Client) -> None:
     page = alice_client.get("/settings/sms/reminders/").content.decode()
 
     assert "Set up your workspace's SMS number first" in page
+
+
+def test_the_appointment_page_says_when_the_reminder_will_go(
+    alice: User, alice_client: Client, lead_day: TwilioAccount
+) -> None:
+    appointment = book(
+        alice, client_of(alice), starts_at=STARTS, ends_at=STARTS + timedelta(hours=1)
+    )
+
+    with time_machine.travel(STARTS - timedelta(days=3), tick=False):
+        page = alice_client.get(f"/appointments/{appointment.id}/").content.decode()
+
+    assert "A text goes to the client 1 day before" in page
+    assert "/settings/sms/reminders/" in page
+
+
+def test_without_reminders_the_appointment_page_shows_no_reminder_card(
+    alice: User, alice_client: Client, sms_account: TwilioAccount
+) -> None:
+    appointment = book(
+        alice, client_of(alice), starts_at=STARTS, ends_at=STARTS + timedelta(hours=1)
+    )
+
+    page = alice_client.get(f"/appointments/{appointment.id}/").content.decode()
+
+    assert "Text reminder to the client" not in page
