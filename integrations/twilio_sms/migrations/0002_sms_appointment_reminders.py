@@ -7,39 +7,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_tasks_appointment_reminder_minutes'),
-        ('appointments', '0003_tasks_appointment_reminders'),
-        ('contacts', '0017_contact_time_zone'),
-        ('twilio_sms', '0001_twilio_accounts'),
+        ("accounts", "0003_tasks_appointment_reminder_minutes"),
+        ("appointments", "0003_tasks_appointment_reminders"),
+        ("contacts", "0017_contact_time_zone"),
+        ("twilio_sms", "0001_twilio_accounts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='twilioaccount',
-            name='reminder_lead_minutes',
+            model_name="twilioaccount",
+            name="reminder_lead_minutes",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='SmsReminder',
+            name="SmsReminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('outcome', models.CharField(choices=[('queued', 'Text queued'), ('skipped', 'Not sent')], max_length=8)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('send_after', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='appointments.appointment')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contacts.message')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("queued", "Text queued"), ("skipped", "Not sent")], max_length=8
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("send_after", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="appointments.appointment",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="contacts.message",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'default_manager_name': 'all_workspaces',
-                'constraints': [models.UniqueConstraint(fields=('appointment', 'starts_at'), name='sms_reminder_one_per_start')],
+                "default_manager_name": "all_workspaces",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("appointment", "starts_at"), name="sms_reminder_one_per_start"
+                    )
+                ],
             },
             managers=[
-                ('all_workspaces', django.db.models.manager.Manager()),
+                ("all_workspaces", django.db.models.manager.Manager()),
             ],
         ),
     ]
