@@ -144,6 +144,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "appointments.tasks.appointment_reminders_send",
         "schedule": 60.0,
     },
+    # Text clients before their appointments, at the workspace's lead time (each start claimed
+    # once by a unique (appointment, starts_at) row; quiet hours decide when the text goes out).
+    "sms-appointment-reminders": {
+        "task": "integrations.twilio_sms.reminders.sms_reminders_send",
+        "schedule": 120.0,
+    },
     # Erase contacts whose delete was not undone within the undo window.
     "contacts-purge-deleted": {
         "task": "contacts.tasks.purge.contacts_purge_deleted",
@@ -172,6 +178,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inbox-message-changes-purge": {
         "task": "contacts.tasks.inbox_message_changes_purge",
         "schedule": 86400.0,
+    },
+    # Send the inbox's held messages (quiet hours, appointment reminders) once due; the time is in
+    # the row, so a worker restart delays them by a minute at most (contacts/inbox/sending.py).
+    "inbox-scheduled-sends": {
+        "task": "contacts.tasks.inbox_scheduled_sends",
+        "schedule": 60.0,
     },
     # Re-send webhook deliveries stored but still unprocessed after two minutes (a lost job).
     "webhook-inbound-events-sweep": {

@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("settings/calendar/", include("integrations.google_calendar.urls")),
     path("settings/social/", include("integrations.instagram.urls")),
+    path("settings/sms/reminders/", include("integrations.twilio_sms.reminder_urls")),
     path("webhooks/instagram/", include("integrations.instagram.webhook_urls")),
     path("inbox/", include("contacts.inbox.urls")),
     path("", include("alt.accounts.urls")),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.models import Membership
+from alt.accounts.seams import appointment_panels
 from alt.accounts.shortcuts import render_local
 from alt.lib.dates import EARLIEST, LATEST, format_when, local_day, parse_day, week_start
 from appointments import services
@@ -127,7 +128,12 @@ def appointment_edit(request: WorkspaceRequest, appointment_id: int) -> HttpResp
         else:
             messages.success(request, f"Saved “{form.cleaned_data['title']}”.")
             return redirect(back)
-    context = {"form": form, "appointment": appointment, "back": back}
+    context = {
+        "form": form,
+        "appointment": appointment,
+        "back": back,
+        "panels": appointment_panels(request, appointment),
+    }
     return _render(request, "appointments/form.html", context, status=400 if form.errors else 200)
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -25,6 +25,7 @@ from alt.lib.dates import DayField, check_range, check_schedule, local_or_utc, s
 from alt.lib.money import parse_amount
 from alt.lib.tenancy import WorkspaceFormMixin
 from contacts import custom_fields
+from contacts.consent import sms_opt_out_by_them
 from contacts.models import (
     Contact,
     ContactQuerySet,
@@ -36,6 +37,7 @@ from contacts.models import (
 )
 from contacts.normalize import InvalidPhone, normalize_email, phone_display, phone_to_e164
 from contacts.pipeline.services import lead_source_for_key, lead_sources_create_defaults
+from contacts.quiet_hours import area_code_zones
 from contacts.services import ContactInput, RepeatRule
 
 MAX_BUDGET = 2_147_483_647  # the columns are PostgreSQL integers
@@ -61,10 +63,27 @@ SECTIONS: dict[str, Section] = {
             "Buying & selling",
             ("role", "budget_min", "budget_max", "timeframe", "next_follow_up_on"),
         ),
-        Section("consent", "Consent", ("consent_email", "consent_sms", "consent_instagram")),
+        Section(
+            "consent",
+            "Consent",
+            (
+                "consent_email",
+                "consent_sms",
+                "consent_sms_confirm",
+                "consent_instagram",
+                "time_zone",
+            ),
+        ),
         Section("custom", "More fields", ()),  # the workspace's CustomField rows
     )
 }
+
+
+# Every IANA zone, by name; blank: not known (quiet hours guess from the phone's area code).
+ZONE_CHOICES = [
+    ("", "Not known: guess from the phone number"),
+    *((name, name.replace("_", " ")) for name in sorted(available_timezones()) if "/" in name),
+]
 
 
 def _split(raw: str) -> list[str]:
@@ -205,7 +224,19 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
     )
     consent_email = forms.BooleanField(label="Agreed to email", required=False)
     consent_sms = forms.BooleanField(label="Agreed to text messages (SMS)", required=False)
+    # Shown only for a contact who texted STOP: carriers require their START, so a tick alone
+    # does not opt them back in.
+    consent_sms_confirm = forms.BooleanField(
+        label="They asked me to receive texts again", required=False
+    )
     consent_instagram = forms.BooleanField(label="Agreed to Instagram messages", required=False)
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        choices=ZONE_CHOICES,
+        help_text="Automated texts wait for 8 am to 9 pm in this zone.",
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
+    )
 
     def __init__(
         self,
@@ -218,6 +249,25 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
         super().__init__(*args, workspace=workspace, **kwargs)
         self.contact = contact
         self.section = section
+        wants_consent = section in (None, "consent")
+        self.their_stop = (
+            sms_opt_out_by_them(contact) if contact is not None and wants_consent else None
+        )
+        if self.their_stop is None:
+            del self.fields["consent_sms_confirm"]
+        else:
+            when = timezone.localtime(self.their_stop.at).strftime("%-d %b %Y")
+            self.fields["consent_sms_confirm"].help_text = (
+                f"They texted STOP on {when}; only tick “Agreed to text messages” if they asked "
+                "to receive texts again."
+            )
+        if wants_consent and contact and not contact.time_zone and contact.primary_phone:
+            guess = area_code_zones(contact.primary_phone, at=timezone.now())
+            if guess:
+                self.fields["time_zone"].help_text = (
+                    f"Not set: guessed from the phone's area code as {' / '.join(guess)}. "
+                    "Automated texts wait for 8 am to 9 pm there."
+                )
         self.custom_fields = list(CustomField.objects.for_workspace(workspace))
         for custom in self.custom_fields:
             self.fields[CUSTOM_PREFIX + custom.key] = custom_fields.form_field(custom)
@@ -350,6 +400,17 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
                 f"The budget can't go up to ${high:,} when it starts at ${low:,}: "
                 "the second amount must be the larger one.",
             )
+        if (
+            self.their_stop is not None
+            and data.get("consent_sms")
+            and not data.get("consent_sms_confirm")
+        ):
+            when = timezone.localtime(self.their_stop.at).strftime("%-d %b %Y")
+            self.add_error(
+                "consent_sms",
+                f"They texted STOP on {when}; only tick this if they asked to receive texts "
+                "again, and confirm it below. Carriers require their agreement.",
+            )
         detail_fields = SECTIONS["details"].fields
         has_details = all(n in self.fields for n in detail_fields)
         if has_details and not self.errors and not any(data.get(n) for n in detail_fields):
@@ -396,12 +457,12 @@ class ContactForm(WorkspaceFormMixin, forms.Form):
     def update_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for contacts.services.contact_update from this section's fields."""
         data = self.cleaned_data
-        plain = {"emails", "phones", "tags"}
+        plain = {"emails", "phones", "tags", "consent_sms_confirm"}
         changes = {n: data[n] for n in self.fields if n in self.base_fields and n not in plain}
         if self.section == "custom":
             changes["custom_fields"] = self._custom_values()
         kwargs: dict[str, Any] = {"changes": changes}
-        for n in plain & set(self.fields):
+        for n in plain & set(self.fields) - {"consent_sms_confirm"}:
             kwargs[n] = data[n]
         return kwargs
 

@@ -966,6 +966,10 @@ class Message(TenantModel):
     sent_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # An automated outgoing message held until then (quiet hours, an appointment reminder's lead
+    # time): stays PENDING, shown "scheduled for", and is handed to the send task by the
+    # scheduled-sends sweeper once due, so a worker restart never loses it. Cleared when claimed.
+    send_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -977,6 +981,12 @@ class Message(TenantModel):
         ]
         indexes = [
             models.Index(fields=["conversation", "-sent_at", "-id"], name="message_thread"),
+            # The sweeper's question, "which held messages are due?", over the few rows held.
+            models.Index(
+                fields=["send_after"],
+                condition=Q(send_after__isnull=False, status="pending"),
+                name="message_scheduled_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -78,3 +78,11 @@ def automated_send_at(*, time_zone: str, phone: str, fallback: str, now: datetim
         if all(_inside(candidate, z) for z in zones):
             return candidate
     return min(candidates)  # zones that never share a window: the earliest morning
+
+
+def area_code_zones(phone: str, *, at: datetime) -> list[str]:
+    """The IANA zones quiet hours would use for `phone` alone (its area code's), or [] when the
+    number names none usable (the contact form shows them as the time zone's hint)."""
+    guessed = zones_for(time_zone="", phone=phone, fallback="", at=at)
+    names = [str(zone.key) for zone in guessed]
+    return [] if names == ["UTC"] else names

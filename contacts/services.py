@@ -22,8 +22,10 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from alt.accounts.models import Membership, User, Workspace
+from contacts.consent import consent_record
 from contacts.models import (
     Activity,
+    ConsentEvent,
     Contact,
     ContactChannel,
     ContactEmail,
@@ -113,6 +115,35 @@ class ContactInput:
     consent_email: bool = False
     consent_sms: bool = False
     consent_instagram: bool = False
+    time_zone: str = ""  # IANA; blank: quiet hours guess it from the phone's area code
+
+
+# The contact form's consent boxes and the channel each records (contacts.consent).
+CONSENT_FIELDS = {
+    "consent_email": "email",
+    "consent_sms": "sms",
+    "consent_instagram": "instagram",
+}
+
+
+def _consent_ticks(
+    contact: Contact, ticks: dict[str, bool], actor: User | None, *, detail: str = ""
+) -> None:
+    """Record each consent box whose tick differs from the contact's state, through
+    contacts.consent.consent_record (the only writer of consent)."""
+    who = (actor.full_name or actor.email) if actor is not None else "ALT"
+    for field, agreed in ticks.items():
+        if bool(agreed) == getattr(contact, field):
+            continue
+        kind = ConsentEvent.Kind.OPT_IN if agreed else ConsentEvent.Kind.OPT_OUT
+        verb = "Ticked" if agreed else "Unticked"
+        consent_record(
+            contact,
+            CONSENT_FIELDS[field],
+            kind,
+            detail=detail or f"{verb} on the contact form by {who}",
+            by=actor,
+        )
 
 
 def tags_get_or_create(*, workspace: Workspace, names: Iterable[str]) -> list[Tag]:
@@ -229,11 +260,14 @@ def contact_create(
             timeframe=data.timeframe,
             custom_fields=data.custom_fields or {},
             next_follow_up_on=data.next_follow_up_on,
-            consent_email=data.consent_email,
-            consent_sms=data.consent_sms,
-            consent_instagram=data.consent_instagram,
+            time_zone=data.time_zone,
         )
         contact.save()
+        _consent_ticks(
+            contact,
+            {field: getattr(data, field) for field in CONSENT_FIELDS},
+            actor,
+        )
         _apply_emails_phones(contact, data.emails, data.phones)
         contact.search_text = search_text_for(
             contact.first_name,
@@ -259,6 +293,7 @@ def contact_create(
 EDITABLE_FIELDS = (
     "first_name", "last_name", "stage", "source", "assigned_to", "role", "budget_min", "budget_max",
     "timeframe", "custom_fields", "next_follow_up_on", "consent_email", "consent_sms", "consent_instagram",
+    "time_zone",
 )  # fmt: skip
 
 
@@ -276,11 +311,14 @@ def contact_update(
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    ticks = {f: bool(changes.pop(f)) for f in list(changes) if f in CONSENT_FIELDS}
     with transaction.atomic():
         old_stage = contact.stage
         for field, value in changes.items():
             setattr(contact, field, value)
         contact.save()
+        # Consent moves only through contacts.consent (history kept, the mirror in step).
+        _consent_ticks(contact, ticks, actor)
         if emails is not None or phones is not None:
             _apply_emails_phones(
                 contact,

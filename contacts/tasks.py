@@ -9,6 +9,9 @@ time never claim, and never email, the same task twice.
 Purge: hourly, erase contacts whose delete was not undone within CONTACT_UNDO_HOURS; daily,
 forget the inbox's tombstones and waiting changes older than the providers' retry window.
 
+Scheduled sends: every minute, hand the inbox's held messages (quiet hours, reminders) that are
+due to the send task.
+
 Bulk jobs: "all N matching" bulk actions too large to run in the request, and their sweeper.
 
 Both tasks keep the names they were registered under when they lived in contacts/tasks/reminders.py
@@ -36,6 +39,7 @@ from alt.lib.retry import retry_transient
 from contacts import services
 from contacts.bulk import services as bulk
 from contacts.imports.tasks import contacts_import_run, contacts_imports_sweep_stale
+from contacts.inbox import sending as inbox_sending
 from contacts.inbox import services as inbox
 from contacts.inbox.tasks import inbox_message_send
 from contacts.models import Task
@@ -51,6 +55,7 @@ __all__ = [
     "contacts_purge_deleted",
     "inbox_message_changes_purge",
     "inbox_message_send",
+    "inbox_scheduled_sends",
     "task_reminders_send",
 ]
 
@@ -198,6 +203,14 @@ def inbox_message_changes_purge() -> None:
     # State guard: only changes older than the providers' retry window are deleted; a second run
     # finds none left.
     inbox.message_changes_purge()
+
+
+@shared_task(name="contacts.tasks.inbox_scheduled_sends")
+def inbox_scheduled_sends() -> None:
+    # Safe to run twice: it only sends tasks, and inbox_message_send claims each row by a
+    # conditional UPDATE (pending -> sending), so a row handed twice is sent once.
+    for message_id, workspace_id in inbox_sending.scheduled_sends_due():
+        inbox_message_send.delay(message_id, workspace_id)
 
 
 @shared_task(name="contacts.tasks.bulk_job_run")

@@ -23,6 +23,7 @@ from alt.accounts.shortcuts import member_label, render_local
 from alt.lib.dates import When, format_when, local_day
 from alt.lib.keyset import cursor_for, cursor_parse
 from contacts import custom_fields, services
+from contacts.consent import consent_overview
 from contacts.forms import (
     SECTIONS,
     ContactCreateForm,
@@ -39,6 +40,7 @@ from contacts.models import (
     Task,
 )
 from contacts.normalize import phone_display
+from contacts.quiet_hours import area_code_zones
 
 TIMELINE_PAGE = 50
 
@@ -429,6 +431,12 @@ def _detail_context(
         "today": timezone.localdate(timezone.now(), tz),
         "note_form": forms.get("note_form") or NoteForm(),
         "task_form": forms.get("task_form") or TaskForm(time_zone=request.user.timezone),
+        "consents": consent_overview(contact, workspace=request.workspace),
+        "zone_guess": (
+            area_code_zones(contact.primary_phone, at=timezone.now())
+            if contact.primary_phone and not contact.time_zone
+            else []
+        ),
     }
     if timeline:
         before = cursor_parse(request.GET.get("before", ""))

@@ -12,16 +12,19 @@ from alt.celery import app
 # Each job whose loss would go unnoticed: reminders never sent, deleted contacts never purged,
 # calendar pushes and webhook deliveries whose broker message was lost never retried, imports
 # left "importing" forever by a killed worker, Instagram posts left "publishing" by a lost
-# message, Instagram insights never refreshed, Instagram tokens left to expire.
+# message, Instagram insights never refreshed, Instagram tokens left to expire, held texts
+# (quiet hours, reminders) never sent.
 PERIODIC_JOBS = {
     "contacts.tasks.reminders.task_reminders_send": 60.0,
     "contacts.tasks.purge.contacts_purge_deleted": 3600.0,
     "appointments.tasks.appointment_reminders_send": 60.0,
+    "integrations.twilio_sms.reminders.sms_reminders_send": 120.0,
     "contacts.tasks.bulk_jobs_sweep": 60.0,
     "contacts.tasks.imports.contacts_imports_sweep_stale": 60.0,
     "integrations.google_calendar.tasks.calendar_sync_sweep": 60.0,
     "integrations.tasks.inbound_events_sweep": 60.0,
     "contacts.tasks.inbox_message_changes_purge": 86400.0,
+    "contacts.tasks.inbox_scheduled_sends": 60.0,
     "integrations.instagram.tasks.instagram_tokens_refresh": 3600.0,
     "integrations.instagram.tasks.instagram_posts_sweep": 60.0,
     "integrations.instagram.tasks.instagram_insights_refresh_due": 3600.0,

@@ -50,6 +50,7 @@ MARKERS = (
     "ALICE-IG-CAPTION",
     "ALICE-DM-TEXT",
     "alice.dm.handle",
+    "ALICE-SMS-REMINDER-REASON",
 )
 
 
@@ -198,6 +199,7 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     # An Instagram thread with a DM and a failed reply: no page, poll, reply, retry, link or lead
     # may answer another workspace.
     thread = m_conversation(workspace, zelda)
+    alice_sms_reminders(workspace, alice, appointment)
     return {
         **ig,
         "post_id": str(ig_post.id),
@@ -218,6 +220,22 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
         "bulk_job_id": str(bulk_job.id),
         "confirmation_code": "not-a-real-code",
     }
+
+
+def alice_sms_reminders(workspace: Any, alice: Any, appointment: Any) -> None:
+    """Alice's SMS number with appointment reminders on, and a reminder not sent (its reason on
+    the appointment's page): no request of Charlie's may see or change either."""
+    from integrations.twilio_sms.models import SmsReminder, TwilioAccount
+
+    TwilioAccount.objects.create(
+        workspace=workspace, connected_by=alice, account_sid="AC" + "a" * 32,
+        auth_token="alice-twilio-token", from_number="+14155550100",
+        status=TwilioAccount.Status.WORKING, reminder_lead_minutes=1440,
+    )  # fmt: skip
+    SmsReminder.objects.create(
+        workspace=workspace, appointment=appointment, starts_at=appointment.starts_at,
+        outcome=SmsReminder.Outcome.SKIPPED, reason="ALICE-SMS-REMINDER-REASON",
+    )  # fmt: skip
 
 
 def alice_instagram(workspace: Any, alice: Any) -> dict[str, str]:
@@ -284,9 +302,15 @@ def crm_snapshot(workspace: Any) -> Any:
             m.BulkJob,
             m.LeadSource, m.Conversation, m.Message,
             Appointment, CalendarConnection,
-            *instagram_models(),
+            *instagram_models(), *sms_reminder_models(),
         )
     ]  # fmt: skip
+
+
+def sms_reminder_models() -> list[Any]:
+    from integrations.twilio_sms.models import SmsReminder, TwilioAccount
+
+    return [TwilioAccount, SmsReminder]
 
 
 def instagram_models() -> list[Any]:

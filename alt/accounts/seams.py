@@ -6,6 +6,9 @@ dependencies point one way; a lower layer reaches a higher one only through a se
   registration order.
 - Contact page panels: `register_contact_panel(panel)`, where `panel(request, contact)` returns
   the Panel to show under the contact's quick actions, or None.
+- Appointment page panels: `register_appointment_panel(panel)`, where `panel(request,
+  appointment)` returns the Panel to show on the appointment's page (the SMS reminder's state), or
+  None.
 - Next appointments: `register_next_appointments(lookup)`, where `lookup(workspace, contact_ids)`
   returns {contact id: Upcoming} for the contacts that have one booked, in one query. The pipeline
   board shows it on each card (a page of cards asks once, never per card).
@@ -46,11 +49,14 @@ class Upcoming:
 DashboardCard = Callable[["WorkspaceRequest"], Panel | None]
 # The contact is a contacts.models.Contact, which this layer does not import.
 ContactPanel = Callable[["WorkspaceRequest", Any], Panel | None]
+# The appointment is an appointments.models.Appointment, which this layer does not import.
+AppointmentPanel = Callable[["WorkspaceRequest", Any], Panel | None]
 NextAppointments = Callable[["Workspace", Collection[int]], dict[int, Upcoming]]
 
 _dashboard_cards: dict[str, DashboardCard] = {}
 _contact_panels: dict[str, ContactPanel] = {}
 _next_appointments: dict[str, NextAppointments] = {}
+_appointment_panels: dict[str, AppointmentPanel] = {}
 
 
 def _key(fn: Callable[..., Any]) -> str:
@@ -68,6 +74,11 @@ def register_contact_panel(panel: ContactPanel) -> ContactPanel:
     return panel
 
 
+def register_appointment_panel(panel: AppointmentPanel) -> AppointmentPanel:
+    _appointment_panels[_key(panel)] = panel
+    return panel
+
+
 def register_next_appointments(lookup: NextAppointments) -> NextAppointments:
     _next_appointments[_key(lookup)] = lookup
     return lookup
@@ -79,6 +90,14 @@ def dashboard_cards(request: WorkspaceRequest) -> list[Panel]:
 
 def contact_panels(request: WorkspaceRequest, contact: Any) -> list[Panel]:
     return [p for panel in _contact_panels.values() if (p := panel(request, contact)) is not None]
+
+
+def appointment_panels(request: WorkspaceRequest, appointment: Any) -> list[Panel]:
+    return [
+        p
+        for panel in _appointment_panels.values()
+        if (p := panel(request, appointment)) is not None
+    ]
 
 
 def next_appointments(workspace: Workspace, contact_ids: Collection[int]) -> dict[int, Upcoming]:

@@ -22,6 +22,7 @@ import csv
 import io
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -37,10 +38,12 @@ from django.utils import timezone
 from alt.accounts.models import User, Workspace
 from alt.lib.money import parse_amount
 from contacts import custom_fields
+from contacts.consent import consent_record_bulk
 from contacts.imports import vcard
 from contacts.listing.services import csv_cell
 from contacts.models import (
     Activity,
+    ConsentEvent,
     Contact,
     ContactEmail,
     ContactPhone,
@@ -69,7 +72,7 @@ from contacts.pipeline.services import (
     pipeline_create_defaults,
     stage_add,
 )
-from contacts.services import contacts_delete, tags_get_or_create
+from contacts.services import CONSENT_FIELDS, contacts_delete, tags_get_or_create
 
 log = logging.getLogger(__name__)
 
@@ -1334,9 +1337,6 @@ class _BatchWriter:
                 timeframe=row.timeframe,
                 custom_fields=row.custom,
                 next_follow_up_on=row.next_follow_up_on,
-                consent_email=row.consent_email,
-                consent_sms=row.consent_sms,
-                consent_instagram=row.consent_instagram,
                 primary_email=row.emails[0] if row.emails else "",
                 primary_phone=row.phones[0] if row.phones else "",
                 search_text=search_text_for(row.first_name, row.last_name, row.emails, row.phones),
@@ -1369,9 +1369,34 @@ class _BatchWriter:
         Contact.tags.through.objects.bulk_create(links, ignore_conflicts=True)
         DuplicateFlag.objects.for_workspace(ws).bulk_create(flags, ignore_conflicts=True)
         summary = f"Imported from {self.job.filename}"
+        self._consents(
+            [(contact, row) for contact, (row, _found) in zip(contacts, rows, strict=True)]
+        )
         self._activities(
             [(c, summary) for c in contacts], Note.objects.for_workspace(ws).bulk_create(notes)
         )
+
+    def _consents(self, rows: list[tuple[Contact, ParsedRow]], *, update: bool = False) -> None:
+        """Each consent column's yes (or, updating, a given no that differs) recorded through
+        contacts.consent in one bulk call per channel and answer, never row by row."""
+        by_answer: dict[tuple[str, bool], list[Contact]] = defaultdict(list)
+        for contact, row in rows:
+            for box in CONSENT_FIELDS:
+                answer = bool(getattr(row, box))
+                if update and (box not in row.given or answer == getattr(contact, box)):
+                    continue
+                if answer or update:
+                    by_answer[(box, answer)].append(contact)
+        for (box, answer), contacts in by_answer.items():
+            kind = ConsentEvent.Kind.OPT_IN if answer else ConsentEvent.Kind.OPT_OUT
+            detail = f"Imported from {self.job.filename}"
+            consent_record_bulk(
+                list({c.id: c for c in contacts}.values()),
+                CONSENT_FIELDS[box],
+                kind,
+                detail=detail,
+                by=self.actor,
+            )
 
     def _activities(self, entries: list[tuple[Contact, str]], notes: list[Note]) -> list[Any]:
         data = {"import_id": self.job.id}
@@ -1471,6 +1496,7 @@ class _BatchWriter:
         ContactEmail.objects.for_workspace(ws).bulk_create(new_emails)
         ContactPhone.objects.for_workspace(ws).bulk_create(new_phones)
         Contact.tags.through.objects.bulk_create(links, ignore_conflicts=True)
+        self._consents([(contacts[contact_id], row) for row, contact_id in rows], update=True)
         summary = f"Updated from import {self.job.filename}"
         created_notes = Note.objects.for_workspace(ws).bulk_create(notes)
         activities = self._activities(
@@ -1495,9 +1521,11 @@ class _BatchWriter:
 # A table: kept several rows to a line (fmt: skip), where ruff format would give one a line.
 _UNDO_FIELDS = (
     "first_name", "last_name", "stage_id", "source_id", "assigned_to_id", "role", "budget_min",
-    "budget_max", "timeframe", "custom_fields", "next_follow_up_on", "consent_email", "consent_sms",
-    "consent_instagram", "primary_email", "primary_phone", "search_text", "last_activity_at",
+    "budget_max", "timeframe", "custom_fields", "next_follow_up_on", "primary_email",
+    "primary_phone", "search_text", "last_activity_at",
 )  # fmt: skip
+# Consent is not in it: its history (contacts.consent) records what the import said, and an undo
+# leaves that record as it is rather than rewriting the contact's consent behind it.
 
 
 def _snapshot(contact: Contact) -> dict[str, Any]:
@@ -1512,7 +1540,8 @@ def _apply_row(contact: Contact, row: ParsedRow) -> set[str]:
     """Copy the row's given values onto the contact; the names of the fields changed."""
     changed = set()
     for name in ("first_name", "last_name", *_SCALAR_FIELDS, "next_follow_up_on"):
-        if name in row.given:
+        # Consent is recorded through contacts.consent (ImportRun._consents), never copied.
+        if name in row.given and name not in CONSENT_FIELDS:
             setattr(contact, name, getattr(row, name))
             changed.add(name)
     # A new bound that crosses the other, older one replaces the range rather than breaking it.

@@ -6,14 +6,22 @@ records SENT with the provider's id or FAILED with an error a person understands
 to a channel once per claim, so a redelivered or duplicated task never sends a message twice, and
 a SENT row is never claimed again. Retry puts a FAILED row back to PENDING and sends the task
 again: the same row, never a copy.
+
+An automated message can be held (`send_after`: quiet hours, an appointment reminder's lead
+time). It is stored PENDING with that time and no task is sent; `scheduled_sends_due`, run every
+minute by beat, hands each due row to the send task. The time lives in the row, not in a Celery
+eta, so a worker restart or a lost broker message delays it by a minute at most and never loses
+it; the claim refuses a row before its time, and clears `send_after`, so a transient retry follows
+the task's backoff and the sweeper does not pick the row up again.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from alt.accounts.models import User, Workspace
@@ -23,6 +31,14 @@ from contacts.inbox import channels
 from contacts.models import Conversation, Message
 
 log = logging.getLogger(__name__)
+
+# Held messages now due (the partial index message_scheduled_due serves it).
+_DUE_SQL = f"""
+    SELECT id, workspace_id FROM {Message._meta.db_table}
+    WHERE status = 'pending' AND send_after IS NOT NULL AND send_after <= %(now)s
+    ORDER BY send_after
+    LIMIT %(limit)s
+"""  # noqa: S608 (the table name is ours, the values are parameters)
 
 # A person's reply takes the conversation over: keyword triggers and AI auto-replies stay quiet.
 HUMAN_TAKEOVER = timedelta(hours=24)
@@ -64,16 +80,20 @@ def message_send(
     author: str,
     sent_by: User | None,
     meta: dict[str, object] | None = None,
+    send_after: datetime | None = None,
 ) -> Message:
     """Store an outgoing message of `conversation` and send it through its channel.
 
     `author` is Message.Author.PERSON (typed by `sent_by`) or AUTOMATION (a trigger or auto-reply
     the user configured, IG-8). A person's message clears awaiting_reply_since and pauses the
     conversation's automations for HUMAN_TAKEOVER; an automation's does neither. `meta` records
-    where an automated message came from (e.g. {"trigger_id": ...}).
+    where an automated message came from (e.g. {"trigger_id": ...}). `send_after` holds the
+    message until then (quiet hours, a reminder's lead time; None or a past time: now); a held
+    message is refused or not by the rules of now, and the channel checks again when it sends.
 
     Side effects: one Message row (PENDING); the conversation's last_message_at; the send task
-    `inbox_message_send` on commit. Raises SendRefused (nothing stored) when send_refusal says no.
+    `inbox_message_send` on commit, or, when held, by `scheduled_sends_due` once due.
+    Raises SendRefused (nothing stored) when send_refusal says no.
     """
     refusal = send_refusal(conversation=conversation, text=text)
     if refusal is not None:
@@ -81,6 +101,7 @@ def message_send(
     from contacts.inbox.tasks import inbox_message_send
 
     now = timezone.now()
+    held = send_after is not None and send_after > now
     with transaction.atomic():
         message = Message.objects.create(
             workspace=conversation.workspace,
@@ -94,6 +115,7 @@ def message_send(
             status=Message.Status.PENDING,
             sent_at=now,
             created_at=now,
+            send_after=send_after if held else None,
         )
         changes: dict[str, object] = {"last_message_at": now}
         if author == Message.Author.PERSON:
@@ -106,8 +128,23 @@ def message_send(
         ).update(**changes)
         for name, value in changes.items():
             setattr(conversation, name, value)
-        inbox_message_send.delay_on_commit(message.id, conversation.workspace_id)
+        if not held:
+            inbox_message_send.delay_on_commit(message.id, conversation.workspace_id)
     return message
+
+
+def scheduled_sends_due(*, now: datetime | None = None, limit: int = 500) -> list[tuple[int, int]]:
+    """The held messages whose time has come, as (message_id, workspace_id), oldest first, for
+    the sweeper to hand to the send task. No writes: a row handed twice (two beats, a slow
+    worker) is claimed once by message_deliver, and a row stays here until claimed, so a lost
+    task message is sent again a minute later.
+
+    Unscoped on purpose, in SQL like the other sweeps: the sweeper serves every workspace; the
+    send task reloads each row through Message.objects.for_workspace(...).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE_SQL, {"now": now or timezone.now(), "limit": limit})
+        return [(message_id, workspace_id) for message_id, workspace_id in cursor.fetchall()]
 
 
 def message_retry(*, message: Message) -> bool:
@@ -148,8 +185,17 @@ def message_deliver(*, workspace_id: int, message_id: int, final_attempt: bool =
     if workspace is None:
         return
     messages = Message.objects.for_workspace(workspace)
-    claimed = messages.filter(id=message_id, status=Message.Status.PENDING).update(
-        status=Message.Status.SENDING
+    now = timezone.now()
+    # A held message is not claimed before its time (an early or duplicated task does nothing);
+    # claiming clears the hold and stamps the real sending time, so the thread shows it then.
+    claimed = (
+        messages.filter(id=message_id, status=Message.Status.PENDING)
+        .filter(Q(send_after__isnull=True) | Q(send_after__lte=now))
+        .update(
+            status=Message.Status.SENDING,
+            sent_at=Case(When(send_after__isnull=False, then=Value(now)), default=F("sent_at")),
+            send_after=None,
+        )
     )
     if not claimed:
         return

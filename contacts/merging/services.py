@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from alt.accounts.models import User, Workspace
 from alt.lib.tenancy import TenantModel
+from contacts.consent import consents_merge, consents_merge_undo
 from contacts.models import Activity, Contact, DuplicateFlag, Merge
 from contacts.normalize import phone_display
 from contacts.services import activity_record, contact_refresh_search
@@ -59,10 +60,8 @@ CHOICE_FIELDS: list[tuple[str, str]] = [
     ("budget", "Budget"),
     ("timeframe", "Timeframe"),
     ("next_follow_up_on", "Next follow-up"),
-    ("consent_email", "Email consent"),
-    ("consent_sms", "SMS consent"),
-    ("consent_instagram", "Instagram consent"),
 ]
+# Consent is not chosen: contacts.consent.consents_merge keeps both histories, the harsher state.
 CUSTOM_PREFIX = "custom:"
 SURVIVOR, MERGED = "survivor", "merged"
 # The survivor's fields a merge can change, recorded before it so that undo can restore them.
@@ -304,6 +303,7 @@ def contact_merge(
                 rows = _rows_of(model, ws).filter(pk__in=ids, is_primary=True)
                 unset_primary[label] = list(rows.values_list("pk", flat=True))
                 rows.update(is_primary=False)
+        consent_undo = consents_merge(survivor=survivor, merged=merged)
         _apply_choices(survivor, merged, choices)
         survivor.last_contacted_at = max(
             (d for d in (survivor.last_contacted_at, merged.last_contacted_at) if d), default=None
@@ -327,6 +327,7 @@ def contact_merge(
             "unset_primary": unset_primary,
             "activity_id": activity.id,
             "flag": {"id": flag.id, "status": flag.status} if flag else None,
+            "consent": consent_undo,
         }
         merge.save(update_fields=["moved"])
         if flag is not None:
@@ -405,6 +406,7 @@ def merge_undo(*, merge: Merge, actor: User | None) -> bool:
         survivor.save(update_fields=[*_restore(survivor, merge.survivor_before), "updated_at"])
         Contact.objects.for_workspace(ws).filter(id=merged.id).update(merged_into=None)
         merged.merged_into = None
+        consents_merge_undo(survivor=survivor, merged=merged, undo=merge.moved.get("consent") or {})
         contact_refresh_search(contact=survivor)
         contact_refresh_search(contact=merged)
         merge.undone_at = timezone.now()

@@ -9,4 +9,8 @@ class TwilioSmsConfig(AppConfig):
     def ready(self) -> None:
         # Each part registers its seams here (the Channel, the webhook receivers, the settings
         # card, the appointment reminder hooks), as integrations/instagram/apps.py does.
-        pass
+        # --- Appointment reminders (helper "consent"): the beat task and the appointment page ---
+        from alt.accounts.seams import register_appointment_panel
+        from integrations.twilio_sms import reminders
+
+        register_appointment_panel(reminders.appointment_panel)

@@ -53,6 +53,9 @@ class TwilioAccount(TenantModel):
     status_detail = models.CharField(max_length=300, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # Appointment reminders to clients by SMS: how long before the start they go out (None: off).
+    # Set on Settings -> SMS -> Reminders (integrations/twilio_sms/reminders.py).
+    reminder_lead_minutes = models.PositiveIntegerField(null=True, blank=True)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -79,3 +82,40 @@ class TwilioAccount(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.from_number} ({self.get_status_display()})"
+
+
+class SmsReminder(TenantModel):
+    """One appointment reminder text to the client, or the plain-words reason it was not sent.
+
+    Keyed on (appointment, starts_at): the row is the claim (INSERT ... ON CONFLICT DO NOTHING), so
+    two beats never remind twice of one start, and a rescheduled appointment (a new start) gets a
+    reminder of its own. Written by integrations/twilio_sms/reminders.py only.
+    """
+
+    class Outcome(models.TextChoices):
+        QUEUED = "queued", "Text queued"  # `message` is the outgoing SMS (its status tells more)
+        SKIPPED = "skipped", "Not sent"  # `reason` says why
+
+    appointment = models.ForeignKey(
+        "appointments.Appointment", on_delete=models.CASCADE, related_name="+"
+    )
+    starts_at = models.DateTimeField()  # the start this reminder announced
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    message = models.ForeignKey(
+        "contacts.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When the text may go out (quiet hours: 08:00-21:00 in the client's zone).
+    send_after = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        default_manager_name = "all_workspaces"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "starts_at"], name="sms_reminder_one_per_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.appointment_id} {self.outcome}"

@@ -58,6 +58,8 @@ PAGES = [
     Stop("contact-new-invalid", "/contacts/new/", step="submit-empty"),
     Stop("contact-edit", "/contacts/{contact}/edit/details/"),
     Stop("contact-edit-buyer", "/contacts/{contact}/edit/buyer/"),
+    Stop("contact-edit-consent", "/contacts/{contact}/edit/consent/"),
+    Stop("sms-reminders-settings", "/settings/sms/reminders/"),
     Stop("tasks", "/tasks/"),
     Stop("task-edit", "/tasks/{task}/edit/"),
     Stop("board", "/pipeline/"),
@@ -190,6 +192,12 @@ def _seed(alice: User, bob: User) -> dict[str, int | str]:
                               emails=[f"{'x' * 60}{i}@{'long-domain-' * 6}example.com"]),
         )  # fmt: skip
     note_add(contact=contact, author=alice, body=LONG_WORD)
+    # Consent with a history (a long, right-to-left detail; a STOP from a number) and a time zone.
+    from contacts.consent import consent_record
+
+    consent_record(contact, "sms", "opt_in", detail=RTL + " " + LONG_WORD[:250], by=alice)
+    consent_record(contact, "sms", "stop", address="+14155550123", detail="Texted STOP")
+    consent_record(contact, "email", "opt_in", detail="Ticked on the contact form by Alice")
     now = timezone.now()
     task = task_add(
         workspace=ws, contact=contact, actor=alice, title="Call " + "W" * 190, due_at=now

@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from contacts.consent import consent_record
 from contacts.models import Activity, Contact, CustomField, PipelineStage, Tag
 from tests.contacts.conftest import source_key
 from tests.factories import create_appointment, create_contact, create_property, create_task
@@ -59,7 +60,7 @@ def test_the_header_shows_name_stage_tags_and_links_to_call_and_email(
     assert '<span class="badge tag">pre-approved</span>' in page
 
 
-def test_the_page_costs_the_same_seven_queries_for_a_bare_contact_and_a_busy_one(
+def test_the_page_costs_the_same_eight_queries_for_a_bare_contact_and_a_busy_one(
     alice_client: Client, alice: Any, bob: Any, maria: Contact
 ) -> None:
     bare = create_contact(workspace=maria.workspace, actor=alice, first_name="Otto")
@@ -78,11 +79,14 @@ def test_the_page_costs_the_same_seven_queries_for_a_bare_contact_and_a_busy_one
         )  # fmt: skip
     for title in ("Send comps", "Call the lender"):
         create_task(contact=maria, actor=alice, title=title)
+    for channel in ("sms", "email", "instagram"):  # consent histories: one query for all three
+        for kind in ("opt_in", "stop", "start"):
+            consent_record(maria, channel, kind, by=bob)
 
     with CaptureQueriesContext(connection) as for_busy:
         page = alice_client.get(f"/contacts/{maria.id}/").content.decode()
 
-    assert len(for_busy.captured_queries) == len(for_bare.captured_queries) == 7
+    assert len(for_busy.captured_queries) == len(for_bare.captured_queries) == 8
     assert "Tour 2" in page
     assert "Bob Teammate" in page
     assert "Call the lender" in page
