@@ -9,4 +9,9 @@ class TwilioSmsConfig(AppConfig):
     def ready(self) -> None:
         # Each part registers its seams here (the Channel, the webhook receivers, the settings
         # card, the appointment reminder hooks), as integrations/instagram/apps.py does.
-        pass
+        # --- wire: Twilio's webhooks (inbound texts, delivery statuses) and the MMS media job ---
+        from integrations import webhooks as recipe
+        from integrations.twilio_sms import webhooks
+
+        recipe.register(webhooks.inbound_receiver)
+        recipe.register(webhooks.status_receiver)
