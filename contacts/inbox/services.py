@@ -513,7 +513,7 @@ def message_mark_sent(*, message: Message, external_id: str) -> Message:
 # retry), and so is DELIVERED but for READ: a failure reported after a delivery, or a delivery
 # after a failure, cannot happen in practice and the first final word stays (the harsher rule:
 # a message is never shown further back, nor flipped between outcomes).
-_STATUS_RANK = {
+_STATUS_RANK: dict[str, int] = {
     Message.Status.PENDING: 0,
     Message.Status.SENDING: 0,
     Message.Status.SENT: 1,

@@ -28,6 +28,8 @@ integrations/twilio_sms/ingest.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -98,9 +100,9 @@ def external_id_status(request: HttpRequest) -> str:
     return f"{sid}:{status}:{code}" if code else f"{sid}:{status}"
 
 
-def _processed(work: object) -> None:
+def _processed(work: Callable[[], None]) -> None:
     try:
-        work()  # type: ignore[operator]
+        work()
     except OperationalError as exc:  # a deadlock or a lost connection: retried
         raise IntegrationError(f"database busy: {exc}"[:200], permanent=False) from exc
     except (ValueError, UnicodeDecodeError) as exc:
