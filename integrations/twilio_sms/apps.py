@@ -11,7 +11,10 @@ class TwilioSmsConfig(AppConfig):
         # card, the appointment reminder hooks), as integrations/instagram/apps.py does.
         # --- wire: Twilio's webhooks (inbound texts, delivery statuses) and the MMS media job ---
         from integrations import webhooks as recipe
-        from integrations.twilio_sms import webhooks
+        from integrations.twilio_sms import (
+            media_tasks,  # noqa: F401 (registers the job)
+            webhooks,
+        )
 
         recipe.register(webhooks.inbound_receiver)
         recipe.register(webhooks.status_receiver)

@@ -91,3 +91,27 @@ class TwilioAccount(TenantModel):
     def __str__(self) -> str:
         return f"{self.from_number} ({self.get_status_display()})"
 
+
+class SmsMedia(TenantModel):
+    """One picture (or short video) of an inbound MMS, fetched from Twilio in the worker
+    (integrations/twilio_sms/media.py) and served from here: the thread never points a browser at
+    Twilio, whose media URLs need the account's credentials (§4.3, Twilio's "Enforce HTTP Auth on
+    Media URLs"). `content_type` is what the bytes were checked to be, not what Twilio said."""
+
+    message = models.ForeignKey("contacts.Message", on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveSmallIntegerField()  # N of MediaUrlN
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        default_manager_name = "all_workspaces"
+        constraints = [
+            models.UniqueConstraint(fields=["message", "index"], name="sms_media_one_per_index"),
+            models.CheckConstraint(condition=Q(size__gt=0), name="sms_media_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type} {self.size} bytes"
