@@ -3,11 +3,7 @@ checked to be a picture, stored and shown only to the workspace (no SSRF, no for
 
 from __future__ import annotations
 
-import base64
-import re
-import struct
 import threading
-import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,75 +13,20 @@ from django.test import Client
 
 from contacts.inbox.threads import attachments_of
 from contacts.models import Message
-from integrations.sandbox.base import Emulator, RecordedRequest, Response, route
 from integrations.twilio_sms import media
 from integrations.twilio_sms.models import SmsMedia, TwilioAccount
 from tests.integrations.twilio_wire_helpers import (
+    JPEG,
+    PNG,
     SID,
     TOKEN,
+    MediaHost,
     inbound,
     inbound_params,
     process_events,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def png(width: int = 1, height: int = 1) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    raw = b"".join(b"\x00" + b"\x00\x00\xff" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-PNG = png()
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
-
-
-class MediaHost(Emulator):
-    """Twilio's media URLs (§4.3 MediaUrlN): HTTP Basic required (Twilio's Media resource docs:
-    "Twilio enforces HTTP Basic Authentication for all media URLs"), answered with the file or a
-    307 to a short-lived CDN URL (support article 223183748), as each test sets up."""
-
-    name = "twilio-media"
-
-    def reset_state(self) -> None:
-        self.files: dict[str, Response] = {}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.files = {}
-        super().__init__(*args, **kwargs)
-
-    def url(self, name: str) -> str:
-        return f"{self.base_url}/2010-04-01/Accounts/{SID}/Messages/MM{'1' * 32}/Media/{name}"
-
-    def serve(self, name: str, body: bytes, content_type: str, **headers: str) -> str:
-        self.files[name] = Response(200, body=body, content_type=content_type, headers=headers)
-        return self.url(name)
-
-    def redirect(self, name: str, location: str) -> str:
-        self.files[name] = Response(307, headers={"Location": location}, content_type="text/plain")
-        return self.url(name)
-
-    @route("GET", r"/2010-04-01/Accounts/(AC\w+)/Messages/(MM\w+)/Media/(\w+)")
-    def media(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
-        if request.headers.get("authorization") != expected:
-            return Response(401, json={"code": 20003, "message": "Authenticate", "status": 401})
-        return self.files.get(match.group(3)) or Response(404, json={"code": 20404})
-
-    @route("GET", r"/cdn/(\w+)")
-    def cdn(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        return self.files.get(match.group(1)) or Response(404, body=b"")
 
 
 @pytest.fixture(scope="module")
