@@ -9,7 +9,7 @@ Messaging Service SID. SMS messages themselves live in the channel-agnostic inbo
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,6 +32,45 @@ class TwilioAccountManager(TenantManager["TwilioAccount"]):
         (§4.3, §4.4 carry `MessagingServiceSid`): the account whose service it is is found too."""
         if not account_sid or not (to_number or messaging_service_sid):
             return None
+        return (
+            self._inbound(account_sid, to_number, messaging_service_sid)
+            .select_related("workspace")
+            .order_by("-created_at")
+            .first()
+        )
+
+    def inbound_auth_token(
+        self, account_sid: str, to_number: str, messaging_service_sid: str = ""
+    ) -> str:
+        """The auth token of the account `for_inbound` finds, or "": the signature check of every
+        webhook delivery. One narrow read in SQL (the ORM's compile cost was 4x the query's on a
+        loaded machine; this endpoint is benchmarked against a bare view), decrypted by the
+        field itself. The same rows as for_inbound: live, this SID, the number or the service."""
+        if not account_sid or not (to_number or messaging_service_sid):
+            return ""
+        table = TwilioAccount._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT auth_token FROM {table} WHERE account_sid = %s AND status <> %s "  # noqa: S608 (the table name is ours; values are bound)
+                "AND (from_number = %s OR (%s <> '' AND messaging_service_sid = %s)) "
+                "ORDER BY created_at DESC LIMIT 1",
+                [
+                    account_sid,
+                    TwilioAccount.Status.REMOVED.value,
+                    to_number,
+                    messaging_service_sid,
+                    messaging_service_sid,
+                ],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return ""
+        field = TwilioAccount._meta.get_field("auth_token")
+        return str(field.from_db_value(row[0], None, connection) or "")
+
+    def _inbound(
+        self, account_sid: str, to_number: str, messaging_service_sid: str
+    ) -> models.QuerySet[TwilioAccount]:
         match = Q(from_number=to_number) if to_number else Q(pk__in=[])
         if messaging_service_sid:
             match |= Q(messaging_service_sid=messaging_service_sid)
@@ -39,9 +78,6 @@ class TwilioAccountManager(TenantManager["TwilioAccount"]):
             self._queryset()
             .filter(match, account_sid=account_sid)
             .exclude(status=TwilioAccount.Status.REMOVED)
-            .select_related("workspace")
-            .order_by("-created_at")
-            .first()
         )
 
 

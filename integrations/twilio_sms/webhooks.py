@@ -56,15 +56,13 @@ def _verify(request: HttpRequest, number_field: str) -> bool:
     if not signature:
         return False
     form = _form(request)
-    account = TwilioAccount.objects.for_inbound(
+    auth_token = TwilioAccount.objects.inbound_auth_token(
         form.get("AccountSid", ""), form.get(number_field, ""), form.get("MessagingServiceSid", "")
     )
-    if account is None or not account.auth_token:
+    if not auth_token:
         return False
     url = settings.TWILIO_PUBLIC_BASE_URL + request.get_full_path()
-    return client.signature_valid(
-        auth_token=account.auth_token, url=url, params=form, signature=signature
-    )
+    return client.signature_valid(auth_token=auth_token, url=url, params=form, signature=signature)
 
 
 def verify_inbound(request: HttpRequest) -> bool:
