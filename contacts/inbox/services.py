@@ -494,16 +494,7 @@ def message_mark_sent(*, message: Message, external_id: str) -> Message:
             external_id=external_id[:255], status=status, error=""
         )
         message.external_id, message.status, message.error = external_id[:255], status, ""
-        # A delivery status the provider reported before we recorded its id (Twilio's callback
-        # can beat our UPDATE after the API call) waited in MessageChange: applied now.
-        pending = (
-            MessageChange.objects.for_workspace(workspace)
-            .filter(channel=message.channel, external_id=external_id[:255])
-            .first()
-        )
-        if pending is not None and isinstance(pending.changes.get("status"), dict):
-            _status_apply(message, pending.changes["status"])
-            pending.delete()
+        message_status_waiting_apply(message=message)
     return message
 
 
@@ -549,6 +540,27 @@ def _status_apply(message: Message, change: dict[str, Any]) -> bool:
     for field, value in updates.items():
         setattr(message, field, value)
     return True
+
+
+def message_status_waiting_apply(*, message: Message) -> Message:
+    """Apply the delivery status the provider reported for `message` before its external id was
+    recorded (Twilio's status callback can beat our UPDATE after the API call): it waited in
+    MessageChange. Whoever records a provider id on an outgoing message calls this, in the same
+    transaction (message_mark_sent does). No external side effects."""
+    if not message.external_id:
+        return message
+    with transaction.atomic(savepoint=False):
+        _lock_external_id(message.channel, message.external_id)
+        pending = (
+            MessageChange.objects.for_workspace(message.workspace)
+            .select_for_update()
+            .filter(channel=message.channel, external_id=message.external_id)
+            .first()
+        )
+        if pending is not None and isinstance(pending.changes.get("status"), dict):
+            _status_apply(message, pending.changes["status"])
+            pending.delete()
+    return message
 
 
 def message_status_advance(
