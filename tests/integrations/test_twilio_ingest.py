@@ -439,3 +439,21 @@ def test_a_status_for_another_workspaces_message_is_not_applied(
 
     sent.refresh_from_db()
     assert sent.status == "sent"
+
+
+def test_a_short_code_sender_becomes_a_lead_without_a_phone(sms_account: TwilioAccount) -> None:
+    receive("Your code is 123456", From="72345")
+
+    conversation = thread(sms_account)
+    assert conversation.party_id == "72345"
+    assert conversation.contact is not None
+    assert not conversation.contact.phones.exists()
+
+
+def test_an_absurd_media_count_is_capped_and_missing_urls_skipped(
+    sms_account: TwilioAccount,
+) -> None:
+    receive("", NumMedia="9999", MediaUrl0="https://api.twilio.com/m/0", MediaUrl12="https://x/12")
+
+    message = Message.objects.for_workspace(sms_account.workspace).get()
+    assert [a["source_url"] for a in message.attachments] == ["https://api.twilio.com/m/0"]
