@@ -351,6 +351,12 @@ TWILIO_HTTP_TIMEOUT_SECONDS = env_int("TWILIO_HTTP_TIMEOUT_SECONDS", 15)
 # Inbound MMS media is fetched only from these hosts (no SSRF), and only up to this size.
 TWILIO_MEDIA_HOSTS = env_list("TWILIO_MEDIA_HOSTS", "api.twilio.com")
 TWILIO_MEDIA_MAX_BYTES = env_int("TWILIO_MEDIA_MAX_BYTES", 5 * 1024 * 1024)
+# Where a media URL may redirect to (Twilio answers with a short-lived URL on its CDN:
+# mms.twiliocdn.com, or s3-external-1.amazonaws.com for media stored before HTTP auth was
+# enforced, per Twilio's support article 223183748). Credentials are never sent there.
+TWILIO_MEDIA_REDIRECT_HOSTS = env_list(
+    "TWILIO_MEDIA_REDIRECT_HOSTS", "mms.twiliocdn.com,s3-external-1.amazonaws.com"
+)
 # The sandbox's Twilio account, offered on Settings -> SMS when `make run` has no real one.
 TWILIO_SANDBOX_ACCOUNT_SID = env_str("TWILIO_SANDBOX_ACCOUNT_SID", "")
 TWILIO_SANDBOX_AUTH_TOKEN = env_str("TWILIO_SANDBOX_AUTH_TOKEN", "")

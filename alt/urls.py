@@ -25,6 +25,8 @@ urlpatterns = [
     path("settings/social/", include("integrations.instagram.urls")),
     path("settings/sms/reminders/", include("integrations.twilio_sms.reminder_urls")),
     path("webhooks/instagram/", include("integrations.instagram.webhook_urls")),
+    path("webhooks/twilio/", include("integrations.twilio_sms.webhook_urls")),
+    path("sms/media/", include("integrations.twilio_sms.media_urls")),
     path("inbox/", include("contacts.inbox.urls")),
     path("", include("alt.accounts.urls")),
     path("", include("contacts.urls")),

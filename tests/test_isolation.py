@@ -200,8 +200,11 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     # may answer another workspace.
     thread = m_conversation(workspace, zelda)
     alice_sms_reminders(workspace, alice, appointment)
+    # A picture Zelda texted (MMS), stored by ALT: only Alice's workspace may see it.
+    sms_media = alice_sms_media(workspace, zelda)
     return {
         **ig,
+        "sms_media_id": str(sms_media.id),
         "post_id": str(ig_post.id),
         "conversation_id": str(thread.conversation_id),
         "message_id": str(thread.id),
@@ -288,6 +291,26 @@ def m_conversation(workspace: Any, contact: Any) -> Any:
     )  # fmt: skip
 
 
+def alice_sms_media(workspace: Any, contact: Any) -> Any:
+    """Alice's SMS thread with Zelda, with one picture of an MMS stored."""
+    from contacts.models import Conversation, Message
+    from integrations.twilio_sms.models import SmsMedia
+
+    thread = Conversation.objects.create(
+        workspace=workspace, channel="sms", channel_account="+15005550006",
+        party_id="+14155550199", contact=contact,
+    )  # fmt: skip
+    message = Message.objects.create(
+        workspace=workspace, conversation=thread, channel="sms", direction="in", author="party",
+        external_id="MM" + "a1" * 16, text="ALICE-DM-TEXT", status="received",
+    )  # fmt: skip
+    data = b"\x89PNG\r\n\x1a\nALICE-DM-TEXT"
+    return SmsMedia.objects.for_workspace(workspace).create(
+        workspace=workspace, message=message, index=0, content_type="image/png",
+        size=len(data), sha256="0" * 64, data=data,
+    )  # fmt: skip
+
+
 def crm_snapshot(workspace: Any) -> Any:
     """Everything of Alice's CRM a POST could change."""
     from appointments.models import Appointment
@@ -302,15 +325,9 @@ def crm_snapshot(workspace: Any) -> Any:
             m.BulkJob,
             m.LeadSource, m.Conversation, m.Message,
             Appointment, CalendarConnection,
-            *instagram_models(), *sms_reminder_models(),
+            *instagram_models(), *sms_models(),
         )
     ]  # fmt: skip
-
-
-def sms_reminder_models() -> list[Any]:
-    from integrations.twilio_sms.models import SmsReminder, TwilioAccount
-
-    return [TwilioAccount, SmsReminder]
 
 
 def instagram_models() -> list[Any]:
@@ -318,6 +335,12 @@ def instagram_models() -> list[Any]:
 
     return [ig.InstagramAccount, ig.InstagramMedia, ig.InstagramComment, ig.KeywordTrigger,
             ig.KeywordTriggerFiring, ig.InstagramPost, ig.InstagramDailyInsight]  # fmt: skip
+
+
+def sms_models() -> list[Any]:
+    from integrations.twilio_sms import models as sms
+
+    return [sms.TwilioAccount, sms.SmsMedia, sms.SmsReminder]
 
 
 def iter_patterns(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:

@@ -193,6 +193,12 @@ def _http_url(value: Any) -> str:
     return url if parts.scheme in ("http", "https") and parts.hostname else ""
 
 
+def _own_path(value: Any) -> str:
+    """A path on ALT itself ("/sms/media/12/"), never another origin ("//host", a scheme)."""
+    path = str(value or "")
+    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else ""
+
+
 def _meta_cdn(url: str) -> bool:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
@@ -209,6 +215,9 @@ def attachments_of(message: Message) -> list[Attachment]:
         label = ATTACHMENT_LABELS.get(kind, "An attachment Instagram does not show outside the app")
         url = _http_url(item.get("url"))
         image = url if kind in ("image", "story_mention", "ig_story") and _meta_cdn(url) else ""
+        served = _own_path(item.get("path"))
+        if served:  # a copy ALT serves itself (an MMS picture fetched from Twilio)
+            url, image = served, served if kind == "image" else ""
         shown.append(
             Attachment(
                 label=label,

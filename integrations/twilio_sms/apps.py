@@ -14,3 +14,12 @@ class TwilioSmsConfig(AppConfig):
         from integrations.twilio_sms import reminders
 
         register_appointment_panel(reminders.appointment_panel)
+        # --- wire: Twilio's webhooks (inbound texts, delivery statuses) and the MMS media job ---
+        from integrations import webhooks as recipe
+        from integrations.twilio_sms import (
+            media_tasks,  # noqa: F401 (registers the job)
+            webhooks,
+        )
+
+        recipe.register(webhooks.inbound_receiver)
+        recipe.register(webhooks.status_receiver)
