@@ -86,6 +86,8 @@ def reply_window(conversation: Conversation) -> Window | None:
     if channel is None:
         return None
     window = channel.reply_window(conversation)
+    if window.open and window.closes_at is None:  # always open (SMS): nothing to show
+        return None
     return Window(open=window.open, closes_at=window.closes_at, reason=window.reason)
 
 
