@@ -24,6 +24,8 @@ urlpatterns = [
     path("settings/calendar/", include("integrations.google_calendar.urls")),
     path("settings/social/", include("integrations.instagram.urls")),
     path("webhooks/instagram/", include("integrations.instagram.webhook_urls")),
+    path("settings/sms/", include("integrations.twilio_sms.urls")),
+    path("sms/", include("integrations.twilio_sms.text_urls")),
     path("inbox/", include("contacts.inbox.urls")),
     path("", include("alt.accounts.urls")),
     path("", include("contacts.urls")),

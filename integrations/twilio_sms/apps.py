@@ -9,4 +9,10 @@ class TwilioSmsConfig(AppConfig):
     def ready(self) -> None:
         # Each part registers its seams here (the Channel, the webhook receivers, the settings
         # card, the appointment reminder hooks), as integrations/instagram/apps.py does.
-        pass
+        from alt.accounts.settings_cards import SMS_POSITION, register_settings_card
+        from contacts.inbox.channels import register
+        from integrations.twilio_sms.channel import SmsChannel
+        from integrations.twilio_sms.settings_card import sms_settings_card
+
+        register(SmsChannel())
+        register_settings_card(sms_settings_card, position=SMS_POSITION)
