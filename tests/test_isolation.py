@@ -50,6 +50,8 @@ MARKERS = (
     "ALICE-IG-CAPTION",
     "ALICE-DM-TEXT",
     "alice.dm.handle",
+    "4155550177",
+    "ALICE-TWILIO-TOKEN",
 )
 
 
@@ -188,6 +190,7 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     # Alice's Instagram (account, post, comment, trigger, a failed post with its Retry form): no
     # request of Charlie's may see, disconnect, delete, publish or answer any of it.
     ig = alice_instagram(workspace, alice)
+    alice_sms(workspace, alice)
     ig_account = InstagramAccount.objects.for_workspace(workspace).get(id=ig["account_id"])
     ig_post = InstagramPost.objects.create(
         workspace=workspace, account=ig_account, author=alice, caption="ALICE-IG-CAPTION",
@@ -251,6 +254,16 @@ def alice_instagram(workspace: Any, alice: Any) -> dict[str, str]:
     }
 
 
+def alice_sms(workspace: Any, alice: Any) -> None:
+    """Alice's Twilio account: Settings -> SMS of another workspace must never show or change it."""
+    from integrations.twilio_sms.models import TwilioAccount
+
+    TwilioAccount.objects.create(
+        workspace=workspace, account_sid="AC" + "a1" * 16, auth_token="ALICE-TWILIO-TOKEN",
+        from_number="+14155550177", status="working", connected_by=alice,
+    )  # fmt: skip
+
+
 def m_conversation(workspace: Any, contact: Any) -> Any:
     """Alice's Instagram thread with Zelda: a DM in, and a failed reply. Returns the reply."""
     from contacts.models import Conversation, Message
@@ -285,6 +298,7 @@ def crm_snapshot(workspace: Any) -> Any:
             m.LeadSource, m.Conversation, m.Message,
             Appointment, CalendarConnection,
             *instagram_models(),
+            *sms_models(),
         )
     ]  # fmt: skip
 
@@ -294,6 +308,12 @@ def instagram_models() -> list[Any]:
 
     return [ig.InstagramAccount, ig.InstagramMedia, ig.InstagramComment, ig.KeywordTrigger,
             ig.KeywordTriggerFiring, ig.InstagramPost, ig.InstagramDailyInsight]  # fmt: skip
+
+
+def sms_models() -> list[Any]:
+    from integrations.twilio_sms.models import TwilioAccount
+
+    return [TwilioAccount]
 
 
 def iter_patterns(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:

@@ -4,7 +4,7 @@ account) and the SMS send helpers other pages use (click-to-text's thread)."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alt.accounts.models import Membership, User, Workspace
@@ -76,15 +76,11 @@ def twilio_account_save(
             account.status = TwilioAccount.Status.UNCHECKED
             account.status_detail = ""
             account.checked_at = None
-        taken = (
-            TwilioAccount.all_workspaces.filter(from_number=from_number)
-            .exclude(status=TwilioAccount.Status.REMOVED)
-            .exclude(workspace=workspace)
-            .exists()
-        )
-        if taken:
-            raise ValueError("from_number")
-        account.save()
+        try:
+            with transaction.atomic():
+                account.save()
+        except IntegrityError:  # twilio_account_number_unique: one number, one workspace
+            raise ValueError("from_number") from None
     return account
 
 
