@@ -15,4 +15,9 @@ class TwilioSmsConfig(AppConfig):
         from integrations.twilio_sms.settings_card import sms_settings_card
 
         register(SmsChannel())
+        from contacts.bulk.services import register_bulk_action
+        from contacts.models import BulkJob
+        from integrations.twilio_sms.bulk import bulk_sms_apply
+
+        register_bulk_action(BulkJob.Action.SMS, bulk_sms_apply)
         register_settings_card(sms_settings_card, position=SMS_POSITION)

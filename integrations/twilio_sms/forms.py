@@ -4,12 +4,16 @@ Service) and the test message's number."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from django import forms
+from django.http import QueryDict
 
 from contacts.consent import sms_refusal
 from contacts.inbox.forms import TEXT_HARD_LIMIT
+from contacts.listing.forms import ContactListForm, IdListField
+from contacts.listing.services import ListChoices
 from contacts.models import Contact
 from contacts.normalize import InvalidPhone, phone_to_e164
 from integrations.twilio_sms.channel import MAX_TEXT_LENGTH
@@ -136,3 +140,54 @@ class TextForm(forms.Form):
         if refusal:
             raise forms.ValidationError(refusal)
         return text
+
+
+class BulkSmsForm(forms.Form):
+    """Text a selection of the contact list: the selected `ids`, or every contact matching the
+    list's filter (`scope=matching`, `filter` the list's query string, validated against the
+    workspace's own stages, tags and teammates, as the other bulk actions do)."""
+
+    ids = IdListField(required=False)
+    scope = forms.ChoiceField(
+        required=False, choices=[("", "The selected contacts"), ("matching", "All matching")]
+    )
+    filter = forms.CharField(required=False, max_length=2000)
+    confirmed = forms.BooleanField(required=False)
+    text = forms.CharField(
+        label="Text message",
+        strip=False,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args: Any, choices: ListChoices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices = choices
+
+    def clean_text(self) -> str:
+        text: str = self.cleaned_data.get("text") or ""
+        if len(text) > TEXT_HARD_LIMIT:
+            raise forms.ValidationError("That message is far too long to send.")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise forms.ValidationError(
+                f"A text can have at most {MAX_TEXT_LENGTH:,} characters; this one has "
+                f"{len(text):,}."
+            )
+        return text
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["query"] = None
+        if data.get("scope") == "matching":
+            filters = ContactListForm(QueryDict(data.get("filter") or ""), choices=self.choices)
+            if not filters.is_valid():
+                self.add_error(
+                    "filter", "The list's filters have changed since the page loaded; reload it."
+                )
+            else:
+                data["query"] = replace(filters.to_query(), cursor=None)
+        elif not data.get("ids") and "ids" not in self.errors:
+            self.add_error("ids", "Select at least one contact first.")
+        if data.get("confirmed") and not (data.get("text") or "").strip():
+            self.add_error("text", "Write the message first.")
+        return data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -12,14 +14,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from alt.accounts.decorators import WorkspaceRequest, workspace_required
 from alt.accounts.shortcuts import render_local
+from contacts.bulk.services import bulk_job_start
 from contacts.consent import sms_refusal
 from contacts.inbox.sending import SendRefused
-from contacts.models import ContactPhone
+from contacts.listing.services import list_choices
+from contacts.models import BulkJob, ContactPhone
 from contacts.services import access_contact
+from integrations.twilio_sms import bulk as bulk_sms
 from integrations.twilio_sms import services
 from integrations.twilio_sms.channel import STATUS_CALLBACK_PATH
 from integrations.twilio_sms.client import SmsError
-from integrations.twilio_sms.forms import TestMessageForm, TextForm, TwilioAccountForm
+from integrations.twilio_sms.forms import BulkSmsForm, TestMessageForm, TextForm, TwilioAccountForm
 from integrations.twilio_sms.models import TwilioAccount
 from integrations.twilio_sms.segments import segment_count
 
@@ -178,3 +183,49 @@ def text_phone(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
         "length_hint": segment_count(form.data.get("text", "")).words if form.is_bound else "",
     }
     return render_local(request, "twilio_sms/text.html", context, 400 if form.errors else 200)
+
+
+@require_POST
+@workspace_required
+def bulk_text(request: WorkspaceRequest) -> HttpResponse:
+    choices = list_choices(request.workspace)
+    form = BulkSmsForm(request.POST, choices=choices)
+    back = _back_to_list(request.POST.get("next", ""))
+    if not form.is_valid() and not form.has_error("text"):
+        messages.error(request, str(next(iter(form.errors.values()))[0]))
+        return redirect(back)
+    data = form.cleaned_data
+    account = services.live_account(request.workspace)
+    if account is not None and data.get("confirmed") and form.is_valid():
+        job = bulk_job_start(
+            workspace=request.workspace,
+            actor=request.user,
+            action=BulkJob.Action.SMS,
+            params={"text": data["text"]},
+            query=data["query"],
+            ids=data.get("ids") or [],
+        )
+        return redirect("contacts:bulk_job", bulk_job_id=job.id)
+    preview = bulk_sms.bulk_sms_preview(
+        workspace=request.workspace,
+        user=request.user,
+        query=data.get("query"),
+        ids=data.get("ids") or [],
+    )
+    context = {
+        "form": form,
+        "preview": preview,
+        "account": account,
+        "back": back,
+        "length_hint": segment_count(data.get("text") or "").words,
+    }
+    return render_local(request, "twilio_sms/bulk.html", context, 400 if form.errors else 200)
+
+
+def _back_to_list(raw: str) -> str:
+    """The list as the agent left it (the `next` the form carried), never another site."""
+    list_url = reverse("contacts:list")
+    back = urlsplit(raw)
+    if back.scheme or back.netloc or back.path != list_url:
+        return list_url
+    return f"{list_url}?{back.query}" if back.query else list_url
