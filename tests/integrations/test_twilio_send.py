@@ -6,8 +6,14 @@ words, a retried task never sending twice, and click-to-text from the contact pa
 
 from __future__ import annotations
 
+import socket
+import threading
+from datetime import timedelta
+from typing import Any
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from alt.accounts.models import User
 from contacts.consent import consent_record
@@ -286,3 +292,67 @@ def test_click_to_text_to_an_opted_out_contact_says_why_and_offers_no_send(
 
     assert "opted out of text messages" in page
     assert ">Send</button>" not in page
+
+
+def test_after_a_submit_without_javascript_the_thread_shows_the_segment_count(
+    alice_client: Client, thread: Conversation, twilio: TwilioEmulator
+) -> None:
+    response = alice_client.post(f"/inbox/{thread.id}/reply/", {"text": "x" * 1601})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "SMS accepts at most 1600 characters" in page
+    assert "11 text messages" in page
+
+
+def test_a_twilio_that_takes_the_text_but_never_answers_is_not_retried_and_says_so(
+    thread: Conversation, twilio: TwilioEmulator, outbox: Outbox, settings: Any
+) -> None:
+    # A loopback server that reads the request and never answers: the request reached "Twilio",
+    # which may have sent it, so trying again could text twice.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held: list[socket.socket] = []
+
+    def hold_every_connection() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:  # the server is closed: the test is over
+                return
+
+    listener = threading.Thread(target=hold_every_connection, daemon=True)
+    listener.start()
+    settings.TWILIO_API_URL = f"http://127.0.0.1:{server.getsockname()[1]}"
+    settings.TWILIO_HTTP_TIMEOUT_SECONDS = 1
+    message = text(thread)
+    try:
+        inbox_message_send.apply(args=(message.id, thread.workspace_id))
+    finally:
+        server.close()
+        listener.join(timeout=5)
+        for connection in held:
+            connection.close()
+
+    message = reload(message)
+    assert message.status == Message.Status.FAILED
+    assert "may or may not have gone out" in message.error
+    assert len(held) == 1  # one attempt: no automatic retry
+
+
+def test_a_text_twilio_has_waits_for_its_status_without_a_not_confirmed_warning(
+    alice_client: Client, thread: Conversation, twilio: TwilioEmulator, outbox: Outbox
+) -> None:
+    message = text(thread)
+    inbox_message_send.apply(args=(message.id, thread.workspace_id))
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    messages = Message.objects.for_workspace(thread.workspace).filter(id=message.id)
+    messages.update(sent_at=an_hour_ago, created_at=an_hour_ago)
+
+    page = alice_client.get(f"/inbox/{thread.id}/").content.decode()
+
+    assert "Sending" in page
+    assert "Not confirmed" not in page
+    messages.update(external_id="")  # a worker died mid-call: nobody knows
+    assert "Not confirmed" in alice_client.get(f"/inbox/{thread.id}/").content.decode()
