@@ -356,3 +356,26 @@ def test_a_text_twilio_has_waits_for_its_status_without_a_not_confirmed_warning(
     assert "Not confirmed" not in page
     messages.update(external_id="")  # a worker died mid-call: nobody knows
     assert "Not confirmed" in alice_client.get(f"/inbox/{thread.id}/").content.decode()
+
+
+def test_with_a_messaging_service_the_text_goes_through_it_and_waits_accepted(
+    thread: Conversation, sms_account: TwilioAccount, twilio: TwilioEmulator, outbox: Outbox
+) -> None:
+    service = "MG" + "5b" * 16
+    twilio.add_account(
+        TwilioEmulator.default_account_sid,
+        TwilioEmulator.default_auth_token,
+        numbers=[TwilioEmulator.default_number],
+        services={service: [TwilioEmulator.default_number]},
+    )
+    TwilioAccount.objects.for_workspace(sms_account.workspace).update(messaging_service_sid=service)
+    message = text(thread)
+
+    inbox_message_send.apply(args=(message.id, thread.workspace_id))
+
+    (request,) = twilio.requests_to("POST", POSTS)
+    form = request.form()
+    assert form["MessagingServiceSid"] == service
+    assert "From" not in form
+    message = reload(message)
+    assert (message.status, message.external_id[:2]) == (Message.Status.SENDING, "SM")
