@@ -23,10 +23,11 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("settings/calendar/", include("integrations.google_calendar.urls")),
     path("settings/social/", include("integrations.instagram.urls")),
-    path("settings/sms/reminders/", include("integrations.twilio_sms.reminder_urls")),
     path("webhooks/instagram/", include("integrations.instagram.webhook_urls")),
     path("webhooks/twilio/", include("integrations.twilio_sms.webhook_urls")),
     path("sms/media/", include("integrations.twilio_sms.media_urls")),
+    path("settings/sms/", include("integrations.twilio_sms.urls")),  # also Reminders
+    path("sms/", include("integrations.twilio_sms.text_urls")),
     path("inbox/", include("contacts.inbox.urls")),
     path("", include("alt.accounts.urls")),
     path("", include("contacts.urls")),

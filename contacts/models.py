@@ -783,6 +783,9 @@ class BulkJob(TenantModel):
         STAGE = "stage", "Set stage"
         ASSIGN = "assign", "Assign"
         DELETE = "delete", "Delete"
+        # Registered by the SMS integration (contacts.bulk.services.register_bulk_action): one
+        # automated text per consented contact, queued through the inbox. Not undoable.
+        SMS = "sms", "Send a text"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Waiting to start"
@@ -801,7 +804,8 @@ class BulkJob(TenantModel):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     action = models.CharField(max_length=8, choices=Action.choices)
-    # The action's argument: {"tag": name}, {"stage_id": id} or {"assignee_id": id or None}.
+    # The action's argument: {"tag": name}, {"stage_id": id}, {"assignee_id": id or None} or
+    # {"text": the text message}.
     params = models.JSONField(default=dict, blank=True)
     # ContactListQuery.params() of the list the agent was looking at.
     query = models.JSONField(default=dict, blank=True)

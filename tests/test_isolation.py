@@ -51,6 +51,8 @@ MARKERS = (
     "ALICE-DM-TEXT",
     "alice.dm.handle",
     "ALICE-SMS-REMINDER-REASON",
+    "4155550177",
+    "ALICE-TWILIO-TOKEN",
 )
 
 
@@ -189,6 +191,7 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
     # Alice's Instagram (account, post, comment, trigger, a failed post with its Retry form): no
     # request of Charlie's may see, disconnect, delete, publish or answer any of it.
     ig = alice_instagram(workspace, alice)
+    alice_sms(workspace, alice)
     ig_account = InstagramAccount.objects.for_workspace(workspace).get(id=ig["account_id"])
     ig_post = InstagramPost.objects.create(
         workspace=workspace, account=ig_account, author=alice, caption="ALICE-IG-CAPTION",
@@ -228,13 +231,8 @@ def alice_crm(workspace: Any, alice: Any) -> dict[str, str]:
 def alice_sms_reminders(workspace: Any, alice: Any, appointment: Any) -> None:
     """Alice's SMS number with appointment reminders on, and a reminder not sent (its reason on
     the appointment's page): no request of Charlie's may see or change either."""
-    from integrations.twilio_sms.models import SmsReminder, TwilioAccount
+    from integrations.twilio_sms.models import SmsReminder
 
-    TwilioAccount.objects.create(
-        workspace=workspace, connected_by=alice, account_sid="AC" + "a" * 32,
-        auth_token="alice-twilio-token", from_number="+14155550100",
-        status=TwilioAccount.Status.WORKING, reminder_lead_minutes=1440,
-    )  # fmt: skip
     SmsReminder.objects.create(
         workspace=workspace, appointment=appointment, starts_at=appointment.starts_at,
         outcome=SmsReminder.Outcome.SKIPPED, reason="ALICE-SMS-REMINDER-REASON",
@@ -270,6 +268,17 @@ def alice_instagram(workspace: Any, alice: Any) -> dict[str, str]:
         "trigger_id": str(trigger.id),
         "account_id": str(account.id),
     }
+
+
+def alice_sms(workspace: Any, alice: Any) -> None:
+    """Alice's Twilio account: Settings -> SMS of another workspace must never show or change it."""
+    from integrations.twilio_sms.models import TwilioAccount
+
+    TwilioAccount.objects.create(
+        workspace=workspace, account_sid="AC" + "a1" * 16, auth_token="ALICE-TWILIO-TOKEN",
+        from_number="+14155550177", status="working", connected_by=alice,
+        reminder_lead_minutes=1440,
+    )  # fmt: skip
 
 
 def m_conversation(workspace: Any, contact: Any) -> Any:

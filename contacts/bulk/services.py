@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -52,6 +53,18 @@ class BulkJobError(Exception):
     """A job cannot go on, for a reason a person can read (a stage deleted meanwhile, ...)."""
 
 
+# An action a higher layer provides (SMS: contacts sits below the integrations and never imports
+# them): apply(job, ids) does it to one batch, inside the batch's transaction, and returns
+# {contact id: what to record} for each contact it acted on. Such actions are not undoable.
+BulkApply = Callable[[BulkJob, list[int]], dict[str, int | None]]
+_registered: dict[str, BulkApply] = {}
+
+
+def register_bulk_action(action: str, apply: BulkApply) -> None:
+    """Let bulk jobs run `action` (a BulkJob.Action value) through `apply`."""
+    _registered[action] = apply
+
+
 def access_bulk_job(workspace: Workspace, bulk_job_id: int | str) -> BulkJob:
     """The workspace's bulk job (without its id and undo lists), or Http404."""
     jobs = BulkJob.objects.for_workspace(workspace).defer("contact_ids", "undo")
@@ -75,24 +88,34 @@ def bulk_job_start(
     actor: User,
     action: str,
     params: dict[str, Any],
-    query: ContactListQuery,
+    query: ContactListQuery | None,
+    ids: list[int] | None = None,
 ) -> BulkJob:
     """Record a bulk `action` (BulkJob.Action) with its `params` on every live contact matching
-    `query`, and run it: in this call when at most CONTACT_BULK_INLINE_MAX contacts match (the
-    job comes back finished), else in the worker (contacts.tasks.bulk_job_run, sent after commit;
-    the job comes back queued). Raises ValueError for an unknown action."""
+    `query` (or on the selected `ids`, the workspace's live ones among them), and run it: in this
+    call when at most CONTACT_BULK_INLINE_MAX contacts match (the job comes back finished), else
+    in the worker (contacts.tasks.bulk_job_run, sent after commit; the job comes back queued).
+    Raises ValueError for an unknown action."""
     from contacts.tasks import bulk_job_run as bulk_job_task
 
     if action not in BulkJob.Action.values:
         raise ValueError(f"Unknown bulk action {action!r}")
-    expected = bulk_matching_count(workspace, query, user=actor)
+    contact_ids: list[int] | None = None
+    if query is None:
+        live = Contact.objects.for_workspace(workspace).live().filter(id__in=ids or [])
+        contact_ids = list(live.order_by("id").values_list("id", flat=True))
+        expected = len(contact_ids)
+    else:
+        expected = bulk_matching_count(workspace, query, user=actor)
     job = BulkJob.objects.create(
         workspace=workspace,
         created_by=actor,
         action=action,
         params=params,
-        query=query.params(),
+        query=query.params() if query is not None else {},
         expected=expected,
+        contact_ids=contact_ids,
+        total=len(contact_ids or []),
         heartbeat_at=timezone.now(),
     )
     if expected <= settings.CONTACT_BULK_INLINE_MAX:
@@ -179,6 +202,8 @@ def _apply(job: BulkJob, ids: list[int]) -> dict[str, int | None]:
     """Apply the job's action to `ids`; return {contact id: what undo puts back} for each
     contact it changed (None where there is no value: a tag added or removed, a delete)."""
     ws, params, Action = job.workspace, job.params, BulkJob.Action
+    if job.action in _registered:
+        return _registered[job.action](job, ids)
     if job.action == Action.TAG:
         added = services.contacts_bulk_tag(workspace=ws, ids=ids, tag_name=params["tag"])
         return dict.fromkeys(map(str, added))
@@ -244,6 +269,7 @@ def bulk_job_undoable(job: BulkJob) -> bool:
     """Done, not undone yet, changed something, and finished within CONTACT_UNDO_HOURS."""
     return (
         job.state == BulkJob.State.DONE
+        and job.action not in _registered  # a text sent cannot be taken back
         and job.undone_at is None
         and job.changed > 0
         and job.finished_at is not None

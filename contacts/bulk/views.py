@@ -47,6 +47,8 @@ def _list_summary(job: BulkJob, stages: dict[int, str]) -> str:
         return f"Move {n} to {stages.get(params.get('stage_id'), 'a deleted stage')}"
     if job.action == BulkJob.Action.ASSIGN:
         return f"Assign {n}"
+    if job.action == BulkJob.Action.SMS:
+        return f"Text {n}"
     return f"Delete {n}"
 
 
@@ -127,6 +129,12 @@ def job_summary(job: BulkJob) -> str:
         return f"Moved {n} to {_stage_name(job.workspace, params['stage_id'])}."
     if job.action == BulkJob.Action.ASSIGN:
         return f"Assigned {n} to {_assignee_name(job.workspace, params)}."
+    if job.action == BulkJob.Action.SMS:
+        texts = "text" if job.changed == 1 else "texts"
+        return (
+            f"Queued {job.changed:,} {texts}; the others were skipped (no phone or no consent). "
+            "Texts to contacts outside 08:00-21:00 their time wait for their morning."
+        )
     return f"Deleted {n}."
 
 

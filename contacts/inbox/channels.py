@@ -43,6 +43,21 @@ class Channel(Protocol):
         ...
 
 
+class RefusingChannel(Channel, Protocol):
+    """A channel with rules of its own about who may be messaged (SMS: an opted-out contact) and
+    about length (SMS bills per segment). Optional: sending.channel_refusal and length_hint use
+    the methods a channel has (Instagram's only rule is its reply window)."""
+
+    def refusal(self, conversation: Conversation) -> str:
+        """Why nothing may be sent in `conversation` now, in plain words, or "". No provider I/O
+        (a database read is fine): asked before a message is stored and again by `send`."""
+        ...
+
+    def length_hint(self, text: str) -> str:
+        """What the compose box says about `text`'s length ("2 text messages"), or ""."""
+        ...
+
+
 _channels: dict[str, Channel] = {}
 
 

@@ -55,11 +55,17 @@ class SendRefused(Exception):
 
 
 def send_refusal(*, conversation: Conversation, text: str) -> str | None:
-    """Why `text` cannot be sent in `conversation` now, or None when it can. No I/O: the reply
-    form shows it as a field error, and message_send refuses with it, before any provider call."""
+    """Why `text` cannot be sent in `conversation` now, or None when it can. No provider I/O:
+    the reply form shows it as a field error, and message_send refuses with it, before any
+    provider call. A channel with a `refusal` method (channels.RefusingChannel: SMS opt-outs) is
+    asked first."""
     channel = channels.channel_for(conversation.channel)
     if channel is None:
         return f"Sending {conversation.get_channel_display()} messages is not available."
+    # The channel's own rules first (an opted-out contact): they hold whatever the text says.
+    reason = channel_refusal(conversation)
+    if reason:
+        return reason
     if not text.strip():
         return "Write a message first."
     if len(text) > channel.max_text_length:
@@ -71,6 +77,25 @@ def send_refusal(*, conversation: Conversation, text: str) -> str | None:
     if not window.open:
         return window.reason or "This conversation cannot be replied to now."
     return None
+
+
+def channel_refusal(conversation: Conversation) -> str:
+    """The channel's own reason nothing may be sent in `conversation` now (SMS: the contact opted
+    out), or "". The thread shows it instead of the send button."""
+    refusal = getattr(channels.channel_for(conversation.channel), "refusal", None)
+    if refusal is None:
+        return ""
+    reason: str = refusal(conversation)
+    return reason
+
+
+def length_hint(conversation: Conversation, text: str) -> str:
+    """What the channel says about the length of `text` ("2 text messages" for SMS), or ""."""
+    hint = getattr(channels.channel_for(conversation.channel), "length_hint", None)
+    if hint is None:
+        return ""
+    words: str = hint(text)
+    return words
 
 
 def message_send(

@@ -86,6 +86,8 @@ def reply_window(conversation: Conversation) -> Window | None:
     if channel is None:
         return None
     window = channel.reply_window(conversation)
+    if window.open and window.closes_at is None:  # always open (SMS): nothing to show
+        return None
     return Window(open=window.open, closes_at=window.closes_at, reason=window.reason)
 
 
@@ -242,8 +244,12 @@ def _decorate(messages: list[Message]) -> list[Message]:
         message.story_url = story_link(message)  # type: ignore[attr-defined]
         # A send whose worker died mid-call may or may not have gone out: never re-sent by ALT,
         # so the person is told to look (the echo webhook, if it arrives, settles it).
+        # A provider id means the provider has it (SMS waits "sending" for Twilio's status
+        # callback); sent_at, restamped when a held message is claimed, is when the call began.
         message.unconfirmed = (  # type: ignore[attr-defined]
-            message.status == Message.Status.SENDING and message.created_at < unconfirmed_before
+            message.status == Message.Status.SENDING
+            and not message.external_id
+            and message.sent_at < unconfirmed_before
         )
     return messages
 

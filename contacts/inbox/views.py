@@ -57,7 +57,10 @@ def thread(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
         form = LinkContactForm(workspace=request.workspace, contact_query=query)
         return render_local(request, "inbox/thread.html#contact_select", {"link_form": form})
     threads.conversation_mark_read(conversation=conversation)
-    context = _thread_context(request, conversation, ReplyForm(conversation=conversation), query)
+    reply_form = ReplyForm(conversation=conversation)
+    if request.GET.get("compose") == "1":  # click-to-text: the agent came here to write
+        reply_form.fields["text"].widget.attrs["autofocus"] = True
+    context = _thread_context(request, conversation, reply_form, query)
     return render_local(request, "inbox/thread.html", context)
 
 
@@ -173,6 +176,10 @@ def _thread_context(
         "is_older_page": bool(request.GET.get("before")),
         "window": threads.reply_window(conversation),
         "reply_form": reply_form,
+        # The channel's own refusal (SMS: opted out) replaces the send button; the length hint
+        # is the no-JS segment count of the text just submitted.
+        "refusal": sending.channel_refusal(conversation),
+        "length_hint": sending.length_hint(conversation, reply_form.data.get("text", "")),
         "contact_q": query,
         **_poll_state(last_id, [m.id for m in rows if m.status in WATCHED]),
     }

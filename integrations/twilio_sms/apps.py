@@ -23,3 +23,15 @@ class TwilioSmsConfig(AppConfig):
 
         recipe.register(webhooks.inbound_receiver)
         recipe.register(webhooks.status_receiver)
+        from alt.accounts.settings_cards import SMS_POSITION, register_settings_card
+        from contacts.inbox.channels import register
+        from integrations.twilio_sms.channel import SmsChannel
+        from integrations.twilio_sms.settings_card import sms_settings_card
+
+        register(SmsChannel())
+        from contacts.bulk.services import register_bulk_action
+        from contacts.models import BulkJob
+        from integrations.twilio_sms.bulk import bulk_sms_apply
+
+        register_bulk_action(BulkJob.Action.SMS, bulk_sms_apply)
+        register_settings_card(sms_settings_card, position=SMS_POSITION)

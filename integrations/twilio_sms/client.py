@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -55,6 +56,11 @@ _KNOWN: dict[int, tuple[str, str, bool]] = {
     ),
     20429: ("rate_limited", "Twilio is busy (too many requests); it will be retried.", False),
 }
+
+UNKNOWN_OUTCOME = (
+    "Twilio did not answer in time, so this text may or may not have gone out. Check with the "
+    "contact before you retry, or they may get it twice."
+)
 
 # Delivery failures reported later in status callbacks (§4.2: 30003-30008).
 DELIVERY_ERRORS: dict[str, str] = {
@@ -143,7 +149,8 @@ def message_create(
     status_callback: str = "",
     media_url: list[str] | None = None,
 ) -> SentSms:
-    """POST Messages.json (§4.1). External call. Raises SmsError (see sms_error_from)."""
+    """POST Messages.json (§4.1). External call. Raises SmsError (see sms_error_from); a read
+    timeout (sent, no answer) is a permanent "unknown_outcome": never retried automatically."""
     kwargs: dict[str, object] = {"to": to, "body": body}
     if messaging_service_sid:
         kwargs["messaging_service_sid"] = messaging_service_sid
@@ -157,6 +164,11 @@ def message_create(
         message = twilio_client(account_sid, auth_token).messages.create(**kwargs)
     except TwilioException as exc:
         raise sms_error_from(exc) from exc
+    except requests.exceptions.ReadTimeout as exc:
+        # The request reached Twilio, which did not answer in time: it may have created the
+        # message. Messages have no idempotency key, so trying again could text twice; the
+        # person decides, told plainly (permanent: never retried by a task).
+        raise SmsError(UNKNOWN_OUTCOME, permanent=True, code="unknown_outcome") from exc
     except OSError as exc:  # connection refused, timeouts under requests' exceptions
         raise SmsError(f"Could not reach Twilio: {exc}", permanent=False, code="transient") from exc
     return SentSms(

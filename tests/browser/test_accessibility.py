@@ -100,6 +100,8 @@ PAGES = [
     Stop("password-change", "/accounts/password/change/"),
     Stop("two-factor", "/accounts/2fa/"),
     Stop("inbox", "/inbox/"),
+    Stop("sms-settings", "/settings/sms/"),
+    Stop("sms-settings-invalid", "/settings/sms/", step="submit-empty"),
     Stop("instagram-comments", "/settings/social/comments/"),
     Stop("instagram-triggers", "/settings/social/triggers/"),
     Stop("instagram-trigger-new", "/settings/social/triggers/new/"),

@@ -536,8 +536,9 @@ def test_a_message_stuck_sending_says_it_is_not_confirmed_and_offers_no_retry(
     received(thread, unread=False)
     stuck = sent(thread, "Lost in flight", status=Message.Status.SENDING, external_id="")
     fresh = sent(thread, "Just now", status=Message.Status.SENDING, external_id="")
+    eleven_minutes_ago = timezone.now() - timedelta(minutes=11)
     Message.objects.for_workspace(ws).filter(id=stuck.id).update(
-        created_at=timezone.now() - timedelta(minutes=11)
+        created_at=eleven_minutes_ago, sent_at=eleven_minutes_ago
     )
 
     page = alice_client.get(f"/inbox/{thread.id}/").content.decode()

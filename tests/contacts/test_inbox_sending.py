@@ -189,8 +189,10 @@ def test_a_closed_window_is_refused_before_anything_is_stored_or_sent(
 
 
 def test_a_channel_that_is_not_available_is_refused(
-    alice_client: Client, thread: Conversation, outbox: Outbox
+    alice_client: Client, thread: Conversation, outbox: Outbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delitem(channels._channels, thread.channel, raising=False)  # SMS is installed
+
     response = alice_client.post(f"/inbox/{thread.id}/reply/", {"text": "Hello?"})
 
     assert response.status_code == 400
