@@ -101,6 +101,12 @@ class CustomField(TenantModel):
         return self.label
 
 
+def contact_name(first_name: str, last_name: str, email: str, phone: str) -> str:
+    """How a contact is named on every page (Contact.name, and the board's plain rows)."""
+    full = f"{first_name} {last_name}".strip()
+    return full or email or phone or "Unnamed contact"
+
+
 def contacts_scope(workspace_id: int) -> str:
     """The versioned-cache scope of a workspace's contacts: what is cached under it (stage counts,
     contacts.counts) is recomputed after any write to one of its contacts."""
@@ -420,8 +426,7 @@ class Contact(TenantModel):
 
     @property
     def name(self) -> str:
-        full = f"{self.first_name} {self.last_name}".strip()
-        return full or self.primary_email or self.primary_phone or "Unnamed contact"
+        return contact_name(self.first_name, self.last_name, self.primary_email, self.primary_phone)
 
     def get_source_display(self) -> str:
         """The lead source's name ("" without one); the name Django gives a choices field's

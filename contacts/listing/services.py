@@ -309,7 +309,8 @@ def contacts_page(
     return ContactPage(contacts=rows[:size], next_cursor=next_cursor)
 
 
-def cursor_encode(contact: Contact, sort: str) -> str:
+def cursor_encode(contact: object, sort: str) -> str:
+    """The cursor after `contact` (a Contact, or a row with the sort's columns) in `sort`."""
     values: list[Any] = [sort]
     for name, _descending in SORT_KEYS[sort]:
         value = getattr(contact, name)
