@@ -13,10 +13,17 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import set_script_prefix
+from django.urls import reverse, set_script_prefix
 
+from alt.accounts.templatetags.fixed_urls import id_url
 from contacts import services
-from contacts.listing.forms import ContactListForm, PlainSelect
+from contacts.listing.forms import (
+    ContactListForm,
+    PlainCheckboxInput,
+    PlainHiddenInput,
+    PlainSelect,
+    PlainTextInput,
+)
 from contacts.listing.services import ContactListQuery, ListChoices, contacts_page
 from contacts.models import Contact, SavedList, Tag
 from contacts.pipeline.services import (
@@ -177,15 +184,24 @@ def test_a_workspaces_counts_are_its_own(
 
 # --- the filter drawer's selects ------------------------------------------------------------------
 class _TemplateSelects(ContactListForm):
-    """The same form with Django's own template-rendered Select, as the reference."""
+    """The same form with Django's own template-rendered widgets, as the reference."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        django_widgets: dict[type[Any], type[forms.Widget]] = {
+            PlainTextInput: forms.TextInput,
+            PlainCheckboxInput: forms.CheckboxInput,
+            PlainHiddenInput: forms.HiddenInput,
+        }
         for field in self.fields.values():
             if isinstance(field.widget, PlainSelect):
                 widget = forms.Select(attrs=field.widget.attrs)
                 widget.choices = field.widget.choices
                 field.widget = widget
+            elif type(field.widget) in django_widgets:
+                attrs = {**field.widget.attrs, "type": field.widget.input_type}
+                field.widget = django_widgets[type(field.widget)](attrs=attrs)
+            field.hidden_widget = forms.HiddenInput
 
 
 @pytest.mark.parametrize(
@@ -194,6 +210,8 @@ class _TemplateSelects(ContactListForm):
         {},
         {"stage": "STAGE", "tag": "TAG", "sort": "name", "stale": "30", "assignee": "mine"},
         {"stage": "999999", "source": "<script>", "sort": '"><b>'},
+        {"q": '"><script>alert(1)</script> & \u05d7\u05dd', "follow_up": "on", "cursor": "<x>"},
+        {"q": "Maria", "follow_up": "", "sort": "name"},
     ],
 )
 def test_the_plain_selects_render_what_djangos_templates_render(
@@ -209,8 +227,9 @@ def test_the_plain_selects_render_what_djangos_templates_render(
     plain.is_valid()
     reference.is_valid()
 
-    for name in ("stage", "source", "tag", "assignee", "stale", "sort"):
+    for name in ("q", "stage", "source", "tag", "assignee", "stale", "follow_up", "sort", "cursor"):
         assert str(plain[name]) == str(reference[name]), name
+    assert plain["sort"].as_hidden() == reference["sort"].as_hidden()
     assert "&lt;b&gt;&quot;Hot&quot; &amp; \u05d7\u05dd&lt;/b&gt;" in str(plain["tag"])
 
 
@@ -366,3 +385,14 @@ def test_a_fixed_url_is_reversed_once_per_script_prefix() -> None:
     finally:
         set_script_prefix("/")
     assert fixed_url("contacts:list") == "/contacts/"
+
+
+def test_an_id_url_is_the_url_of_that_id_under_each_script_prefix() -> None:
+    assert id_url("contacts:board_column", 42) == reverse("contacts:board_column", args=[42])
+    assert id_url("contacts:detail", 7) == "/contacts/7/"
+    set_script_prefix("/crm/")
+    try:
+        assert id_url("contacts:detail", 7) == "/crm/contacts/7/"
+    finally:
+        set_script_prefix("/")
+    assert id_url("contacts:detail", 987654321) == "/contacts/987654321/"
