@@ -126,7 +126,8 @@ def test_an_owner_made_an_agent_loses_the_owners_powers_on_the_next_request(
 def test_a_page_reads_the_signed_in_user_and_their_memberships_in_one_query(
     alice: Any, alice_client: Client, workspace_of: Any
 ) -> None:
-    second = MembershipFactory(user=alice, workspace__name="Second office").workspace
+    membership: Any = MembershipFactory(user=alice, workspace__name="Second office")
+    second = membership.workspace
     _put_in_session(alice_client, second.id)
 
     with CaptureQueriesContext(connection) as ctx:
