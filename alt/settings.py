@@ -94,8 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "alt.accounts.context_processors.shell",
-                "integrations.google_calendar.context_processors.calendar_banner",
-                "integrations.instagram.context_processors.instagram_banner",
+                "alt.accounts.context_processors.banners",
             ],
         },
     },
@@ -221,9 +220,10 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 # Accounts (django-allauth): email login, mandatory verification, optional TOTP
 # ---------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Django's and allauth's, each reading a session's user with their memberships in one query.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "alt.accounts.backends.ModelBackend",
+    "alt.accounts.backends.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
     # ACC-1: salted, slow hashes only. PBKDF2-SHA256 with Django's iteration count.

@@ -62,7 +62,8 @@ def _contacts_sql() -> str:
     INSERT INTO contacts_contact (
       workspace_id, first_name, last_name, stage_id, source_id, role, timeframe, custom_fields,
       consent_email, consent_sms, consent_instagram, primary_email, primary_phone, search_text,
-      last_activity_at, created_at, updated_at, budget_min, budget_max, next_follow_up_on)
+      last_activity_at, created_at, updated_at, budget_min, budget_max, next_follow_up_on,
+      instagram_handle)
     SELECT %(ws)s, f, l, (%(stages)s::bigint[])[1 + g %% 7],
       (%(sources)s::bigint[])[1 + g %% 7],
       (ARRAY['buyer','seller','both',''])[1 + g %% 4], (ARRAY['now','soon','later',''])[1 + g %% 4], '{}'::jsonb,
@@ -71,7 +72,7 @@ def _contacts_sql() -> str:
       lower(f || ' ' || l || ' ' || f || '.' || l || g || '@example.com ' || phone || ' ' || substr(phone, 2) || ' ' || substr(phone, 3)),
       now() - ((g * 37) %% 180) * interval '1 day', now() - ((g * 13) %% 720) * interval '1 day', now(),
       CASE WHEN g %% 3 = 0 THEN 300000 + (g %% 20) * 50000 END, CASE WHEN g %% 3 = 0 THEN 500000 + (g %% 20) * 50000 END,
-      CASE WHEN g %% 4 = 0 THEN current_date + ((g %% 30) - 10) END
+      CASE WHEN g %% 4 = 0 THEN current_date + ((g %% 30) - 10) END, ''
     FROM src
     """
 

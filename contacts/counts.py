@@ -13,29 +13,63 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alt.accounts.models import Workspace
-from alt.lib.versioned_cache import entry
-from contacts.models import Contact, PipelineStage, contacts_scope
+from alt.lib.versioned_cache import Entry, entries, entry, value_of
+from contacts.models import Contact, PipelineStage, contacts_scope, stages_scope
 
 # "Quiet" on the dashboard: no timeline activity for this many days.
 STALE_DAYS = 14
 
 
-def stages_with_counts(workspace: Workspace) -> list[PipelineStage]:
-    """The workspace's stages in pipeline order, each with `contact_count` (its live contacts)
-    and `stale_count` (those quiet for STALE_DAYS).
+_STAGE_COLUMNS = ("id", "name", "position", "outcome")
 
-    One query either way, so a page costs the same number of queries with the cache warm or
-    cold: the plain stages when the counts are cached, else the stages with the counts in the
-    same query (per stage, a range of the partial index of live rows, contact_ws_stage_live,
-    read without touching the table), which are then cached."""
+
+def stage_entries(workspace: Workspace) -> tuple[tuple[str, str], tuple[str, str]]:
+    """What stages_with_counts reads of the cache (the stages, their counts), for a page that
+    reads more in the same round trip (versioned_cache.entries)."""
+    return (stages_scope(workspace.id), "all"), (contacts_scope(workspace.id), "live_per_stage")
+
+
+def stages_of(workspace: Workspace, found: Entry | None = None) -> list[PipelineStage]:
+    """The workspace's stages in pipeline order, from the cache while none of them is written
+    (PipelineStage's writes bump stages_scope; `found`, when the page read it already), else
+    one query. Cached as plain tuples, rebuilt as the instances a query gives."""
+    found = found or entry(stages_scope(workspace.id), "all")
+    rows = value_of(
+        found,
+        lambda: list(
+            PipelineStage.objects.for_workspace(workspace)
+            .order_by("position", "id")
+            .values_list(*_STAGE_COLUMNS)
+        ),
+    )
+    return [_stage(workspace, row) for row in rows]
+
+
+def _stage(workspace: Workspace, row: tuple[Any, ...]) -> PipelineStage:
+    stage = PipelineStage.from_db("default", _STAGE_COLUMNS, row)
+    stage.workspace = workspace
+    return stage
+
+
+def stages_with_counts(
+    workspace: Workspace, found: tuple[Entry, Entry] | None = None
+) -> list[PipelineStage]:
+    """The workspace's stages in pipeline order, each with `contact_count` (its live contacts)
+    and `stale_count` (those quiet for STALE_DAYS). `found`: the two entries of stage_entries(),
+    when the page read them with others (else read here, in one round trip).
+
+    No query when both are cached; else one: the stages alone when only they are missing
+    (stages_of), or, when the counts are, the stages with the counts in the same query (per
+    stage, a range of the partial index of live rows, contact_ws_stage_live, read without
+    touching the table), both of which are then cached."""
+    stages_found, counts_found = found or entries(*stage_entries(workspace))
+    if counts_found.hit:
+        counts: dict[int, tuple[int, int]] = counts_found.value
+        cached_stages = stages_of(workspace, stages_found)
+        for stage in cached_stages:
+            stage.contact_count, stage.stale_count = counts.get(stage.id, (0, 0))  # type: ignore[attr-defined]
+        return cached_stages
     stages = PipelineStage.objects.for_workspace(workspace).order_by("position", "id")
-    cached = entry(contacts_scope(workspace.id), "live_per_stage")
-    if cached.hit:
-        counts: dict[int, tuple[int, int]] = cached.value
-        rows = list(stages)
-        for stage in rows:
-            stage.contact_count, stage.stale_count = counts.get(stage.id, (0, 0))
-        return rows
     in_stage = (
         Contact.objects.for_workspace(workspace)
         .live()
@@ -49,12 +83,14 @@ def stages_with_counts(workspace: Workspace) -> list[PipelineStage]:
         # COUNT(*), not COUNT(id): id is not in the index and would cost a heap read per row.
         return Coalesce(Subquery(of.annotate(n=Count("*")).values("n")), 0)
 
-    rows = list(
+    rows: list[PipelineStage] = list(
         stages.annotate(
             contact_count=count(in_stage),
             stale_count=count(in_stage.filter(last_activity_at__lt=stale_before)),
         )
     )
     # Plain tuples in the cache: nothing a later release could fail to unpickle.
-    cached.store({s.id: (s.contact_count, s.stale_count) for s in rows})
+    counts_found.store({s.id: (s.contact_count, s.stale_count) for s in rows})  # type: ignore[attr-defined]
+    if not stages_found.hit:
+        stages_found.store([tuple(getattr(s, c) for c in _STAGE_COLUMNS) for s in rows])
     return rows

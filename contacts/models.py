@@ -26,95 +26,6 @@ if TYPE_CHECKING:
     from alt.accounts.models import Workspace
 
 
-class PipelineStage(TenantModel):
-    """One column of a workspace's lead pipeline. Editable per workspace."""
-
-    class Outcome(models.TextChoices):
-        OPEN = "open", "Open"
-        WON = "won", "Won"
-        LOST = "lost", "Lost"
-
-    DEFAULTS: ClassVar[list[tuple[str, str]]] = [
-        ("New", "open"),
-        ("Contacted", "open"),
-        ("Qualified", "open"),
-        ("Showing", "open"),
-        ("Under contract", "open"),
-        ("Closed", "won"),
-        ("Lost", "lost"),
-    ]
-
-    name = models.CharField(max_length=60)
-    position = models.PositiveSmallIntegerField(default=0)
-    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.OPEN)
-
-    class Meta:
-        ordering = ["position", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                "workspace", Lower("name"), name="stage_name_unique_per_workspace"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Tag(TenantModel):
-    name = models.CharField(max_length=40)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                "workspace", Lower("name"), name="tag_name_unique_per_workspace"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class CustomField(TenantModel):
-    """A workspace's own contact field, from a small typed set."""
-
-    class Kind(models.TextChoices):
-        TEXT = "text", "Text"
-        NUMBER = "number", "Number"
-        DATE = "date", "Date"
-        YES_NO = "yes_no", "Yes / no"
-        CHOICE = "choice", "Choice"
-
-    key = models.SlugField(max_length=40)
-    label = models.CharField(max_length=60)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
-    choices = models.JSONField(default=list, blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["workspace", "key"], name="custom_field_key_unique")
-        ]
-
-    def __str__(self) -> str:
-        return self.label
-
-
-def contacts_scope(workspace_id: int) -> str:
-    """The versioned-cache scope of a workspace's contacts: what is cached under it (stage counts,
-    contacts.counts) is recomputed after any write to one of its contacts."""
-    return f"contacts:{workspace_id}"
-
-
-def contacts_changed(*workspace_ids: int) -> None:
-    """These workspaces' contacts were written: their cached counts are out of date. Called by
-    every write path of Contact (save, delete, and the queryset's update, delete, bulk_create), so
-    a service never has to remember it."""
-    for workspace_id in workspace_ids:
-        version_bump(contacts_scope(workspace_id))
-
-
 class VersionedQuerySet(TenantQuerySet[M]):
     """A tenant queryset whose writes (update, delete, bulk_create) mark the workspace's cached
     values of the model out of date, through `changed(workspace ids)`; the model's own save and
@@ -161,6 +72,166 @@ class VersionedQuerySet(TenantQuerySet[M]):
         created = super().bulk_create(objs, *args, **kwargs)
         self.changed(*{row.workspace_id for row in created})  # type: ignore[attr-defined]
         return created
+
+
+def stages_scope(workspace_id: int) -> str:
+    """The versioned-cache scope of a workspace's pipeline stages (every list and board page)."""
+    return f"stages:{workspace_id}"
+
+
+def stages_changed(*workspace_ids: int) -> None:
+    """These workspaces' stages were written: their cached list is out of date."""
+    for workspace_id in workspace_ids:
+        version_bump(stages_scope(workspace_id))
+
+
+class PipelineStageQuerySet(VersionedQuerySet["PipelineStage"]):
+    changed = staticmethod(stages_changed)
+
+
+class PipelineStageManager(TenantManager["PipelineStage"]):
+    _queryset_class = PipelineStageQuerySet  # type: ignore[assignment]
+
+
+def tags_scope(workspace_id: int) -> str:
+    """The versioned-cache scope of a workspace's tags (the list's tag filter and bulk bar)."""
+    return f"tags:{workspace_id}"
+
+
+def tags_changed(*workspace_ids: int) -> None:
+    """These workspaces' tags were written: their cached list is out of date."""
+    for workspace_id in workspace_ids:
+        version_bump(tags_scope(workspace_id))
+
+
+class TagQuerySet(VersionedQuerySet["Tag"]):
+    changed = staticmethod(tags_changed)
+
+
+class TagManager(TenantManager["Tag"]):
+    _queryset_class = TagQuerySet  # type: ignore[assignment]
+
+
+class PipelineStage(TenantModel):
+    """One column of a workspace's lead pipeline. Editable per workspace."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    DEFAULTS: ClassVar[list[tuple[str, str]]] = [
+        ("New", "open"),
+        ("Contacted", "open"),
+        ("Qualified", "open"),
+        ("Showing", "open"),
+        ("Under contract", "open"),
+        ("Closed", "won"),
+        ("Lost", "lost"),
+    ]
+
+    name = models.CharField(max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.OPEN)
+
+    objects = PipelineStageManager()
+
+    class Meta:
+        # As before `objects` was its own: relations and forms use the unscoped manager.
+        default_manager_name = "all_workspaces"
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "workspace", Lower("name"), name="stage_name_unique_per_workspace"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        stages_changed(self.workspace_id)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        stages_changed(self.workspace_id)
+        return deleted
+
+
+class Tag(TenantModel):
+    name = models.CharField(max_length=40)
+
+    objects = TagManager()
+
+    class Meta:
+        # As before `objects` was its own: a contact's tags (contact.tags.set()) and forms use
+        # the unscoped manager.
+        default_manager_name = "all_workspaces"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "workspace", Lower("name"), name="tag_name_unique_per_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        tags_changed(self.workspace_id)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        tags_changed(self.workspace_id)
+        return deleted
+
+
+class CustomField(TenantModel):
+    """A workspace's own contact field, from a small typed set."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        YES_NO = "yes_no", "Yes / no"
+        CHOICE = "choice", "Choice"
+
+    key = models.SlugField(max_length=40)
+    label = models.CharField(max_length=60)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.JSONField(default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="custom_field_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def contact_name(first_name: str, last_name: str, email: str, phone: str) -> str:
+    """How a contact is named on every page (Contact.name, and the board's plain rows)."""
+    full = f"{first_name} {last_name}".strip()
+    return full or email or phone or "Unnamed contact"
+
+
+def contacts_scope(workspace_id: int) -> str:
+    """The versioned-cache scope of a workspace's contacts: what is cached under it (stage counts,
+    contacts.counts) is recomputed after any write to one of its contacts."""
+    return f"contacts:{workspace_id}"
+
+
+def contacts_changed(*workspace_ids: int) -> None:
+    """These workspaces' contacts were written: their cached counts are out of date. Called by
+    every write path of Contact (save, delete, and the queryset's update, delete, bulk_create), so
+    a service never has to remember it."""
+    for workspace_id in workspace_ids:
+        version_bump(contacts_scope(workspace_id))
 
 
 class ContactQuerySet(VersionedQuerySet["Contact"]):
@@ -423,8 +494,7 @@ class Contact(TenantModel):
 
     @property
     def name(self) -> str:
-        full = f"{self.first_name} {self.last_name}".strip()
-        return full or self.primary_email or self.primary_phone or "Unnamed contact"
+        return contact_name(self.first_name, self.last_name, self.primary_email, self.primary_phone)
 
     def get_source_display(self) -> str:
         """The lead source's name ("" without one); the name Django gives a choices field's

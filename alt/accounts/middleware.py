@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from alt.accounts.backends import loaded_memberships
 from alt.accounts.models import Membership
 
 SESSION_KEY = "workspace_id"
@@ -17,13 +18,14 @@ def _current_membership(request: HttpRequest) -> Membership | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    memberships = Membership.objects.filter(user=user).select_related("workspace").order_by("id")
-    wanted = request.session.get(SESSION_KEY)
-    if wanted is not None:
-        chosen = memberships.filter(workspace_id=wanted).first()
-        if chosen is not None:
-            return chosen
-    return memberships.first()
+    memberships = loaded_memberships(user)
+    if memberships is None:
+        memberships = list(
+            Membership.objects.filter(user=user).select_related("workspace").order_by("id")
+        )
+    wanted = str(request.session.get(SESSION_KEY))
+    chosen = next((m for m in memberships if str(m.workspace_id) == wanted), None)
+    return chosen or (memberships[0] if memberships else None)
 
 
 class WorkspaceMiddleware:

@@ -13,6 +13,11 @@ dependencies point one way; a lower layer reaches a higher one only through a se
   returns {contact id: Upcoming} for the contacts that have one booked, in one query. The pipeline
   board shows it on each card (a page of cards asks once, never per card).
 
+- Page banners: `register_banner_flag(flag)`, a yes/no that base.html shows a banner for on every
+  page (an integration that needs reconnecting). The flags are read from the cache, all of them
+  in one round trip a page (`banner_flags`); a miss asks the database and keeps the answer. The
+  registering app forgets its cached answer whenever the state behind it changes.
+
 An app registers in its AppConfig.ready() (appointments registers its day's agenda and the
 contact's upcoming appointments). The page includes `panel.template` with the panel's own context
 as `panel`, inside the page's time-zone override, so a card reads dates like the page around it.
@@ -27,9 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
+
 if TYPE_CHECKING:
     from alt.accounts.decorators import WorkspaceRequest
-    from alt.accounts.models import Workspace
+    from alt.accounts.models import User, Workspace
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,17 @@ class Upcoming:
     starts_at: datetime
 
 
+@dataclass(frozen=True)
+class BannerFlag:
+    """A page banner's yes/no: `name` is its variable in the templates, `key(workspace, user)` its
+    cache key, `ask(workspace, user)` the database's answer on a miss (kept `timeout_s`)."""
+
+    name: str
+    key: Callable[[Workspace, User], str]
+    ask: Callable[[Workspace, User], bool]
+    timeout_s: int
+
+
 DashboardCard = Callable[["WorkspaceRequest"], Panel | None]
 # The contact is a contacts.models.Contact, which this layer does not import.
 ContactPanel = Callable[["WorkspaceRequest", Any], Panel | None]
@@ -57,6 +75,7 @@ _dashboard_cards: dict[str, DashboardCard] = {}
 _contact_panels: dict[str, ContactPanel] = {}
 _next_appointments: dict[str, NextAppointments] = {}
 _appointment_panels: dict[str, AppointmentPanel] = {}
+_banner_flags: dict[str, BannerFlag] = {}
 
 
 def _key(fn: Callable[..., Any]) -> str:
@@ -82,6 +101,11 @@ def register_appointment_panel(panel: AppointmentPanel) -> AppointmentPanel:
 def register_next_appointments(lookup: NextAppointments) -> NextAppointments:
     _next_appointments[_key(lookup)] = lookup
     return lookup
+
+
+def register_banner_flag(flag: BannerFlag) -> BannerFlag:
+    _banner_flags[flag.name] = flag
+    return flag
 
 
 def dashboard_cards(request: WorkspaceRequest) -> list[Panel]:
@@ -112,3 +136,18 @@ def next_appointments(workspace: Workspace, contact_ids: Collection[int]) -> dic
             if known is None or upcoming.starts_at < known.starts_at:
                 soonest[contact_id] = upcoming
     return soonest
+
+
+def banner_flags(workspace: Workspace, user: User) -> dict[str, bool]:
+    """Every registered banner's yes/no for this user in this workspace, by name: one cache round
+    trip for all of them; each miss asks the database once and keeps the answer."""
+    keys = {flag.key(workspace, user): flag for flag in _banner_flags.values()}
+    found = cache.get_many(list(keys))
+    flags = {}
+    for key, flag in keys.items():
+        if key in found:
+            flags[flag.name] = bool(found[key])
+        else:
+            flags[flag.name] = answer = flag.ask(workspace, user)
+            cache.set(key, int(answer), flag.timeout_s)
+    return flags

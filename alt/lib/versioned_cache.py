@@ -61,15 +61,35 @@ class Entry:
         cache.set(self.key, (self.version, value), timeout=self.timeout)
 
 
+def entries(*wanted: tuple[str, str], timeout: int = DEFAULT_TIMEOUT_S) -> list[Entry]:
+    """The values `(scope, name)` of `wanted`, each as `entry` reads it, in ONE cache round trip
+    (a GET of every version and value at once): what a page needs of several scopes costs what
+    one of them did."""
+    keys = {(scope, name): f"c:{scope}:{name}" for scope, name in wanted}
+    found = cache.get_many([*(_version_key(scope) for scope, _ in wanted), *keys.values()])
+    read = []
+    for scope, name in wanted:
+        key, version = keys[(scope, name)], found.get(_version_key(scope))
+        stored = found.get(key)
+        if isinstance(stored, tuple) and stored[0] == version:
+            read.append(Entry(key=key, version=version, hit=True, value=stored[1], timeout=timeout))
+        else:
+            read.append(Entry(key=key, version=version, hit=False, value=None, timeout=timeout))
+    return read
+
+
 def entry(scope: str, name: str, *, timeout: int = DEFAULT_TIMEOUT_S) -> Entry:
     """The value `name` of `scope`, as cached under the scope's current version (one GET)."""
-    key = f"c:{scope}:{name}"
-    found = cache.get_many([_version_key(scope), key])
-    version = found.get(_version_key(scope))
-    stored = found.get(key)
-    if isinstance(stored, tuple) and stored[0] == version:
-        return Entry(key=key, version=version, hit=True, value=stored[1], timeout=timeout)
-    return Entry(key=key, version=version, hit=False, value=None, timeout=timeout)
+    return entries((scope, name), timeout=timeout)[0]
+
+
+def value_of(found: Entry, compute: Callable[[], T]) -> T:
+    """`found`'s value on a hit; else `compute()`, stored under the version read before it."""
+    if found.hit:
+        return found.value  # type: ignore[no-any-return]
+    value = compute()
+    found.store(value)
+    return value
 
 
 def cached(
@@ -77,9 +97,4 @@ def cached(
 ) -> T:
     """The value of `compute()` for `scope`, from the cache while no write bumped the scope's
     version since it was stored (and for at most `timeout` seconds)."""
-    found = entry(scope, name, timeout=timeout)
-    if found.hit:
-        return found.value  # type: ignore[no-any-return]
-    value = compute()
-    found.store(value)
-    return value
+    return value_of(entry(scope, name, timeout=timeout), compute)

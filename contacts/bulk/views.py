@@ -92,7 +92,8 @@ def contacts_count(n: int) -> str:
 
 
 def _stage_name(workspace: Any, stage_id: int | None) -> str:
-    stage = PipelineStage.objects.for_workspace(workspace).filter(id=stage_id).first()
+    stages = PipelineStage.objects.for_workspace(workspace)
+    stage = stages.filter(id=stage_id).first() if stage_id is not None else None
     return stage.name if stage else "a deleted stage"
 
 

@@ -788,12 +788,13 @@ def _values_resolve(ctx: _Context, value_mapping: dict[str, dict[str, str]]) -> 
             elif action == VALUE_NEW:
                 value = VALUE_NEW  # a tag: created under the file's spelling
             elif action:
-                table: dict[str, Any] = {
+                tables: dict[str, dict[str, Any]] = {
                     "stage": stages,
                     "source": sources,
                     "assigned_to": members,
                     "tags": {str(i): n for i, n in tags.items()},
-                }[target]
+                }
+                table = tables[target]
                 if action not in table:
                     continue  # deleted since the mapping was saved: treated as unmapped
                 value = table[action]

@@ -64,6 +64,39 @@ class PlainSelect(forms.Select):
         return mark_safe("".join(html))  # noqa: S308  (every value above is escaped)
 
 
+class PlainInputMixin:
+    """An input widget written out in Python: the same HTML as Django's input.html (and
+    attrs.html), for the search box, the checkbox and the hidden fields the list and the board
+    render on every load, where the template engine cost more than the tag."""
+
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: Any = None,
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]  # type: ignore[attr-defined]
+        shown = widget["value"]
+        value_attr = "" if shown is None else f' value="{escape(str(shown))}"'
+        return mark_safe(  # noqa: S308  (every value is escaped)
+            f'<input type="{conditional_escape(widget["type"])}"'
+            f' name="{conditional_escape(widget["name"])}"{value_attr}{_attrs(widget["attrs"])}>'
+        )
+
+
+class PlainTextInput(PlainInputMixin, forms.TextInput):
+    pass
+
+
+class PlainCheckboxInput(PlainInputMixin, forms.CheckboxInput):
+    pass
+
+
+class PlainHiddenInput(PlainInputMixin, forms.HiddenInput):
+    pass
+
+
 def _attrs(attrs: dict[str, Any]) -> str:
     """django/forms/widgets/attrs.html: ` name="value"`, a bare ` name` for True, nothing for
     False."""
@@ -84,7 +117,7 @@ class ContactListForm(forms.Form):
         label="Search",
         required=False,
         max_length=100,
-        widget=forms.TextInput(
+        widget=PlainTextInput(
             attrs={
                 "type": "search",
                 "placeholder": "Name, email or phone",
@@ -109,9 +142,9 @@ class ContactListForm(forms.Form):
         choices=[("", "Any time"), *((str(d), f"{d} days") for d in STALE_DAYS)],
         widget=PlainSelect,
     )
-    follow_up = forms.BooleanField(label="Follow-up due", required=False)
+    follow_up = forms.BooleanField(label="Follow-up due", required=False, widget=PlainCheckboxInput)
     sort = forms.ChoiceField(label="Sort", required=False, choices=Sort.choices, widget=PlainSelect)
-    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+    cursor = forms.CharField(required=False, widget=PlainHiddenInput)
 
     def __init__(self, data: Mapping[str, Any] | None, *, choices: ListChoices) -> None:
         super().__init__(data)
@@ -127,6 +160,7 @@ class ContactListForm(forms.Form):
         ]
         for name in ("stage", "source", "tag", "assignee", "stale", "follow_up", "sort"):
             fields[name].widget.attrs["class"] = "js-filter"
+        fields["sort"].hidden_widget = PlainHiddenInput  # the board carries the sort hidden
 
     def to_query(self) -> ContactListQuery:
         """The valid parameters; an invalid one (a stale link, another workspace's stage) is

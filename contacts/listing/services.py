@@ -22,8 +22,8 @@ from django.db import models
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, Q
 
 from alt.accounts.models import User, Workspace
-from alt.lib.versioned_cache import cached
-from contacts.counts import stages_with_counts
+from alt.lib.versioned_cache import Entry, entries, entry, value_of
+from contacts.counts import stage_entries, stages_of, stages_with_counts
 from contacts.models import (
     Contact,
     ContactEmail,
@@ -35,6 +35,7 @@ from contacts.models import (
     SavedList,
     Tag,
     lead_sources_scope,
+    tags_scope,
 )
 from contacts.normalize import phone_display
 
@@ -150,29 +151,47 @@ class ListChoices:
 
 
 def list_choices(workspace: Workspace, *, with_counts: bool = False) -> ListChoices:
-    """Four queries: stages (with counts, each carrying its live contacts as `contact_count`,
-    from the cache while the workspace's contacts are unchanged: contacts.counts), tags, the
-    workspace's members and its lead sources."""
+    """The stages (with counts when asked, each carrying its live contacts as `contact_count`:
+    contacts.counts), tags, members and lead sources. Stages, counts, tags and sources come from
+    the cache, all in one round trip, while none of their rows is written (each model's writes
+    bump its scope); the members are one query, and each cache miss one more."""
+    stages_e, counts_e, sources_e, tags_e = entries(
+        *stage_entries(workspace),
+        (lead_sources_scope(workspace.id), "all"),
+        (tags_scope(workspace.id), "all"),
+    )
     if with_counts:
-        stages = stages_with_counts(workspace)
+        stages = stages_with_counts(workspace, (stages_e, counts_e))
     else:
-        stages = list(PipelineStage.objects.for_workspace(workspace).order_by("position", "id"))
+        stages = stages_of(workspace, stages_e)
     members = User.objects.filter(memberships__workspace=workspace).order_by("full_name", "id")
     return ListChoices(
         stages=stages,
-        tags=list(Tag.objects.for_workspace(workspace).order_by("name")),
+        tags=tags_of(workspace, tags_e),
         members=list(members),
-        sources=lead_sources_of(workspace),
+        sources=lead_sources_of(workspace, sources_e),
     )
 
 
-def lead_sources_of(workspace: Workspace) -> list[LeadSource]:
+def tags_of(workspace: Workspace, found: Entry | None = None) -> list[Tag]:
+    """The workspace's tags by name, from the cache until one of them is written (Tag's writes
+    bump tags_scope; `found`, when the page read it already), else one query."""
+    rows = value_of(
+        found or entry(tags_scope(workspace.id), "all"),
+        lambda: list(
+            Tag.objects.for_workspace(workspace).order_by("name").values_list("id", "name")
+        ),
+    )
+    return [Tag(id=id_, workspace=workspace, name=name) for id_, name in rows]
+
+
+def lead_sources_of(workspace: Workspace, found: Entry | None = None) -> list[LeadSource]:
     """The workspace's lead sources in their order, from the cache until one of them is written
-    (LeadSource's writes bump lead_sources_scope): a list page runs no query for them. Cached as
-    plain tuples, rebuilt as unsaved-looking instances that carry their ids."""
-    rows = cached(
-        lead_sources_scope(workspace.id),
-        "all",
+    (LeadSource's writes bump lead_sources_scope; `found`, when the page read it already): a list
+    page runs no query for them. Cached as plain tuples, rebuilt as unsaved-looking instances
+    that carry their ids."""
+    rows = value_of(
+        found or entry(lead_sources_scope(workspace.id), "all"),
         lambda: list(
             LeadSource.objects.for_workspace(workspace)
             .order_by("position", "id")
@@ -309,7 +328,8 @@ def contacts_page(
     return ContactPage(contacts=rows[:size], next_cursor=next_cursor)
 
 
-def cursor_encode(contact: Contact, sort: str) -> str:
+def cursor_encode(contact: object, sort: str) -> str:
+    """The cursor after `contact` (a Contact, or a row with the sort's columns) in `sort`."""
     values: list[Any] = [sort]
     for name, _descending in SORT_KEYS[sort]:
         value = getattr(contact, name)

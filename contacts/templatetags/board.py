@@ -14,9 +14,9 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from django import template
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from alt.accounts.templatetags.fixed_urls import url_around_id
 from alt.lib.dates import format_when
 from contacts.listing.services import ContactListQuery
 from contacts.templatetags.contact_list import ago
@@ -57,21 +57,12 @@ def with_cursor(query: ContactListQuery, cursor: str) -> str:
     return query.urlencode(cursor=cursor)
 
 
-_SENTINEL_ID = 987654321
-
-
-def _detail_url_parts() -> tuple[str, str]:
-    """The contact page's URL around its id: one reverse() for the cards instead of one a card."""
-    before, _, after = reverse("contacts:detail", args=[_SENTINEL_ID]).partition(str(_SENTINEL_ID))
-    return before, after
-
-
 @register.simple_tag
 def board_cards(cards: Iterable[BoardCard], move_link: str) -> SafeString:
     """The <li> of each card: the lead's name (a link to the contact), source, last contact,
     budget and next step, and its "Move to…" link (`move_link` followed by the contact's id),
     which opens the board's one menu."""
-    before, after = _detail_url_parts()
+    before, after = url_around_id("contacts:detail")
     move = escape(move_link)
     return mark_safe("".join(_card(card, before, after, move) for card in cards))  # noqa: S308
 

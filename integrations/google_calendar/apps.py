@@ -24,3 +24,8 @@ class GoogleCalendarConfig(AppConfig):
         from integrations.google_calendar.settings_card import calendar_settings_card
 
         register_settings_card(calendar_settings_card, position=CALENDAR_POSITION)
+        # --- the needs-reconnect banner on every page ---
+        from alt.accounts.seams import register_banner_flag
+        from integrations.google_calendar.connection import BANNER
+
+        register_banner_flag(BANNER)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alt.accounts.models import User, Workspace
+from alt.accounts.seams import BannerFlag
 from appointments.models import Appointment
 from integrations.google_calendar.client import Tokens
 from integrations.google_calendar.models import CalendarConnection
@@ -54,21 +55,23 @@ def _banner_key(workspace_id: int, user_id: int) -> str:
     return f"google_calendar:needs-reconnect:{workspace_id}:{user_id}"
 
 
-def needs_reconnect(*, workspace: Workspace, user: User) -> bool:
-    """Whether the banner on every page should ask this user to reconnect (GC-8). Read from the
-    cache, so a page view costs no query; every status change forgets the cached answer after its
-    commit (`banner_forget`), and a miss asks the database."""
-    key = _banner_key(workspace.id, user.id)
-    cached = cache.get(key)
-    if cached is not None:
-        return bool(cached)
-    answer = (
+def needs_reconnect(workspace: Workspace, user: User) -> bool:
+    """Whether the user's connection in this workspace needs reconnecting (GC-8), asked of the
+    database. The banner on every page reads it through the cache (BANNER: a page view costs no
+    query); every status change forgets the cached answer after its commit (`banner_forget`)."""
+    return (
         CalendarConnection.objects.for_workspace(workspace)
         .filter(user=user, status=CalendarConnection.Status.NEEDS_RECONNECT)
         .exists()
     )
-    cache.set(key, int(answer), BANNER_CACHE_SECONDS)
-    return answer
+
+
+BANNER = BannerFlag(
+    name="calendar_needs_reconnect",
+    key=lambda workspace, user: _banner_key(workspace.id, user.id),
+    ask=needs_reconnect,
+    timeout_s=BANNER_CACHE_SECONDS,
+)
 
 
 def banner_forget(workspace_id: int, user_id: int) -> None:

@@ -32,3 +32,8 @@ class InstagramConfig(AppConfig):
         from integrations.instagram import webhooks
 
         recipe.register(webhooks.receiver)
+        # --- the needs-reconnect banner on every page ---
+        from alt.accounts.seams import register_banner_flag
+        from integrations.instagram.services import BANNER
+
+        register_banner_flag(BANNER)

@@ -19,6 +19,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from alt.accounts.models import Membership, User, Workspace
+from alt.accounts.seams import BannerFlag
 from contacts.models import Conversation, Message
 from integrations.instagram import client as instagram
 from integrations.instagram.client import InstagramError
@@ -165,20 +166,24 @@ def _banner_key(workspace_id: int) -> str:
     return f"instagram:needs-reconnect:{workspace_id}"
 
 
-def needs_reconnect(workspace: Workspace) -> bool:
-    """Whether the banner on every page tells the workspace's members to reconnect Instagram.
-    Cached: a page view costs no query; every status change forgets the answer after commit."""
-    key = _banner_key(workspace.id)
-    cached = cache.get(key)
-    if cached is not None:
-        return bool(cached)
-    answer = (
+def needs_reconnect(workspace: Workspace, user: User | None = None) -> bool:
+    """Whether an Instagram account of the workspace needs reconnecting, asked of the database.
+    The banner on every page, for each of the workspace's members (`user` is not asked), reads it
+    through the cache (BANNER: a page view costs no query); every status change forgets the
+    cached answer after its commit (`banner_forget`)."""
+    return (
         InstagramAccount.objects.for_workspace(workspace)
         .filter(status=InstagramAccount.Status.NEEDS_RECONNECT)
         .exists()
     )
-    cache.set(key, int(answer), BANNER_CACHE_SECONDS)
-    return answer
+
+
+BANNER = BannerFlag(
+    name="instagram_needs_reconnect",
+    key=lambda workspace, _user: _banner_key(workspace.id),
+    ask=needs_reconnect,
+    timeout_s=BANNER_CACHE_SECONDS,
+)
 
 
 def banner_forget(workspace_id: int) -> None:

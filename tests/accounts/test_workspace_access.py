@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from alt.accounts.middleware import SESSION_KEY
 from alt.accounts.models import Invite, Membership, Workspace
@@ -103,3 +105,38 @@ def test_an_agent_cannot_rename_the_workspace(
 
     assert Workspace.objects.get(id=workspace_of(alice).id).name == "Alice Realty"
     assert "Only the workspace owner can rename it." in response.content.decode()
+
+
+@pytest.mark.promise("ACC-2")
+def test_an_owner_made_an_agent_loses_the_owners_powers_on_the_next_request(
+    alice: Any, bob: Any, alice_client: Client, workspace_of: Any
+) -> None:
+    bob_membership = Membership.objects.get(user=bob)
+    assert (
+        alice_client.get(f"/settings/workspace/members/{bob_membership.id}/remove/").status_code
+        == 200
+    )
+
+    Membership.objects.filter(user=alice).update(role="agent")
+
+    response = alice_client.get(f"/settings/workspace/members/{bob_membership.id}/remove/")
+    assert response.status_code == 403
+
+
+def test_a_page_reads_the_signed_in_user_and_their_memberships_in_one_query(
+    alice: Any, alice_client: Client, workspace_of: Any
+) -> None:
+    membership: Any = MembershipFactory(user=alice, workspace__name="Second office")
+    second = membership.workspace
+    _put_in_session(alice_client, second.id)
+
+    with CaptureQueriesContext(connection) as ctx:
+        page = alice_client.get("/settings/")
+
+    assert page.context["current_workspace"] == second
+    reading_members = [
+        q["sql"] for q in ctx.captured_queries if '"accounts_membership"' in q["sql"]
+    ]
+    reading_users = [q["sql"] for q in ctx.captured_queries if 'FROM "accounts_user"' in q["sql"]]
+    assert len(reading_members) == 1, reading_members
+    assert reading_users == [], reading_users

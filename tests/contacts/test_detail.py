@@ -60,7 +60,7 @@ def test_the_header_shows_name_stage_tags_and_links_to_call_and_email(
     assert '<span class="badge tag">pre-approved</span>' in page
 
 
-def test_the_page_costs_the_same_eight_queries_for_a_bare_contact_and_a_busy_one(
+def test_the_page_costs_the_same_seven_queries_for_a_bare_contact_and_a_busy_one(
     alice_client: Client, alice: Any, bob: Any, maria: Contact
 ) -> None:
     bare = create_contact(workspace=maria.workspace, actor=alice, first_name="Otto")
@@ -86,7 +86,7 @@ def test_the_page_costs_the_same_eight_queries_for_a_bare_contact_and_a_busy_one
     with CaptureQueriesContext(connection) as for_busy:
         page = alice_client.get(f"/contacts/{maria.id}/").content.decode()
 
-    assert len(for_busy.captured_queries) == len(for_bare.captured_queries) == 8
+    assert len(for_busy.captured_queries) == len(for_bare.captured_queries) == 7
     assert "Tour 2" in page
     assert "Bob Teammate" in page
     assert "Call the lender" in page

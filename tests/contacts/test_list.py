@@ -96,6 +96,7 @@ def test_the_page_runs_the_same_few_queries_for_3_or_60_contacts(
     with django_assert_max_num_queries(11):
         small = _query_count(alice_client, URL)
     _rich_contacts(ws, bob, 3, 57)
+    alice_client.get(URL)  # the writes emptied the cached stage counts and tags: warm again
     with django_assert_max_num_queries(11):
         large = _query_count(alice_client, URL)
     filtered = f"{URL}?q=lead&tag=&sort=name&assignee=unassigned&stale=7"
@@ -113,6 +114,7 @@ def test_an_htmx_page_of_results_also_runs_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as few:
         alice_client.get(URL, HTTP_HX_REQUEST="true")
     _rich_contacts(ws, bob, 2, 30)
+    alice_client.get(URL, HTTP_HX_REQUEST="true")  # the writes emptied the cached tags
     with CaptureQueriesContext(connection) as many:
         alice_client.get(URL, HTTP_HX_REQUEST="true")
 

@@ -13,13 +13,28 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import set_script_prefix
+from django.urls import reverse, set_script_prefix
 
+from alt.accounts.templatetags.fixed_urls import id_url
 from contacts import services
-from contacts.listing.forms import ContactListForm, PlainSelect
+from contacts.listing.forms import (
+    ContactListForm,
+    PlainCheckboxInput,
+    PlainHiddenInput,
+    PlainSelect,
+    PlainTextInput,
+)
 from contacts.listing.services import ContactListQuery, ListChoices, contacts_page
 from contacts.models import Contact, SavedList, Tag
-from contacts.pipeline.services import lead_source_add, lead_source_delete, lead_source_rename
+from contacts.pipeline.services import (
+    lead_source_add,
+    lead_source_delete,
+    lead_source_rename,
+    stage_add,
+    stage_delete,
+    stage_move,
+    stage_update,
+)
 from contacts.templatetags.contact_list import contact_rows, fixed_url
 from tests.contacts.conftest import add_contact, stage_named
 from tests.contacts.test_list import _rich_contacts
@@ -56,7 +71,8 @@ def test_the_list_runs_the_same_queries_for_5_or_50_rows_and_at_most_8(
     alice_client.get(LIST)  # warm: templates, content types, the stage counts
     five = _queries(alice_client, LIST)
     _rich_contacts(ws, bob, 5, 45)
-    fifty = _queries(alice_client, LIST)  # the writes above made this load count again
+    alice_client.get(LIST)  # the writes above emptied the cached counts and tags: warm again
+    fifty = _queries(alice_client, LIST)
 
     assert len(alice_client.get(LIST).context["contacts"]) == 50
     assert len(fifty) == len(five) <= 8
@@ -168,15 +184,24 @@ def test_a_workspaces_counts_are_its_own(
 
 # --- the filter drawer's selects ------------------------------------------------------------------
 class _TemplateSelects(ContactListForm):
-    """The same form with Django's own template-rendered Select, as the reference."""
+    """The same form with Django's own template-rendered widgets, as the reference."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        django_widgets: dict[type[Any], type[forms.Widget]] = {
+            PlainTextInput: forms.TextInput,
+            PlainCheckboxInput: forms.CheckboxInput,
+            PlainHiddenInput: forms.HiddenInput,
+        }
         for field in self.fields.values():
             if isinstance(field.widget, PlainSelect):
                 widget = forms.Select(attrs=field.widget.attrs)
                 widget.choices = field.widget.choices
                 field.widget = widget
+            elif type(field.widget) in django_widgets:
+                attrs = {**field.widget.attrs, "type": field.widget.input_type}
+                field.widget = django_widgets[type(field.widget)](attrs=attrs)
+            field.hidden_widget = forms.HiddenInput
 
 
 @pytest.mark.parametrize(
@@ -185,6 +210,8 @@ class _TemplateSelects(ContactListForm):
         {},
         {"stage": "STAGE", "tag": "TAG", "sort": "name", "stale": "30", "assignee": "mine"},
         {"stage": "999999", "source": "<script>", "sort": '"><b>'},
+        {"q": '"><script>alert(1)</script> & \u05d7\u05dd', "follow_up": "on", "cursor": "<x>"},
+        {"q": "Maria", "follow_up": "", "sort": "name"},
     ],
 )
 def test_the_plain_selects_render_what_djangos_templates_render(
@@ -200,8 +227,9 @@ def test_the_plain_selects_render_what_djangos_templates_render(
     plain.is_valid()
     reference.is_valid()
 
-    for name in ("stage", "source", "tag", "assignee", "stale", "sort"):
+    for name in ("q", "stage", "source", "tag", "assignee", "stale", "follow_up", "sort", "cursor"):
         assert str(plain[name]) == str(reference[name]), name
+    assert plain["sort"].as_hidden() == reference["sort"].as_hidden()
     assert "&lt;b&gt;&quot;Hot&quot; &amp; \u05d7\u05dd&lt;/b&gt;" in str(plain["tag"])
 
 
@@ -249,7 +277,63 @@ def test_the_board_counts_its_columns_from_the_cache_until_a_write(
     assert not _counts_any(second)
     assert _counts_any(filtered)  # a filtered board counts what matches
     assert _counts_any(third)
-    assert len(third) == len(second)  # counting or cached, the same number of queries
+    # Cached, the stages cost no query; counting, the one query reads them with their counts.
+    assert len(third) == len(second) + 1
+
+
+def _reads_stages_or_tags(sql: list[str]) -> list[str]:
+    """The queries that read the stages or the tags themselves (not a contact's tag names)."""
+    return [
+        q for q in sql if q.startswith(('SELECT "contacts_pipelinestage"', 'SELECT "contacts_tag"'))
+    ]
+
+
+def test_stages_and_tags_come_from_the_cache_until_one_is_written(
+    alice_client: Client, alice: Any, ws: Any, bob: Any
+) -> None:
+    _rich_contacts(ws, bob, 0, 3)
+    alice_client.get(LIST)
+    assert _reads_stages_or_tags(_queries(alice_client, LIST)) == []
+    assert _reads_stages_or_tags(_queries(alice_client, BOARD)) == []
+
+    def stage_names(url: str) -> list[str]:
+        return [stage.name for stage in alice_client.get(url).context["choices"].stages]
+
+    def column_names() -> list[str]:
+        return [column.stage.name for column in alice_client.get(BOARD).context["columns"]]
+
+    def tag_names() -> list[str]:
+        return [tag.name for tag in alice_client.get(LIST).context["choices"].tags]
+
+    added = stage_add(workspace=ws, name="Nurture", outcome="open")
+    assert "Nurture" in stage_names(LIST)
+    stage_update(stage=added, name="Long nurture", outcome="open")
+    assert "Long nurture" in column_names()
+    stage_move(stage=stage_named(ws, "Long nurture"), offset=-1)
+    assert column_names()[-2:] == ["Long nurture", "Lost"]
+    stage_delete(stage=stage_named(ws, "Long nurture"), move_to=stage_named(ws, "New"), actor=alice)
+    assert "Long nurture" not in stage_names(LIST)
+
+    jane = add_contact(ws, "Jane", "Doe", stage=stage_named(ws, "New"))
+    services.contacts_bulk_tag(workspace=ws, ids=[jane.id], tag_name="waterfront")
+    assert "waterfront" in tag_names()
+    Tag.objects.for_workspace(ws).filter(name="waterfront").update(name="lakefront")
+    assert "lakefront" in tag_names()
+    Tag.objects.for_workspace(ws).get(name="lakefront").delete()
+    assert "lakefront" not in tag_names()
+
+
+def test_a_workspaces_stages_and_tags_are_its_own(
+    alice_client: Client, ws: Any, charlie: Any, workspace_of: Any
+) -> None:
+    alice_client.get(LIST)
+    Tag.objects.create(workspace=workspace_of(charlie), name="charlies-only")
+    stage_add(workspace=workspace_of(charlie), name="Charlie's stage", outcome="open")
+
+    choices = alice_client.get(LIST).context["choices"]
+
+    assert "charlies-only" not in [tag.name for tag in choices.tags]
+    assert "Charlie's stage" not in [stage.name for stage in choices.stages]
 
 
 def test_the_source_filter_comes_from_the_cache_until_a_source_is_written(
@@ -301,3 +385,14 @@ def test_a_fixed_url_is_reversed_once_per_script_prefix() -> None:
     finally:
         set_script_prefix("/")
     assert fixed_url("contacts:list") == "/contacts/"
+
+
+def test_an_id_url_is_the_url_of_that_id_under_each_script_prefix() -> None:
+    assert id_url("contacts:board_column", 42) == reverse("contacts:board_column", args=[42])
+    assert id_url("contacts:detail", 7) == "/contacts/7/"
+    set_script_prefix("/crm/")
+    try:
+        assert id_url("contacts:detail", 7) == "/crm/contacts/7/"
+    finally:
+        set_script_prefix("/")
+    assert id_url("contacts:detail", 987654321) == "/contacts/987654321/"
