@@ -35,11 +35,13 @@ def inbox_list(request: WorkspaceRequest) -> HttpResponse:
     rows, next_cursor = threads.conversations_page(
         request.workspace, channel=channel, after=request.GET.get("after", "")
     )
+    unread = threads.unread_by_channel(request.workspace)
     context = {
         "threads": rows,
         "next_cursor": next_cursor,
         "channel": channel,
-        "channels": Conversation.Channel.choices,
+        "channels": [("", "All", unread[""])]
+        + [(value, label, unread.get(value, 0)) for value, label in Conversation.Channel.choices],
         "is_later_page": bool(request.GET.get("after")),
     }
     template = (
@@ -56,8 +58,10 @@ def thread(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
     if request.htmx and "contact_q" in request.GET:
         form = LinkContactForm(workspace=request.workspace, contact_query=query)
         return render_local(request, "inbox/thread.html#contact_select", {"link_form": form})
-    threads.conversation_mark_read(conversation=conversation)
-    context = _thread_context(request, conversation, ReplyForm(conversation=conversation), query)
+    timeline = threads.timeline_of(conversation)
+    threads.conversation_mark_read(conversation=conversation, timeline=timeline)
+    reply_form = _reply_form(conversation, timeline)
+    context = _thread_context(request, conversation, reply_form, query, timeline)
     return render_local(request, "inbox/thread.html", context)
 
 
@@ -67,9 +71,12 @@ def thread_poll(request: WorkspaceRequest, conversation_id: int) -> HttpResponse
     conversation = threads.access_conversation(request.workspace, conversation_id)
     after = _id(request.GET.get("after", "")) or 0
     watching = [i for raw in request.GET.get("watch", "").split(",") if (i := _id(raw))]
-    new, changed = threads.messages_since(conversation, after_id=after, watching=watching)
+    timeline = threads.timeline_of(conversation)
+    new, changed = threads.messages_since(
+        conversation, after_id=after, watching=watching, timeline=timeline
+    )
     if any(m.direction == Message.Direction.INBOUND for m in new):
-        threads.conversation_mark_read(conversation=conversation)
+        threads.conversation_mark_read(conversation=conversation, timeline=timeline)
     last_id = max([m.id for m in new], default=after)
     still = [i for i in watching if i not in {m.id for m in changed}]
     context = {
@@ -86,11 +93,14 @@ def thread_poll(request: WorkspaceRequest, conversation_id: int) -> HttpResponse
 @workspace_required
 def reply(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
     conversation = threads.access_conversation(request.workspace, conversation_id)
-    form = ReplyForm(request.POST, conversation=conversation)
+    timeline = threads.timeline_of(conversation)
+    form = _reply_form(conversation, timeline, request.POST)
     if form.is_valid():
+        option = form.cleaned_data["option"]
+        target = conversation if option is None else threads.reply_conversation(option=option)
         try:
             sending.message_send(
-                conversation=conversation,
+                conversation=target,
                 text=form.cleaned_data["text"],
                 author=Message.Author.PERSON,
                 sent_by=request.user,
@@ -99,12 +109,12 @@ def reply(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
             form.add_error("text", refused.reason)
     if request.htmx:
         if form.is_valid():
-            form = ReplyForm(conversation=conversation)
+            form = _reply_form(conversation, threads.timeline_of(conversation))
         context = {"conversation": conversation, "reply_form": form}
         response = render_local(request, "inbox/thread.html#reply_form", context)
         return trigger_client_event(response, "inbox-poll") if not form.errors else response
     if form.errors:
-        context = _thread_context(request, conversation, form, "")
+        context = _thread_context(request, conversation, form, "", timeline)
         return render_local(request, "inbox/thread.html", context, status=400)
     return redirect(reverse("inbox:thread", args=[conversation.id]) + "#reply")
 
@@ -131,7 +141,9 @@ def link_contact(request: WorkspaceRequest, conversation_id: int) -> HttpRespons
     if not form.is_valid():
         if form.has_error("contact", "invalid_choice"):
             raise Http404("No such contact")
-        context = _thread_context(request, conversation, ReplyForm(conversation=conversation), "")
+        timeline = threads.timeline_of(conversation)
+        reply_form = _reply_form(conversation, timeline)
+        context = _thread_context(request, conversation, reply_form, "", timeline)
         context["link_form"] = form
         return render_local(request, "inbox/thread.html", context, status=400)
     contact = form.cleaned_data["contact"]
@@ -161,10 +173,23 @@ def _poll_state(last_id: int, watching: list[int]) -> dict[str, Any]:
     return {"last_id": last_id, "watch": ",".join(str(i) for i in sorted(set(watching)))}
 
 
+def _reply_form(
+    conversation: Conversation, timeline: list[Conversation], data: Any = None
+) -> ReplyForm:
+    options, last_used = threads.reply_options(conversation, timeline)
+    return ReplyForm(data, conversation=conversation, options=options, default_channel=last_used)
+
+
 def _thread_context(
-    request: WorkspaceRequest, conversation: Conversation, reply_form: ReplyForm, query: str
+    request: WorkspaceRequest,
+    conversation: Conversation,
+    reply_form: ReplyForm,
+    query: str,
+    timeline: list[Conversation],
 ) -> dict[str, Any]:
-    rows, older = threads.messages_page(conversation, before=request.GET.get("before", ""))
+    rows, older = threads.messages_page(
+        conversation, before=request.GET.get("before", ""), timeline=timeline
+    )
     last_id = max((m.id for m in rows), default=0)
     context: dict[str, Any] = {
         "conversation": conversation,
@@ -172,6 +197,7 @@ def _thread_context(
         "older_cursor": older,
         "is_older_page": bool(request.GET.get("before")),
         "window": threads.reply_window(conversation),
+        "timeline_channels": sorted({t.get_channel_display() for t in timeline}),
         "reply_form": reply_form,
         "contact_q": query,
         **_poll_state(last_id, [m.id for m in rows if m.status in WATCHED]),
