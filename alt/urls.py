@@ -24,6 +24,7 @@ urlpatterns = [
     path("settings/calendar/", include("integrations.google_calendar.urls")),
     path("settings/social/", include("integrations.instagram.urls")),
     path("webhooks/instagram/", include("integrations.instagram.webhook_urls")),
+    path("webhooks/twilio/", include("integrations.twilio_sms.webhook_urls")),
     path("inbox/", include("contacts.inbox.urls")),
     path("", include("alt.accounts.urls")),
     path("", include("contacts.urls")),

@@ -188,13 +188,15 @@ def conversation_contact_ensure(
     conversation: Conversation,
     source_key: str,
     instagram_handle: str = "",
+    phone: str = "",
     first_name: str = "",
     last_name: str = "",
     create: bool = True,
 ) -> tuple[Contact | None, bool]:
     """The contact of the thread: the one already linked; else the live contact of the workspace
-    with this Instagram handle; else, when `create`, a new lead (source `source_key`, the handle
-    and the profile's name). Returns (contact, created).
+    with this Instagram handle, or with this phone number (E.164, an SMS thread's party; the
+    oldest such contact when several share it); else, when `create`, a new lead (source
+    `source_key`, the handle or the phone, and the profile's name). Returns (contact, created).
 
     A handle learnt later for a linked contact without one is filled in. Runs under the thread's
     row lock, so two workers never create two leads for one thread. No external side effects;
@@ -215,12 +217,23 @@ def conversation_contact_ensure(
                 .order_by("id")
                 .first()
             )
+        if contact is None and phone:
+            contact = (
+                Contact.objects.for_workspace(conversation.workspace)
+                .live()
+                .filter(phones__e164=phone)
+                .order_by("id")
+                .first()
+            )
         if contact is None and create:
             contact = contact_create(
                 workspace=conversation.workspace,
                 actor=None,
                 data=ContactInput(
-                    first_name=first_name[:80], last_name=last_name[:80], source=source_key
+                    first_name=first_name[:80],
+                    last_name=last_name[:80],
+                    phones=[phone] if phone else [],
+                    source=source_key,
                 ),
             )
             created = True
@@ -481,6 +494,89 @@ def message_mark_sent(*, message: Message, external_id: str) -> Message:
             external_id=external_id[:255], status=status, error=""
         )
         message.external_id, message.status, message.error = external_id[:255], status, ""
+        # A delivery status the provider reported before we recorded its id (Twilio's callback
+        # can beat our UPDATE after the API call) waited in MessageChange: applied now.
+        pending = (
+            MessageChange.objects.for_workspace(workspace)
+            .filter(channel=message.channel, external_id=external_id[:255])
+            .first()
+        )
+        if pending is not None and isinstance(pending.changes.get("status"), dict):
+            _status_apply(message, pending.changes["status"])
+            pending.delete()
+    return message
+
+
+# --- delivery status of outgoing messages --------------------------------------------------------
+# Forward only (EXTERNAL_APIS.md §4.4: callbacks arrive out of order and repeated). A status ranks
+# above the ones it may follow; FAILED is terminal (nothing moves a failed message but a person's
+# retry), and so is DELIVERED but for READ: a failure reported after a delivery, or a delivery
+# after a failure, cannot happen in practice and the first final word stays (the harsher rule:
+# a message is never shown further back, nor flipped between outcomes).
+_STATUS_RANK = {
+    Message.Status.PENDING: 0,
+    Message.Status.SENDING: 0,
+    Message.Status.SENT: 1,
+    Message.Status.DELIVERED: 2,
+    Message.Status.READ: 3,
+}
+
+
+def status_after(current: str, reported: str) -> str:
+    """The status an outgoing message has after the provider reports `reported` (pure)."""
+    if current not in _STATUS_RANK:  # FAILED (terminal), or an inbound RECEIVED
+        return current
+    if reported == Message.Status.FAILED:
+        return reported if _STATUS_RANK[current] <= _STATUS_RANK[Message.Status.SENT] else current
+    if reported not in _STATUS_RANK:
+        return current
+    if current == Message.Status.DELIVERED and reported != Message.Status.READ:
+        return current
+    return reported if _STATUS_RANK[reported] > _STATUS_RANK[current] else current
+
+
+def _status_apply(message: Message, change: dict[str, Any]) -> bool:
+    reported = str(change.get("status") or "")
+    new = status_after(message.status, reported)
+    if new == message.status:
+        return False
+    updates: dict[str, Any] = {"status": new}
+    if new == Message.Status.FAILED:
+        updates["error"] = str(change.get("error") or "")[:300]
+    if new == Message.Status.READ:
+        updates["read_at"] = timezone.now()
+    Message.objects.for_workspace(message.workspace).filter(id=message.id).update(**updates)
+    for field, value in updates.items():
+        setattr(message, field, value)
+    return True
+
+
+def message_status_advance(
+    *, workspace: Workspace, channel: str, external_id: str, status: str, error: str = ""
+) -> Message | None:
+    """The provider reports a delivery status (Message.Status: SENT, DELIVERED, READ or FAILED
+    with `error` in plain words) for our outgoing message `external_id`. The message moves
+    forward only (`status_after`), so reports in any order and repeated converge. A report for a
+    message whose id is not recorded yet (the callback came before our own UPDATE after the API
+    call) waits in MessageChange and is applied by message_mark_sent. Returns the message when
+    found, else None. No external side effects."""
+    if not external_id:
+        return None
+    change = {"status": status, "error": error[:300]}
+    with transaction.atomic(savepoint=False):
+        _lock_external_id(channel, external_id)
+        message = _find(workspace, channel, external_id)
+        if message is None:
+            pending = _change_pending(workspace, channel, external_id)
+            waiting = pending.changes.get("status")
+            current = str(waiting.get("status")) if isinstance(waiting, dict) else ""
+            best = status_after(current or Message.Status.SENDING, status)
+            if best != (current or Message.Status.SENDING):
+                pending.changes = {**pending.changes, "status": change}
+                pending.save(update_fields=["changes"])
+            return None
+        message.workspace = workspace
+        _status_apply(message, change)
     return message
 
 

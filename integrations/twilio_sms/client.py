@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from alt.lib.errors import IntegrationError
@@ -164,3 +165,15 @@ def message_create(
         num_segments=int(message.num_segments or 0),
         date_created=message.date_created,
     )
+
+
+def signature_valid(*, auth_token: str, url: str, params: object, signature: str) -> bool:
+    """True when `signature` (X-Twilio-Signature) is Twilio's HMAC-SHA1 of `url` plus the sorted
+    form parameters under `auth_token`: the SDK's RequestValidator (§4.5), which also accepts
+    the URL with the scheme's default port. `params` is the form as Django parsed it (a QueryDict:
+    blank values and repeated keys kept). Only the auth-token signature is accepted: a delivery
+    claiming a SharedKey algorithm (X-Twilio-Webhooks-Signature-Settings) has no key here and
+    fails. No I/O."""
+    if not signature or not auth_token:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, params, signature))

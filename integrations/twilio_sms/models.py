@@ -22,14 +22,25 @@ class TwilioAccountManager(TenantManager["TwilioAccount"]):
     the workspace is what we are trying to learn: an inbound webhook (AccountSid, To). The only
     unscoped read of this table."""
 
-    def for_inbound(self, account_sid: str, to_number: str) -> TwilioAccount | None:
+    def for_inbound(
+        self, account_sid: str, to_number: str, messaging_service_sid: str = ""
+    ) -> TwilioAccount | None:
         """The active account that owns `to_number` (our number the party texted), under the
-        Account SID Twilio signed for, or None (a number we no longer serve: dropped)."""
+        Account SID Twilio signed for, or None (a number we no longer serve: dropped).
+
+        With a Messaging Service the number may be another one of the service's sender pool
+        (§4.3, §4.4 carry `MessagingServiceSid`): the account whose service it is is found too."""
+        if not account_sid or not (to_number or messaging_service_sid):
+            return None
+        match = Q(from_number=to_number) if to_number else Q(pk__in=[])
+        if messaging_service_sid:
+            match |= Q(messaging_service_sid=messaging_service_sid)
         return (
             self._queryset()
-            .filter(account_sid=account_sid, from_number=to_number)
+            .filter(match, account_sid=account_sid)
             .exclude(status=TwilioAccount.Status.REMOVED)
             .select_related("workspace")
+            .order_by("-created_at")
             .first()
         )
 
@@ -79,3 +90,4 @@ class TwilioAccount(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.from_number} ({self.get_status_display()})"
+

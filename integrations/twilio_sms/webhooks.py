@@ -1,0 +1,147 @@
+"""Twilio calling ALT, on the shared webhook recipe (integrations/webhooks.py).
+
+POST /webhooks/twilio/sms/     an inbound text (EXTERNAL_APIS.md §4.3), answered with empty TwiML:
+                               we reply through the API, never in TwiML.
+POST /webhooks/twilio/status/  a delivery status of a text we sent (§4.4).
+
+Both are form-encoded and signed with X-Twilio-Signature (§4.5): HMAC-SHA1 under the auth token
+of the account Twilio names (AccountSid), over the exact public URL Twilio requested (query string
+included) plus the sorted form. The URL is settings.TWILIO_PUBLIC_BASE_URL + the path Django saw:
+behind a proxy or a tunnel Django sees another host and scheme, and the setting decides. Every
+parameter takes part, blank ones too (`ToCity=`), and none is whitelisted (§4.3: Twilio adds
+parameters without notice).
+
+- The token is that of the live TwilioAccount with the AccountSid and our number (To of an inbound
+  text, From of a status; or the account's Messaging Service). A delivery for an account or number
+  no workspace serves cannot be verified, so it is refused like a forgery: 403, nothing stored,
+  counted as a signature failure. (Answering 200 would tell a prober which numbers we serve, and
+  Twilio stops retrying a 403 just as it does a 200.)
+- Forged or unsigned: 403, nothing stored, nothing processed.
+- No MessageSid (or, for a status, no MessageStatus): 400, nothing stored.
+- The external id makes Twilio's retries no-ops: the MessageSid of an inbound text; for a status,
+  MessageSid:MessageStatus[:ErrorCode], so each distinct report is stored once.
+
+One indexed read per delivery for the token (no cache: a changed token or a removed account takes
+effect on the next delivery), then the recipe's single INSERT. Processing runs in the worker:
+integrations/twilio_sms/ingest.py.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.views.decorators.csrf import csrf_exempt
+
+from alt.lib.errors import IntegrationError
+from integrations.models import InboundEvent
+from integrations.twilio_sms import client, ingest
+from integrations.twilio_sms.models import TwilioAccount
+from integrations.webhooks import MalformedWebhook, WebhookReceiver, webhook_view
+
+PROVIDER_INBOUND = "twilio_sms"
+PROVIDER_STATUS = "twilio_status"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def _form(request: HttpRequest) -> QueryDict:
+    request.body  # noqa: B018 (read first: the raw bytes stay available to the recipe after POST)
+    return request.POST
+
+
+def _verify(request: HttpRequest, number_field: str) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    form = _form(request)
+    account = TwilioAccount.objects.for_inbound(
+        form.get("AccountSid", ""), form.get(number_field, ""), form.get("MessagingServiceSid", "")
+    )
+    if account is None or not account.auth_token:
+        return False
+    url = settings.TWILIO_PUBLIC_BASE_URL + request.get_full_path()
+    return client.signature_valid(
+        auth_token=account.auth_token, url=url, params=form, signature=signature
+    )
+
+
+def verify_inbound(request: HttpRequest) -> bool:
+    """True when the inbound text is signed by the account that owns the number it was sent To."""
+    return _verify(request, "To")
+
+
+def verify_status(request: HttpRequest) -> bool:
+    """True when the status is signed by the account that owns the number we sent From."""
+    return _verify(request, "From")
+
+
+def _message_sid(form: QueryDict) -> str:
+    sid = form.get("MessageSid", "").strip()
+    if not sid or len(sid) > 64:
+        raise MalformedWebhook("no MessageSid")
+    return sid
+
+
+def external_id_inbound(request: HttpRequest) -> str:
+    """The MessageSid. Raises MalformedWebhook without one."""
+    return _message_sid(_form(request))
+
+
+def external_id_status(request: HttpRequest) -> str:
+    """MessageSid:MessageStatus[:ErrorCode]: each distinct report once. Raises MalformedWebhook."""
+    form = _form(request)
+    sid = _message_sid(form)
+    status = form.get("MessageStatus", "").strip()[:20]
+    if not status:
+        raise MalformedWebhook("no MessageStatus")
+    code = form.get("ErrorCode", "").strip()[:10]
+    return f"{sid}:{status}:{code}" if code else f"{sid}:{status}"
+
+
+def _processed(work: object) -> None:
+    try:
+        work()  # type: ignore[operator]
+    except OperationalError as exc:  # a deadlock or a lost connection: retried
+        raise IntegrationError(f"database busy: {exc}"[:200], permanent=False) from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IntegrationError(f"unreadable delivery: {exc}"[:200], permanent=True) from exc
+
+
+def process_inbound(event: InboundEvent) -> None:
+    """Store the text in the inbox (ingest.inbound_process)."""
+    _processed(lambda: ingest.inbound_process(bytes(event.body)))
+
+
+def process_status(event: InboundEvent) -> None:
+    """Move our message's status forward (ingest.status_process)."""
+    _processed(lambda: ingest.status_process(bytes(event.body)))
+
+
+inbound_receiver = WebhookReceiver(
+    provider=PROVIDER_INBOUND,
+    verify=verify_inbound,
+    external_id=external_id_inbound,
+    process=process_inbound,
+)
+status_receiver = WebhookReceiver(
+    provider=PROVIDER_STATUS,
+    verify=verify_status,
+    external_id=external_id_status,
+    process=process_status,
+)
+_inbound = webhook_view(inbound_receiver)
+_status = webhook_view(status_receiver)
+
+
+@csrf_exempt  # Twilio's POSTs are authenticated by their signature (webhook_view checks it)
+def inbound(request: HttpRequest) -> HttpResponse:
+    response = _inbound(request)
+    if response.status_code != 200:
+        return response
+    # §4.3: TwiML, here empty ("do not reply"): ALT answers through the API, after processing.
+    return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+@csrf_exempt  # as above
+def status(request: HttpRequest) -> HttpResponse:
+    return _status(request)
