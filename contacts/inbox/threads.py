@@ -64,7 +64,9 @@ def access_conversation(workspace: Workspace, conversation_id: int | str) -> Con
     """The workspace's conversation with this id (its contact loaded), or Http404 (also for
     another workspace's id)."""
     conversations = Conversation.objects.for_workspace(workspace).select_related("contact")
-    return conversations.get_or_404("conversation", id=conversation_id)
+    conversation = conversations.get_or_404("conversation", id=conversation_id)
+    conversation.workspace = workspace  # the thread's reads are scoped by it: not loaded again
+    return conversation
 
 
 def access_message(conversation: Conversation, message_id: int | str) -> Message:
