@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from alt.lib.widgets import FirstChoiceRadioSelect
 from contacts.forms import ContactChoiceField
 from contacts.inbox.sending import send_refusal
 from contacts.inbox.threads import ReplyOption
@@ -22,7 +23,7 @@ class ReplyForm(forms.Form):
     over the channel's limit, a closed reply window and an opted-out number with the reason in
     plain words, before anything is stored or sent. `cleaned_data["option"]` is the chosen one."""
 
-    channel = forms.ChoiceField(label="Reply on", required=False, widget=forms.RadioSelect)
+    channel = forms.ChoiceField(label="Reply on", required=False, widget=FirstChoiceRadioSelect)
     text = forms.CharField(
         label="Reply",
         strip=False,

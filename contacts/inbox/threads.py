@@ -426,8 +426,13 @@ def reply_options(
         )
         for channel, thread in sorted(by_channel.items())
     ]
-    inbound = [t for t in timeline if t.last_inbound_at is not None]
-    last_used = max(inbound, key=lambda t: t.last_inbound_at) if inbound else conversation  # type: ignore[arg-type,return-value]
+    last_used = conversation
+    for thread in timeline:
+        latest = last_used.last_inbound_at
+        if thread.last_inbound_at is not None and (
+            latest is None or thread.last_inbound_at > latest
+        ):
+            last_used = thread
     return options, last_used.channel
 
 
