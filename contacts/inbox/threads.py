@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -292,46 +293,46 @@ def messages_page(
 ) -> tuple[list[Message], str]:
     """The newest MESSAGES_PAGE messages of the timeline's threads (default: `conversation`
     alone), merged by sent_at, or those before the cursor `before`; oldest first, and the cursor
-    of the older page ("" when there is none). Each message's `.thread` is its conversation.
-
-    One query for one thread; for several, one query that takes the newest page of each thread
-    from its own index (UNION ALL of per-thread LIMITs, so a contact with 20,000 messages reads
-    a page's worth per thread, not all of them) and one for those rows."""
+    of the older page ("" when there is none). Each message's `.conversation` is its thread.
+    One query: with several threads, each thread's newest page is read from its own index
+    (_newest_of_each), so a contact with 20,000 messages reads a page per thread, not all."""
     timeline = timeline or [conversation]
     parsed = cursor_parse(before) if before else None
     older_than = Q()
     if parsed is not None:
         moment, row_id = parsed
         older_than = Q(sent_at__lt=moment) | Q(sent_at=moment, id__lt=row_id)
-    newest = ("-sent_at", "-id")
-    if len(timeline) == 1:
-        rows = list(
-            _messages_of(timeline)
-            .filter(older_than)
-            .select_related("sent_by")
-            .order_by(*newest)[: MESSAGES_PAGE + 1]
-        )
-    else:
-        workspace_messages = Message.objects.for_workspace(conversation.workspace)
-        per_thread = [
-            workspace_messages.filter(older_than, conversation_id=thread.id)
-            .order_by(*newest)
-            .values_list("id", "sent_at")[: MESSAGES_PAGE + 1]
-            for thread in timeline
-        ]
-        merged = per_thread[0].union(*per_thread[1:], all=True).order_by(*newest)
-        ids = [row_id for row_id, _ in merged[: MESSAGES_PAGE + 1]]
-        rows = sorted(
-            workspace_messages.filter(id__in=ids).select_related("sent_by"),
-            key=lambda m: (m.sent_at, m.id),
-            reverse=True,
-        )
+    rows = list(
+        _messages_of(timeline)
+        .filter(older_than)
+        .filter(_newest_of_each(timeline, parsed))
+        .select_related("sent_by")
+        .order_by("-sent_at", "-id")[: MESSAGES_PAGE + 1]
+    )
     older = (
         cursor_for(rows[MESSAGES_PAGE - 1].sent_at, rows[MESSAGES_PAGE - 1].id)
         if len(rows) > MESSAGES_PAGE
         else ""
     )
     return _decorate(list(reversed(rows[:MESSAGES_PAGE])), timeline), older
+
+
+def _newest_of_each(timeline: list[Conversation], before: tuple[datetime, int] | None) -> Q:
+    # Postgres cannot merge one index's ranges for several conversation ids in order: it would
+    # read and sort every message of the contact. A LATERAL subquery per thread takes only the
+    # newest page of each (on the message_thread index), and the outer query merges those.
+    if len(timeline) == 1:
+        return Q()
+    table = Message._meta.db_table
+    older = "AND (m.sent_at, m.id) < (%s, %s)" if before is not None else ""
+    sql = (
+        f"SELECT m.id FROM unnest(%s::bigint[]) AS t(conversation_id) CROSS JOIN LATERAL ("  # noqa: S608 (the table name is ours; values are bound)
+        f"SELECT m.id FROM {table} m WHERE m.conversation_id = t.conversation_id {older} "
+        "ORDER BY m.sent_at DESC, m.id DESC LIMIT %s) AS m"
+    )
+    params: list[Any] = [[thread.id for thread in timeline]]
+    params += list(before) if before is not None else []
+    return Q(id__in=RawSQL(sql, [*params, MESSAGES_PAGE + 1]))  # noqa: S611 (values are bound)
 
 
 def messages_since(
