@@ -1,4 +1,4 @@
-"""python -m bench [contacts] [calendar] [webhooks] [instagram] [--rebuild]"""
+"""python -m bench [contacts] [calendar] [webhooks] [instagram] [sms] [--rebuild]"""
 
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ def main() -> int:
             from bench import webhooks
 
             webhooks.run()
-        elif suite == "instagram":
-            from bench import instagram
+        elif suite == "sms":
+            from bench import sms
 
-            instagram.run()
+            sms.run()
         else:
             print(f"unknown suite {suite!r}")  # noqa: T201
             return 2

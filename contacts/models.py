@@ -984,6 +984,13 @@ class Conversation(TenantModel):
                 name="conversation_inbox",
             ),
             models.Index(fields=["workspace", "-last_message_at"], name="conversation_recent"),
+            # The inbox's unread counts per channel read only the threads with anything unread.
+            models.Index(
+                fields=["workspace", "channel"],
+                name="conversation_unread",
+                include=["unread_count"],
+                condition=Q(unread_count__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:

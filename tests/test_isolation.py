@@ -282,7 +282,8 @@ def alice_sms(workspace: Any, alice: Any) -> None:
 
 
 def m_conversation(workspace: Any, contact: Any) -> Any:
-    """Alice's Instagram thread with Zelda: a DM in, and a failed reply. Returns the reply."""
+    """Alice's Instagram thread with Zelda: a DM in, and a failed reply; and an SMS thread with
+    her. Returns the Instagram reply."""
     from contacts.models import Conversation, Message
 
     thread = Conversation.objects.create(
@@ -293,6 +294,16 @@ def m_conversation(workspace: Any, contact: Any) -> Any:
     Message.objects.create(
         workspace=workspace, conversation=thread, channel="instagram", direction="in",
         author="party", external_id="mid.alice.1", text="ALICE-DM-TEXT", status="received",
+    )  # fmt: skip
+    # Her SMS thread with Zelda too: the Instagram thread's page shows both in one timeline.
+    texting = Conversation.objects.create(
+        workspace=workspace, channel="sms", channel_account="+14155550100",
+        party_id="+14155550199", contact=contact, unread_count=1,
+    )  # fmt: skip
+    Message.objects.create(
+        workspace=workspace, conversation=texting, channel="sms", direction="in",
+        author="party", external_id="SM" + "a" * 32, text="ALICE-DM-TEXT by SMS",
+        status="received",
     )  # fmt: skip
     return Message.objects.create(
         workspace=workspace, conversation=thread, channel="instagram", direction="out",

@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, When
+from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -24,11 +25,16 @@ from django.utils import timezone
 from alt.accounts.models import User, Workspace
 from alt.lib.keyset import cursor_for, cursor_parse
 from contacts import services
-from contacts.inbox import channels
+from contacts.inbox import accounts, channels
+from contacts.inbox import services as inbox_services
 from contacts.models import Contact, Conversation, Message, Source
+from contacts.normalize import phone_display
 
 THREADS_PAGE = 50
 MESSAGES_PAGE = 50
+# A contact's threads shown in one timeline: one per channel and number in practice; a merged
+# contact may carry a few more, never enough to make the page's queries grow.
+TIMELINE_THREADS = 20
 PREVIEW_CHARS = 140
 # A message still "sending" after this long was claimed by a worker that never reported back.
 UNCONFIRMED_AFTER = timedelta(minutes=10)
@@ -59,7 +65,9 @@ def access_conversation(workspace: Workspace, conversation_id: int | str) -> Con
     """The workspace's conversation with this id (its contact loaded), or Http404 (also for
     another workspace's id)."""
     conversations = Conversation.objects.for_workspace(workspace).select_related("contact")
-    return conversations.get_or_404("conversation", id=conversation_id)
+    conversation = conversations.get_or_404("conversation", id=conversation_id)
+    conversation.workspace = workspace  # the thread's reads are scoped by it: not loaded again
+    return conversation
 
 
 def access_message(conversation: Conversation, message_id: int | str) -> Message:
@@ -160,6 +168,21 @@ def conversations_page(
     return rows[:limit], next_cursor
 
 
+def unread_by_channel(workspace: Workspace) -> dict[str, int]:
+    """Unread messages per channel, and under "" all of them, for the inbox's channel filter.
+    One query over the threads that have any unread (the partial index conversation_unread),
+    never a count over messages, so it does not grow with the workspace's history."""
+    rows = (
+        Conversation.objects.for_workspace(workspace)
+        .filter(unread_count__gt=0)
+        .values("channel")
+        .annotate(unread=Sum("unread_count"))
+        .order_by()
+    )
+    counts = {row["channel"]: int(row["unread"]) for row in rows}
+    return {"": sum(counts.values()), **counts}
+
+
 def preview_of(text: str | None, attachment_type: str | None) -> str:
     """One line for the list: the text with its line breaks flattened, cut at PREVIEW_CHARS, or
     what was attached."""
@@ -237,9 +260,11 @@ def story_link(message: Message) -> str:
     return _http_url(story.get("url")) if isinstance(story, dict) else ""
 
 
-def _decorate(messages: list[Message]) -> list[Message]:
+def _decorate(messages: list[Message], timeline: list[Conversation]) -> list[Message]:
     unconfirmed_before = timezone.now() - UNCONFIRMED_AFTER
+    by_id = {thread.id: thread for thread in timeline}
     for message in messages:
+        message.conversation = by_id[message.conversation_id]  # for its channel's words
         message.shown_attachments = attachments_of(message)  # type: ignore[attr-defined]
         message.story_url = story_link(message)  # type: ignore[attr-defined]
         # A send whose worker died mid-call may or may not have gone out: never re-sent by ALT,
@@ -254,59 +279,205 @@ def _decorate(messages: list[Message]) -> list[Message]:
     return messages
 
 
-def messages_page(conversation: Conversation, *, before: str = "") -> tuple[list[Message], str]:
-    """The newest MESSAGES_PAGE messages (or those before the cursor `before`), oldest first, and
-    the cursor of the older page ("" when there is none). One query."""
-    messages = Message.objects.for_workspace(conversation.workspace).filter(
-        conversation=conversation
+def timeline_of(conversation: Conversation) -> list[Conversation]:
+    """The threads shown together with `conversation`: every thread of its contact, on every
+    channel (an Instagram thread and an SMS thread side by side), or only itself when it has no
+    contact. `conversation` itself is in the list, as given. At most one query."""
+    if conversation.contact_id is None:
+        return [conversation]
+    others = (
+        Conversation.objects.for_workspace(conversation.workspace)
+        .filter(contact_id=conversation.contact_id)
+        .exclude(id=conversation.id)
+        .order_by(F("last_message_at").desc(nulls_last=True), "-id")[: TIMELINE_THREADS - 1]
     )
+    timeline = [conversation, *others]
+    for thread in timeline:
+        thread.contact = conversation.contact
+    return timeline
+
+
+def _messages_of(timeline: list[Conversation]) -> Any:
+    return Message.objects.for_workspace(timeline[0].workspace).filter(
+        conversation_id__in=[c.id for c in timeline]
+    )
+
+
+def messages_page(
+    conversation: Conversation, *, before: str = "", timeline: list[Conversation] | None = None
+) -> tuple[list[Message], str]:
+    """The newest MESSAGES_PAGE messages of the timeline's threads (default: `conversation`
+    alone), merged by sent_at, or those before the cursor `before`; oldest first, and the cursor
+    of the older page ("" when there is none). Each message's `.conversation` is its thread.
+    One query: with several threads, each thread's newest page is read from its own index
+    (_newest_of_each), so a contact with 20,000 messages reads a page per thread, not all."""
+    timeline = timeline or [conversation]
     parsed = cursor_parse(before) if before else None
+    older_than = Q()
     if parsed is not None:
         moment, row_id = parsed
-        messages = messages.filter(Q(sent_at__lt=moment) | Q(sent_at=moment, id__lt=row_id))
-    rows = list(messages.select_related("sent_by").order_by("-sent_at", "-id")[: MESSAGES_PAGE + 1])
+        older_than = Q(sent_at__lt=moment) | Q(sent_at=moment, id__lt=row_id)
+    rows = list(
+        _messages_of(timeline)
+        .filter(older_than)
+        .filter(_newest_of_each(timeline, parsed))
+        .select_related("sent_by")
+        .order_by("-sent_at", "-id")[: MESSAGES_PAGE + 1]
+    )
     older = (
         cursor_for(rows[MESSAGES_PAGE - 1].sent_at, rows[MESSAGES_PAGE - 1].id)
         if len(rows) > MESSAGES_PAGE
         else ""
     )
-    return _decorate(list(reversed(rows[:MESSAGES_PAGE]))), older
+    return _decorate(list(reversed(rows[:MESSAGES_PAGE])), timeline), older
+
+
+def _newest_of_each(timeline: list[Conversation], before: tuple[datetime, int] | None) -> Q:
+    # Postgres cannot merge one index's ranges for several conversation ids in order: it would
+    # read and sort every message of the contact. One subquery per thread, each naming its
+    # thread, takes only that thread's newest page from the message_thread index; the outer
+    # query merges them. (A LATERAL over an array of ids hides the ids from the planner, which
+    # then reads all 20,000 messages of a busy contact through the plain foreign-key index.)
+    if len(timeline) == 1:
+        return Q()
+    table = Message._meta.db_table
+    older = " AND (sent_at, id) < (%s, %s)" if before is not None else ""
+    one = (
+        f"(SELECT id FROM {table} WHERE conversation_id = %s{older} "  # noqa: S608 (the table name is ours; values are bound)
+        "ORDER BY sent_at DESC, id DESC LIMIT %s)"
+    )
+    params: list[Any] = []
+    for thread in timeline:
+        params += [thread.id, *(before or ()), MESSAGES_PAGE + 1]
+    sql = " UNION ALL ".join([one] * len(timeline))
+    return Q(id__in=RawSQL(sql, params))  # noqa: S611 (values are bound)
 
 
 def messages_since(
-    conversation: Conversation, *, after_id: int, watching: list[int]
+    conversation: Conversation,
+    *,
+    after_id: int,
+    watching: list[int],
+    timeline: list[Conversation] | None = None,
 ) -> tuple[list[Message], list[Message]]:
-    """For the thread's poll: the messages stored after the one with id `after_id`, oldest first,
-    and those of `watching` (outgoing messages shown as queued or sending) whose status has moved
-    on. One query."""
-    messages = Message.objects.for_workspace(conversation.workspace).filter(
-        conversation=conversation
-    )
+    """For the thread's poll: the messages of the timeline's threads (default: `conversation`
+    alone) stored after the one with id `after_id`, oldest first, and those of `watching`
+    (outgoing messages shown as queued or sending) whose status has moved on. One query."""
+    timeline = timeline or [conversation]
     settled = [Message.Status.PENDING, Message.Status.SENDING]
     rows = list(
-        messages.filter(Q(id__gt=after_id) | (Q(id__in=watching[:50]) & ~Q(status__in=settled)))
+        _messages_of(timeline)
+        .filter(Q(id__gt=after_id) | (Q(id__in=watching[:50]) & ~Q(status__in=settled)))
         .select_related("sent_by")
         .order_by("sent_at", "id")
     )
     new = [m for m in rows if m.id > after_id]
     changed = [m for m in rows if m.id <= after_id]
-    return _decorate(new), _decorate(changed)
+    return _decorate(new, timeline), _decorate(changed, timeline)
 
 
-def conversation_mark_read(*, conversation: Conversation) -> None:
-    """Opening a thread reads it: unread_count 0 and read_at on its unread inbound messages.
-    Nothing is written when nothing is unread. No external side effects."""
-    if not conversation.unread_count:
+def conversation_mark_read(
+    *, conversation: Conversation, timeline: list[Conversation] | None = None
+) -> None:
+    """Opening a thread reads it, and every thread shown beside it in the contact's timeline:
+    unread_count 0 and read_at on their unread inbound messages. Nothing is written when nothing
+    is unread. No external side effects."""
+    unread = [c for c in timeline or [conversation] if c.unread_count]
+    if not unread:
         return
     now = timezone.now()
+    ids = [c.id for c in unread]
     with transaction.atomic():
         Message.objects.for_workspace(conversation.workspace).filter(
-            conversation=conversation, direction=Message.Direction.INBOUND, read_at__isnull=True
+            conversation_id__in=ids, direction=Message.Direction.INBOUND, read_at__isnull=True
         ).update(read_at=now)
-        Conversation.objects.for_workspace(conversation.workspace).filter(
-            id=conversation.id
-        ).update(unread_count=0)
-    conversation.unread_count = 0
+        Conversation.objects.for_workspace(conversation.workspace).filter(id__in=ids).update(
+            unread_count=0
+        )
+    for thread in unread:
+        thread.unread_count = 0
+
+
+# --- the reply box -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReplyOption:
+    """A channel the reply box can send on: its thread, or (SMS to a contact's number with no
+    thread yet) the thread to open on send, unsaved until then."""
+
+    channel: str
+    label: str
+    conversation: Conversation
+    window: Window | None
+
+    @property
+    def value(self) -> str:
+        return self.channel
+
+
+def reply_options(
+    conversation: Conversation, timeline: list[Conversation]
+) -> tuple[list[ReplyOption], str]:
+    """The channels a reply can go out on, one per channel (its most recent thread; the open
+    thread for its own channel), and the default: the channel of the contact's latest inbound
+    message (the one they last used), else the open thread's. A contact with a phone and no SMS
+    thread gets an SMS option when the workspace has a number (one query). No other I/O."""
+    by_channel: dict[str, Conversation] = {}
+    for thread in timeline:  # the open thread first, then the most recent first
+        by_channel.setdefault(thread.channel, thread)
+    contact = conversation.contact
+    sms = Conversation.Channel.SMS
+    if sms not in by_channel and contact is not None and contact.primary_phone:
+        number = accounts.channel_account_for(conversation.workspace, sms)
+        if number:
+            by_channel[sms] = Conversation(
+                workspace=conversation.workspace,
+                channel=sms,
+                channel_account=number,
+                party_id=contact.primary_phone,
+                contact=contact,
+            )
+    options = [
+        ReplyOption(
+            channel=channel,
+            label=_option_label(thread),
+            conversation=thread,
+            window=reply_window(thread),
+        )
+        for channel, thread in sorted(by_channel.items())
+    ]
+    last_used = conversation
+    for thread in timeline:
+        latest = last_used.last_inbound_at
+        if thread.last_inbound_at is not None and (
+            latest is None or thread.last_inbound_at > latest
+        ):
+            last_used = thread
+    return options, last_used.channel
+
+
+def _option_label(thread: Conversation) -> str:
+    if thread.channel == Conversation.Channel.SMS:
+        return f"SMS to {phone_display(thread.party_id)}"
+    handle = f" @{thread.party_handle}" if thread.party_handle else ""
+    return f"{thread.get_channel_display()}{handle}"
+
+
+def reply_conversation(*, option: ReplyOption) -> Conversation:
+    """The thread a reply on `option` goes into: its own, or the SMS thread with the contact's
+    number, opened now (INSERT ... ON CONFLICT, so two sends open one) and linked to the contact.
+    No external side effects."""
+    thread = option.conversation
+    if thread.pk is not None:
+        return thread
+    opened = inbox_services.conversation_get_or_create(
+        workspace=thread.workspace,
+        channel=thread.channel,
+        channel_account=thread.channel_account,
+        party_id=thread.party_id,
+    )
+    if opened.contact_id is None and thread.contact is not None:
+        conversation_link_contact(conversation=opened, contact=thread.contact)
+    return opened
 
 
 def conversation_link_contact(*, conversation: Conversation, contact: Contact) -> None:

@@ -35,11 +35,13 @@ def inbox_list(request: WorkspaceRequest) -> HttpResponse:
     rows, next_cursor = threads.conversations_page(
         request.workspace, channel=channel, after=request.GET.get("after", "")
     )
+    unread = threads.unread_by_channel(request.workspace)
     context = {
         "threads": rows,
         "next_cursor": next_cursor,
         "channel": channel,
-        "channels": Conversation.Channel.choices,
+        "channels": [("", "All", unread[""])]
+        + [(value, label, unread.get(value, 0)) for value, label in Conversation.Channel.choices],
         "is_later_page": bool(request.GET.get("after")),
     }
     template = (
@@ -56,11 +58,12 @@ def thread(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
     if request.htmx and "contact_q" in request.GET:
         form = LinkContactForm(workspace=request.workspace, contact_query=query)
         return render_local(request, "inbox/thread.html#contact_select", {"link_form": form})
-    threads.conversation_mark_read(conversation=conversation)
-    reply_form = ReplyForm(conversation=conversation)
+    timeline = threads.timeline_of(conversation)
+    threads.conversation_mark_read(conversation=conversation, timeline=timeline)
+    reply_form = _reply_form(conversation, timeline)
     if request.GET.get("compose") == "1":  # click-to-text: the agent came here to write
         reply_form.fields["text"].widget.attrs["autofocus"] = True
-    context = _thread_context(request, conversation, reply_form, query)
+    context = _thread_context(request, conversation, reply_form, query, timeline)
     return render_local(request, "inbox/thread.html", context)
 
 
@@ -70,9 +73,12 @@ def thread_poll(request: WorkspaceRequest, conversation_id: int) -> HttpResponse
     conversation = threads.access_conversation(request.workspace, conversation_id)
     after = _id(request.GET.get("after", "")) or 0
     watching = [i for raw in request.GET.get("watch", "").split(",") if (i := _id(raw))]
-    new, changed = threads.messages_since(conversation, after_id=after, watching=watching)
+    timeline = threads.timeline_of(conversation)
+    new, changed = threads.messages_since(
+        conversation, after_id=after, watching=watching, timeline=timeline
+    )
     if any(m.direction == Message.Direction.INBOUND for m in new):
-        threads.conversation_mark_read(conversation=conversation)
+        threads.conversation_mark_read(conversation=conversation, timeline=timeline)
     last_id = max([m.id for m in new], default=after)
     still = [i for i in watching if i not in {m.id for m in changed}]
     context = {
@@ -89,11 +95,14 @@ def thread_poll(request: WorkspaceRequest, conversation_id: int) -> HttpResponse
 @workspace_required
 def reply(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
     conversation = threads.access_conversation(request.workspace, conversation_id)
-    form = ReplyForm(request.POST, conversation=conversation)
+    timeline = threads.timeline_of(conversation)
+    form = _reply_form(conversation, timeline, request.POST)
     if form.is_valid():
+        option = form.cleaned_data["option"]
+        target = conversation if option is None else threads.reply_conversation(option=option)
         try:
             sending.message_send(
-                conversation=conversation,
+                conversation=target,
                 text=form.cleaned_data["text"],
                 author=Message.Author.PERSON,
                 sent_by=request.user,
@@ -102,12 +111,13 @@ def reply(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
             form.add_error("text", refused.reason)
     if request.htmx:
         if form.is_valid():
-            form = ReplyForm(conversation=conversation)
-        context = {"conversation": conversation, "reply_form": form}
+            timeline = threads.timeline_of(conversation)
+            form = _reply_form(conversation, timeline)
+        context = {"conversation": conversation, **_reply_context(conversation, form, timeline)}
         response = render_local(request, "inbox/thread.html#reply_form", context)
         return trigger_client_event(response, "inbox-poll") if not form.errors else response
     if form.errors:
-        context = _thread_context(request, conversation, form, "")
+        context = _thread_context(request, conversation, form, "", timeline)
         return render_local(request, "inbox/thread.html", context, status=400)
     return redirect(reverse("inbox:thread", args=[conversation.id]) + "#reply")
 
@@ -134,7 +144,9 @@ def link_contact(request: WorkspaceRequest, conversation_id: int) -> HttpRespons
     if not form.is_valid():
         if form.has_error("contact", "invalid_choice"):
             raise Http404("No such contact")
-        context = _thread_context(request, conversation, ReplyForm(conversation=conversation), "")
+        timeline = threads.timeline_of(conversation)
+        reply_form = _reply_form(conversation, timeline)
+        context = _thread_context(request, conversation, reply_form, "", timeline)
         context["link_form"] = form
         return render_local(request, "inbox/thread.html", context, status=400)
     contact = form.cleaned_data["contact"]
@@ -164,10 +176,38 @@ def _poll_state(last_id: int, watching: list[int]) -> dict[str, Any]:
     return {"last_id": last_id, "watch": ",".join(str(i) for i in sorted(set(watching)))}
 
 
-def _thread_context(
-    request: WorkspaceRequest, conversation: Conversation, reply_form: ReplyForm, query: str
+def _reply_form(
+    conversation: Conversation, timeline: list[Conversation], data: Any = None
+) -> ReplyForm:
+    options, last_used = threads.reply_options(conversation, timeline)
+    return ReplyForm(data, conversation=conversation, options=options, default_channel=last_used)
+
+
+def _reply_context(
+    conversation: Conversation, reply_form: ReplyForm, timeline: list[Conversation]
 ) -> dict[str, Any]:
-    rows, older = threads.messages_page(conversation, before=request.GET.get("before", ""))
+    """What the reply form's partial needs, on the page and after an htmx send."""
+    return {
+        "timeline_channels": sorted({t.get_channel_display() for t in timeline}),
+        "reply_form": reply_form,
+        # The channel's own refusal (SMS: opted out) replaces the send button when there is no
+        # other channel to switch to; the length hint is the no-JS segment count of the text
+        # just submitted.
+        "refusal": sending.channel_refusal(conversation),
+        "length_hint": sending.length_hint(conversation, reply_form.data.get("text", "")),
+    }
+
+
+def _thread_context(
+    request: WorkspaceRequest,
+    conversation: Conversation,
+    reply_form: ReplyForm,
+    query: str,
+    timeline: list[Conversation],
+) -> dict[str, Any]:
+    rows, older = threads.messages_page(
+        conversation, before=request.GET.get("before", ""), timeline=timeline
+    )
     last_id = max((m.id for m in rows), default=0)
     context: dict[str, Any] = {
         "conversation": conversation,
@@ -175,11 +215,7 @@ def _thread_context(
         "older_cursor": older,
         "is_older_page": bool(request.GET.get("before")),
         "window": threads.reply_window(conversation),
-        "reply_form": reply_form,
-        # The channel's own refusal (SMS: opted out) replaces the send button; the length hint
-        # is the no-JS segment count of the text just submitted.
-        "refusal": sending.channel_refusal(conversation),
-        "length_hint": sending.length_hint(conversation, reply_form.data.get("text", "")),
+        **_reply_context(conversation, reply_form, timeline),
         "contact_q": query,
         **_poll_state(last_id, [m.id for m in rows if m.status in WATCHED]),
     }

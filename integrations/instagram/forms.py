@@ -2,16 +2,10 @@ from __future__ import annotations
 
 from django import forms
 
+from alt.lib.widgets import FirstChoiceRadioSelect
+
 KEEP = "keep"
 DELETE = "delete"
-
-
-class FirstChoiceRadioSelect(forms.RadioSelect):
-    """Radios whose field label points at the first radio, so the error summary's link moves
-    focus onto the choice (Django's RadioSelect gives the group no id to link to)."""
-
-    def id_for_label(self, id_: str, index: str | None = None) -> str:
-        return super().id_for_label(id_, "0" if index is None else index)
 
 
 class DisconnectForm(forms.Form):

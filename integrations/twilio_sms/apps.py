@@ -14,6 +14,11 @@ class TwilioSmsConfig(AppConfig):
         from integrations.twilio_sms import reminders
 
         register_appointment_panel(reminders.appointment_panel)
+        # --- inbox: the number an SMS thread with a contact's number is opened from ---
+        from contacts.inbox import accounts
+        from integrations.twilio_sms.inbox import sms_channel_account
+
+        accounts.register("sms", sms_channel_account)
         # --- wire: Twilio's webhooks (inbound texts, delivery statuses) and the MMS media job ---
         from integrations import webhooks as recipe
         from integrations.twilio_sms import (

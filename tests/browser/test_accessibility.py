@@ -410,6 +410,19 @@ def _seed_inbox(ws: Any, contact: Any, alice: User) -> tuple[int, int]:
             sent_by=alice if author == "person" else None,
             sent_at=now - timedelta(hours=3) + timedelta(minutes=i),
         )  # fmt: skip
+    # The contact texts too: their thread page is one timeline of both channels, with the reply
+    # switch; the SMS rows carry an RTL text with emoji and a 10,000-character one.
+    texting = Conversation.objects.create(
+        workspace=ws, channel="sms", channel_account="+14155550100", party_id="+14155550123",
+        contact=contact, last_message_at=now, last_inbound_at=now - timedelta(hours=1),
+        unread_count=2,
+    )  # fmt: skip
+    for i, text in enumerate((f"{RTL} 🏠🔑", "Ok " * 3_333 + "!")):
+        Message.objects.create(
+            workspace=ws, conversation=texting, channel="sms", direction="in", author="party",
+            status="received", text=text, external_id=f"SM{i:032x}",
+            sent_at=now - timedelta(hours=1) + timedelta(minutes=i),
+        )  # fmt: skip
     return linked.id, stranger.id
 
 
