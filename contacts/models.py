@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from alt.lib.tenancy import M, TenantManager, TenantModel, TenantQuerySet
 from alt.lib.versioned_cache import version_bump
-from contacts.normalize import search_terms
+from contacts.normalize import phone_display, search_terms
 
 if TYPE_CHECKING:
     from alt.accounts.models import Workspace
@@ -217,7 +217,8 @@ class CustomField(TenantModel):
 def contact_name(first_name: str, last_name: str, email: str, phone: str) -> str:
     """How a contact is named on every page (Contact.name, and the board's plain rows)."""
     full = f"{first_name} {last_name}".strip()
-    return full or email or phone or "Unnamed contact"
+    # A lead known only by the number that texted is named by it as people write it.
+    return full or email or (phone_display(phone) if phone else "") or "Unnamed contact"
 
 
 def contacts_scope(workspace_id: int) -> str:
