@@ -17,6 +17,11 @@ from twilio.rest import Client
 
 from alt.lib.errors import IntegrationError
 
+_SENDER_NOT_OWNED = (
+    "sender_not_owned",
+    "Your Twilio account cannot send from this number. Check the number on Settings -> SMS.",
+    True,
+)
 # Twilio error codes (§4.2) -> (our code, plain words, permanent).
 _KNOWN: dict[int, tuple[str, str, bool]] = {
     21610: (
@@ -34,16 +39,8 @@ _KNOWN: dict[int, tuple[str, str, bool]] = {
     ),
     21602: ("empty", "The message is empty.", True),
     21617: ("too_long", "The message is longer than 1,600 characters.", True),
-    21606: (
-        "sender_not_owned",
-        "Your Twilio account cannot send from this number. Check the number on Settings -> SMS.",
-        True,
-    ),
-    21659: (
-        "sender_not_owned",
-        "Your Twilio account cannot send from this number. Check the number on Settings -> SMS.",
-        True,
-    ),
+    21606: _SENDER_NOT_OWNED,
+    21659: _SENDER_NOT_OWNED,
     21608: (
         "trial_unverified",
         "A Twilio trial account can only text numbers verified in Twilio.",
