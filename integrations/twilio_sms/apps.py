@@ -40,3 +40,7 @@ class TwilioSmsConfig(AppConfig):
 
         register_bulk_action(BulkJob.Action.SMS, bulk_sms_apply)
         register_settings_card(sms_settings_card, position=SMS_POSITION)
+        from alt.accounts.seams import register_banner_flag
+        from integrations.twilio_sms.banner import BANNER
+
+        register_banner_flag(BANNER)

@@ -29,7 +29,7 @@ from contacts.consent import consent_record, sms_automated_refusal, sms_refusal
 from contacts.inbox.channels import ReplyWindow
 from contacts.inbox.services import message_status_waiting_apply
 from contacts.models import Consent, ConsentEvent, Conversation, Message
-from integrations.twilio_sms import client
+from integrations.twilio_sms import banner, client
 from integrations.twilio_sms.models import TwilioAccount
 from integrations.twilio_sms.segments import segment_count
 
@@ -48,10 +48,9 @@ _STATUS_AFTER_CREATE = {
     "failed": Message.Status.FAILED,
     "undelivered": Message.Status.FAILED,
 }
+
+
 # Errors that say the account or number itself is unusable: the account shows "Blocked".
-_ACCOUNT_BLOCKING = {"auth", "sender_not_owned"}
-
-
 def status_callback_url() -> str:
     """The status callback URL Twilio is given with every text (the contract with the webhook)."""
     return settings.TWILIO_PUBLIC_BASE_URL + STATUS_CALLBACK_PATH
@@ -132,7 +131,7 @@ class SmsChannel:
                     address=conversation.party_id,
                     detail="Twilio refused a text: the number opted out (error 21610)",
                 )
-            if exc.code in _ACCOUNT_BLOCKING:
+            if exc.blocks_account:
                 account_blocked(account, exc.message)
             _fail(message, exc.message)
             return
@@ -146,6 +145,7 @@ def account_blocked(account: TwilioAccount, reason: str) -> None:
     ).update(
         status=TwilioAccount.Status.BLOCKED, status_detail=reason[:300], checked_at=timezone.now()
     )
+    banner.banner_forget(account.workspace_id)
 
 
 def _fail(message: Message, error: str) -> None:

@@ -89,6 +89,12 @@ class SmsError(IntegrationError):
     def opted_out(self) -> bool:
         return self.twilio_code == 21610
 
+    @property
+    def blocks_account(self) -> bool:
+        """Twilio refuses the account itself (its credentials, or a number it does not own), not
+        this one recipient: nothing will go out until someone fixes Settings -> SMS."""
+        return self.code in ("auth", "sender_not_owned")
+
 
 def sms_error_from(exc: TwilioException) -> SmsError:
     """One Twilio exception as SmsError: 4xx with a known code permanent, 429 and 5xx transient."""

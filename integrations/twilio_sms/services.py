@@ -11,7 +11,7 @@ from alt.accounts.models import Membership, User, Workspace
 from contacts.inbox.sending import message_send
 from contacts.inbox.services import conversation_get_or_create, conversation_link_contact
 from contacts.models import Contact, Conversation, Message
-from integrations.twilio_sms import client
+from integrations.twilio_sms import banner, client
 from integrations.twilio_sms.models import TwilioAccount
 
 TEST_MESSAGE = "This is a test message from ALT: texting from this number works."
@@ -76,6 +76,7 @@ def twilio_account_save(
             account.status = TwilioAccount.Status.UNCHECKED
             account.status_detail = ""
             account.checked_at = None
+        banner.banner_forget(workspace.id)
         try:
             with transaction.atomic():
                 account.save()
@@ -100,7 +101,9 @@ def twilio_test_message_send(*, account: TwilioAccount, to: str) -> TwilioAccoun
             messaging_service_sid=account.messaging_service_sid,
         )
     except client.SmsError as exc:
-        if not exc.permanent:
+        if not exc.blocks_account:
+            # Twilio down, or a refusal of this one recipient (not a valid number, a country
+            # not enabled, opted out): says nothing about the account, whose state stays.
             raise
         status, detail = TwilioAccount.Status.BLOCKED, exc.message
     else:
@@ -109,6 +112,7 @@ def twilio_test_message_send(*, account: TwilioAccount, to: str) -> TwilioAccoun
     TwilioAccount.objects.for_workspace(account.workspace).filter(id=account.id).exclude(
         status=TwilioAccount.Status.REMOVED
     ).update(status=status, status_detail=detail[:300], checked_at=now)
+    banner.banner_forget(account.workspace_id)
     account.status, account.status_detail, account.checked_at = status, detail[:300], now
     return account
 
@@ -116,6 +120,7 @@ def twilio_test_message_send(*, account: TwilioAccount, to: str) -> TwilioAccoun
 def twilio_account_remove(*, workspace: Workspace) -> bool:
     """Stop texting from the workspace's account: status REMOVED and the auth token erased at
     once (the threads stay). Returns False when there was none. No external call."""
+    banner.banner_forget(workspace.id)
     return bool(
         TwilioAccount.objects.for_workspace(workspace)
         .exclude(status=TwilioAccount.Status.REMOVED)

@@ -100,7 +100,10 @@ def test_message(request: WorkspaceRequest) -> HttpResponse:
     try:
         account = services.twilio_test_message_send(account=account, to=form.cleaned_data["to"])
     except SmsError as exc:
-        messages.error(request, f"{exc.message} Nothing changed; try again in a minute.")
+        if exc.permanent:  # this recipient, not the account: fix the number and try again
+            messages.error(request, f"Twilio refused the test text: {exc.message}")
+        else:
+            messages.error(request, f"{exc.message} Nothing changed; try again in a minute.")
         return redirect("twilio_sms:settings")
     if account.status == TwilioAccount.Status.WORKING:
         messages.success(request, "Sending works: the test message is on its way.")
