@@ -47,6 +47,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from alt.lib.errors import IntegrationError
+from alt.lib.middleware import machine_endpoint
 from alt.lib.retry import backoff_seconds
 from integrations.models import InboundEvent
 
@@ -120,6 +121,7 @@ def _count_signature_failure(provider: str) -> None:
 def webhook_view(receiver: WebhookReceiver) -> Callable[[HttpRequest], HttpResponse]:
     """The endpoint for one provider: the recipe above, with no provider code of its own."""
 
+    @machine_endpoint  # no session, user or CSRF token: skips the page middleware
     @csrf_exempt  # authenticated by the provider's signature instead (SEC-4)
     @require_POST
     def view(request: HttpRequest) -> HttpResponse:
@@ -237,6 +239,18 @@ def _claimable(now: datetime) -> Q:
     )
 
 
+# What a drain reads of the rows it claims, returned by the claim itself (no second query).
+_CLAIMED_FIELDS = (
+    "id",
+    "provider",
+    "external_id",
+    "body",
+    "content_type",
+    "received_at",
+    "attempts",
+)
+
+
 def _claim(*, limit: int, event_id: int | None = None) -> list[InboundEvent]:
     """Lease up to `limit` waiting deliveries, oldest first: one committed UPDATE over rows picked
     FOR UPDATE SKIP LOCKED, so two drains never claim the same row, and a claim whose worker died
@@ -250,7 +264,8 @@ def _claim(*, limit: int, event_id: int | None = None) -> list[InboundEvent]:
             f"UPDATE {table} SET process_after = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608 (the table name is ours; values are bound)
             f"SELECT id FROM {table} WHERE status = %s "
             f"AND (process_after IS NULL OR process_after <= %s) {only_one} "
-            "ORDER BY received_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+            "ORDER BY received_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+            f"RETURNING {', '.join(_CLAIMED_FIELDS)}",
             [
                 now + DRAIN_LEASE,
                 InboundEvent.Status.RECEIVED,
@@ -259,10 +274,9 @@ def _claim(*, limit: int, event_id: int | None = None) -> list[InboundEvent]:
                 limit,
             ],
         )
-        ids = [row[0] for row in cursor.fetchall()]
-    if not ids:
-        return []
-    return list(InboundEvent.objects.filter(id__in=ids).order_by("received_at", "id"))
+        rows = cursor.fetchall()
+    events = [InboundEvent(**dict(zip(_CLAIMED_FIELDS, row, strict=True))) for row in rows]
+    return sorted(events, key=lambda event: (event.received_at, event.id))
 
 
 def _process_batch(events: list[InboundEvent], *, raise_transient: bool = False) -> int:
