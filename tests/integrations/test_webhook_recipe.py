@@ -324,3 +324,29 @@ def test_over_http_a_real_worker_processes_each_delivery_once(
         (f"evt_{n}", 1) for n in range(5)
     ]
     assert InboundEvent.objects.filter(status="processed").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_delivery_skips_the_page_middleware_but_keeps_request_id_https_and_csp(
+    settings: Any,
+) -> None:
+    response = post(body())
+
+    assert response.status_code == 200
+    request = response.wsgi_request
+    assert not hasattr(request, "session")  # sessions, auth, messages, workspace: not run
+    assert not hasattr(request, "user")
+    assert "X-Frame-Options" not in response
+    assert len(response["X-Request-ID"]) >= 8
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    settings.SECURE_SSL_REDIRECT = True
+    assert post(body(id="evt_2")).status_code == 301
+
+
+@pytest.mark.django_db
+def test_a_page_under_the_webhook_prefix_still_takes_the_page_middleware(client: Client) -> None:
+    response = client.get("/webhooks/instagram/data-deletion/no-such-code/")
+
+    assert hasattr(response.wsgi_request, "session")
+    assert response["X-Frame-Options"] == "DENY"
