@@ -21,7 +21,7 @@ kept the worker far behind. Instead:
 - the endpoint "kicks": one Redis SET NX (`_kick`), and only the delivery that finds no kick
   pending publishes a drain task; a drain forgets the kick before it looks for work, so a
   delivery stored after that kicks again and none is left waiting;
-- a drain claims up to DRAIN_BATCH received deliveries at once (a lease: `process_after` set
+- one drain runs at a time; it claims up to DRAIN_BATCH received deliveries at once (a lease: `process_after` set
   DRAIN_LEASE ahead, attempts counted, one committed UPDATE ... FOR UPDATE SKIP LOCKED), then
   processes them in one transaction, each in its own savepoint: one bad delivery fails alone;
 - a transient failure puts the delivery back with a backoff (`process_after`) and a drain sent
@@ -60,11 +60,14 @@ DRAIN_BATCH = 100
 # How long a claim lasts: a batch still unfinished then (its worker died) is claimed again. Longer
 # than a task may run (CELERY_TASK_TIME_LIMIT), so a live batch is never processed twice at once.
 DRAIN_LEASE = timedelta(minutes=6)
-# A drain keeps claiming batches this long, then hands over to a new task (others get a turn).
+# A drain keeps claiming batches this long, then hands over to a new task (the worker's other
+# jobs get a turn).
 DRAIN_SECONDS = 30.0
 # While a drain task is pending, deliveries do not publish another (the key's lifetime bounds how
 # long a lost task message can hold the others back; the sweeper catches whatever remains).
 KICK_KEY = "webhook-drain-kick"
+# The session advisory lock held by the one running drain (an arbitrary constant key).
+_DRAIN_LOCK = 0x57EB400C
 KICK_SECONDS = 10
 # Transient failures after which a delivery is marked failed for a person instead of retried.
 MAX_ATTEMPTS = 10
@@ -200,26 +203,40 @@ def _kick(countdown: float | None = None) -> None:
 
 def inbound_events_drain(*, batch: int = DRAIN_BATCH, seconds: float = DRAIN_SECONDS) -> int:
     """Process waiting deliveries, batch after batch, until none is claimable or `seconds` have
-    passed (then another drain is sent to go on). Returns how many were processed or failed.
+    passed. Returns how many were processed or failed.
 
-    Forgets the pending kick first, so any delivery stored from now on sends a new drain.
+    One drain at a time (a session advisory lock, released if the worker dies): concurrent
+    batches touch the same threads and leads, and waited on each other's locks for whole batches.
+    A drain that finds another running leaves the work to it; the running one, once it stops,
+    forgets the pending kick and sends a new drain if anything is claimable, so a delivery whose
+    kick met the lock taken is not left behind.
     Side effects: the providers' processing; `inbound_events_drain` sent to go on.
     """
-    cache.delete(KICK_KEY)
-    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_DRAIN_LOCK])
+        (locked,) = cursor.fetchone() or (False,)
+    if not locked:
+        return 0
     done = 0
-    while True:
-        claimed = _claim(limit=batch)
-        if not claimed:
-            return done
-        try:
-            done += _process_batch(claimed)
-        except Exception:
-            _release(claimed)  # e.g. the connection was lost: back in line soon, not at lease end
-            raise
-        if time.monotonic() - started > seconds:
-            _kick()
-            return done
+    try:
+        cache.delete(KICK_KEY)  # from now on, a new delivery sends a new drain
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            claimed = _claim(limit=batch)
+            if not claimed:
+                break
+            try:
+                done += _process_batch(claimed)
+            except Exception:
+                _release(claimed)  # e.g. the connection was lost: back in line soon
+                raise
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_DRAIN_LOCK])
+    cache.delete(KICK_KEY)
+    if InboundEvent.objects.filter(_claimable(timezone.now())).exists():
+        _kick()
+    return done
 
 
 def inbound_event_process(*, event_id: int) -> None:

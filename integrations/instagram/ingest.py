@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alt.accounts.models import Workspace
@@ -38,6 +39,8 @@ from integrations.instagram.signals import comment_received
 log = logging.getLogger(__name__)
 
 CHANNEL = Conversation.Channel.INSTAGRAM
+# How stale an account's `last_event_at` may be.
+LAST_EVENT_PRECISION = timedelta(minutes=1)
 # Profile lookups per delivery at most (a delivery holds up to 1000 updates, §3.5); the others
 # are looked up when those people write again.
 MAX_PROFILE_LOOKUPS = 20
@@ -380,9 +383,11 @@ def deliveries_prepare(bodies: Mapping[int, bytes]) -> Callable[[int], None]:
         _profile_fill_later(threads[thread_key])
     now = timezone.now()
     for account in {a.id: a for a in accounts.values() if a is not None}.values():
-        InstagramAccount.objects.for_workspace(account.workspace).filter(id=account.id).update(
-            last_event_at=now
-        )
+        # At most once a minute: the row stays locked until the batch commits, and the
+        # connection's health panel does not need it finer.
+        InstagramAccount.objects.for_workspace(account.workspace).filter(
+            Q(last_event_at=None) | Q(last_event_at__lt=now - LAST_EVENT_PRECISION), id=account.id
+        ).update(last_event_at=now)
 
     def act(key: int) -> None:
         if key in unreadable:

@@ -350,3 +350,24 @@ def test_a_page_under_the_webhook_prefix_still_takes_the_page_middleware(client:
 
     assert hasattr(response.wsgi_request, "session")
     assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_one_drain_runs_at_a_time_and_hands_over_what_is_left(
+    outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    import psycopg
+    from django.db import connection
+
+    with django_capture_on_commit_callbacks(execute=False):
+        post(body(id="evt_1"))
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other:  # another worker's drain
+        other.execute("SELECT pg_advisory_lock(%s)", [webhooks._DRAIN_LOCK])
+        assert webhooks.inbound_events_drain() == 0
+        assert InboundEvent.objects.get().status == "received"
+
+    assert webhooks.inbound_events_drain(seconds=0) == 0  # its time is up at once
+    assert outbox.names() == ["inbound_events_drain"]  # so it sends the next one
+    assert webhooks.inbound_events_drain() == 1
+    assert InboundEvent.objects.get().status == "processed"
