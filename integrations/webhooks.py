@@ -21,9 +21,10 @@ kept the worker far behind. Instead:
 - the endpoint "kicks": one Redis SET NX (`_kick`), and only the delivery that finds no kick
   pending publishes a drain task; a drain forgets the kick before it looks for work, so a
   delivery stored after that kicks again and none is left waiting;
-- one drain runs at a time; it claims up to DRAIN_BATCH received deliveries at once (a lease: `process_after` set
-  DRAIN_LEASE ahead, attempts counted, one committed UPDATE ... FOR UPDATE SKIP LOCKED), then
-  processes them in one transaction, each in its own savepoint: one bad delivery fails alone;
+- at most DRAIN_SLOTS drains run at a time; each claims up to DRAIN_BATCH received deliveries
+  at once (a lease: `process_after` set DRAIN_LEASE ahead, attempts counted, one committed
+  UPDATE ... FOR UPDATE SKIP LOCKED), then processes them in one transaction, each in its own
+  savepoint: one bad delivery fails alone;
 - a transient failure puts the delivery back with a backoff (`process_after`) and a drain sent
   for then; a worker killed mid-batch leaves its deliveries leased, claimable again when the lease
   ends, and the sweeper (SWEEP_AFTER) sends a drain for anything still waiting then.
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 # A delivery still unprocessed this long after it arrived is re-sent by the sweeper.
 SWEEP_AFTER = timedelta(minutes=2)
 # Deliveries one drain claims and processes in one transaction.
-DRAIN_BATCH = 100
+DRAIN_BATCH = 50
 # How long a claim lasts: a batch still unfinished then (its worker died) is claimed again. Longer
 # than a task may run (CELERY_TASK_TIME_LIMIT), so a live batch is never processed twice at once.
 DRAIN_LEASE = timedelta(minutes=6)
@@ -66,7 +67,10 @@ DRAIN_SECONDS = 30.0
 # While a drain task is pending, deliveries do not publish another (the key's lifetime bounds how
 # long a lost task message can hold the others back; the sweeper catches whatever remains).
 KICK_KEY = "webhook-drain-kick"
-# The session advisory lock held by the one running drain (an arbitrary constant key).
+# Drains that may run at once, each holding one session advisory lock from _DRAIN_LOCK on (an
+# arbitrary constant). Two: one per core of the machines measured; more drains only waited on
+# each other's thread locks (batches of one burst share threads and leads).
+DRAIN_SLOTS = 2
 _DRAIN_LOCK = 0x57EB400C
 KICK_SECONDS = 10
 # Transient failures after which a delivery is marked failed for a person instead of retried.
@@ -205,17 +209,15 @@ def inbound_events_drain(*, batch: int = DRAIN_BATCH, seconds: float = DRAIN_SEC
     """Process waiting deliveries, batch after batch, until none is claimable or `seconds` have
     passed. Returns how many were processed or failed.
 
-    One drain at a time (a session advisory lock, released if the worker dies): concurrent
-    batches touch the same threads and leads, and waited on each other's locks for whole batches.
-    A drain that finds another running leaves the work to it; the running one, once it stops,
-    forgets the pending kick and sends a new drain if anything is claimable, so a delivery whose
-    kick met the lock taken is not left behind.
+    At most DRAIN_SLOTS drains at a time (session advisory locks, released if the worker dies):
+    concurrent batches touch the same threads and leads, and eight of them spent their time
+    waiting on each other's locks. A drain that finds every slot taken leaves the work to the
+    running ones; each, once it stops, forgets the pending kick and sends a new drain if anything
+    is claimable, so a delivery whose kick met every slot taken is not left behind.
     Side effects: the providers' processing; `inbound_events_drain` sent to go on.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_DRAIN_LOCK])
-        (locked,) = cursor.fetchone() or (False,)
-    if not locked:
+    slot = _drain_slot()
+    if slot is None:
         return 0
     done = 0
     try:
@@ -232,11 +234,22 @@ def inbound_events_drain(*, batch: int = DRAIN_BATCH, seconds: float = DRAIN_SEC
                 raise
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_DRAIN_LOCK])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [slot])
     cache.delete(KICK_KEY)
     if InboundEvent.objects.filter(_claimable(timezone.now())).exists():
         _kick()
     return done
+
+
+def _drain_slot() -> int | None:
+    """Take one of the DRAIN_SLOTS session advisory locks, or None when every slot is taken."""
+    with connection.cursor() as cursor:
+        for slot in range(_DRAIN_LOCK, _DRAIN_LOCK + DRAIN_SLOTS):
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [slot])
+            row = cursor.fetchone()
+            if row is not None and row[0]:
+                return slot
+    return None
 
 
 def inbound_event_process(*, event_id: int) -> None:

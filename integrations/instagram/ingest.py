@@ -8,10 +8,11 @@ Two halves:
   text, attachments of every documented type or neither; echoes, unsends (`is_deleted` true or
   "true"), reads with or without parties, edits (usually without text), reactions, postbacks,
   ad referrals, story replies and mentions. `is_self` test messages and unknown items are skipped.
-- `delivery_process(body)`, and `deliveries_prepare(bodies)` for a drain's batch: the worker's part. Finds each entry's live account, learns who new
-  people are (the User Profile API, before any lock is taken; a failure loses nothing, the lead
-  is made without a handle and filled in from a later message), takes every lock the batch needs
-  in one global order, then hands each event to the channel-agnostic inbox services
+- `delivery_process(body)`, and `deliveries_prepare(bodies)` for a drain's batch of them: the
+  worker's part. Finds each entry's live account, learns who new people are (the User Profile
+  API, before any lock is taken; a failure loses nothing, the lead is made without a handle and
+  filled in from a later message), takes every lock the batch needs in one global order, then
+  hands each event to the channel-agnostic inbox services
   (contacts/inbox/services.py) and stores comments. Any order and any repetition of deliveries
   converge to the same rows (the services' unique external ids, tombstones and waiting changes).
 """
