@@ -24,7 +24,9 @@ from django.core.management import call_command
 from alt.lib.env import database_url_from_settings
 from bench.common import OUT, ROOT, Row, percentile, report
 
-WORKERS = 2  # gunicorn sync workers: one per core of this machine
+WORKERS = 2  # gunicorn workers: one per core of this machine
+# Threads per worker (gthread, as in the Dockerfile) or 1 for sync workers.
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", 4))
 CONCURRENCY = 4  # client connections in flight
 ROUNDS = 8
 PER_ROUND = 300
@@ -38,7 +40,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """gunicorn (WORKERS sync workers) on the bench database, jobs to the bench's own queue."""
+    """gunicorn (WORKERS workers of THREADS threads) on the bench database, jobs to the bench's
+    own queue."""
     from django.db import connection
 
     env = {
@@ -53,7 +56,9 @@ def start_server(port: int, extra_env: dict[str, str] | None = None) -> subproce
     log = (OUT / "webhooks-gunicorn.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "alt.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(WORKERS), "--worker-class", "sync"],
+         "--workers", str(WORKERS),
+         *(["--worker-class", "gthread", "--threads", str(THREADS)] if THREADS > 1
+           else ["--worker-class", "sync"])],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -232,6 +237,7 @@ def run() -> None:
     ]
     meta = {
         "gunicorn_workers": WORKERS,
+        "gunicorn_threads": THREADS,
         "client_connections": CONCURRENCY,
         "rounds": ROUNDS,
         "requests_per_round_each": PER_ROUND,
