@@ -12,4 +12,4 @@ RUN DJANGO_DEBUG=0 SECRET_KEY=collectstatic-only-not-a-real-secret-0123456789 \
 RUN useradd --system --uid 1000 alt && chown -R alt /app
 USER alt
 EXPOSE 8000
-CMD ["gunicorn", "alt.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "alt.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]

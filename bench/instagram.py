@@ -2,7 +2,9 @@
 
 1. The webhook endpoint under gunicorn (2 sync workers, this machine's 2 cores) beside a bare
    Django view on the same server, rounds alternating as in bench/webhooks.py: throughput ratio
-   (goal ≥ 70 %) and p99 (goal ≤ 50 ms) of signed Meta deliveries (verify, store, enqueue).
+   (goal ≥ 70 %) and p99 (goal ≤ 50 ms) of signed Meta deliveries (verify, store, kick a drain).
+   The bare view takes every middleware; webhook views skip the page middleware
+   (alt.lib.middleware.MachineEndpointMiddleware), which is part of what is measured.
 2. Duplicates: DELIVERIES deliveries, 20 % of them duplicates (half replayed byte for byte, as
    Meta retries; half a new batch repeating a message already delivered, as Meta's
    re-deliveries do), processed by a real Celery worker: exactly DELIVERIES - duplicates
@@ -343,7 +345,7 @@ def _webhook_rows(emulator: Any, workspace: Any) -> list[Row]:
     from django.conf import settings
 
     from bench.calendar import _start_worker
-    from bench.webhooks import QUEUE
+    from bench.webhooks import QUEUE, stop
     from bench.webhooks import free_port as _free_port
     from bench.webhooks import purge_queue as _purge_queue
     from bench.webhooks import start_server as _start_server
@@ -363,11 +365,9 @@ def _webhook_rows(emulator: Any, workspace: Any) -> list[Row]:
         rows.append(_duplicates(port, workspace))
         rows.append(_end_to_end(port, workspace))
     finally:
-        server.terminate()
-        server.wait(20)
+        stop(server)
         if worker is not None:
-            worker.terminate()
-            worker.wait(20)
+            stop(worker)
         _purge_queue()
         _clear(workspace)
     return rows

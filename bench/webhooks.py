@@ -1,7 +1,7 @@
 """The webhook endpoint under gunicorn, beside a bare Django view on the same server (issue 8).
 
 Rounds alternate: a burst of POSTs to the bare view, then the same burst of signed deliveries to
-the webhook endpoint (verify, store, enqueue), so both see the same machine noise. Reported: each
+the webhook endpoint (verify, store, kick a drain), so both see the same machine noise. Reported: each
 side's throughput and p99, and the median of the per-round throughput ratios. Then 2,000
 deliveries with 20 % replays must leave exactly the unique ones stored.
 """
@@ -24,7 +24,9 @@ from django.core.management import call_command
 from alt.lib.env import database_url_from_settings
 from bench.common import OUT, ROOT, Row, percentile, report
 
-WORKERS = 2  # gunicorn sync workers: one per core of this machine
+WORKERS = 2  # gunicorn workers: one per core of this machine
+# Threads per worker (gthread, as in the Dockerfile) or 1 for sync workers.
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", 4))
 CONCURRENCY = 4  # client connections in flight
 ROUNDS = 8
 PER_ROUND = 300
@@ -38,7 +40,8 @@ def free_port() -> int:
 
 
 def start_server(port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """gunicorn (WORKERS sync workers) on the bench database, jobs to the bench's own queue."""
+    """gunicorn (WORKERS workers of THREADS threads) on the bench database, jobs to the bench's
+    own queue."""
     from django.db import connection
 
     env = {
@@ -53,7 +56,9 @@ def start_server(port: int, extra_env: dict[str, str] | None = None) -> subproce
     log = (OUT / "webhooks-gunicorn.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "alt.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(WORKERS), "--worker-class", "sync"],
+         "--workers", str(WORKERS),
+         *(["--worker-class", "gthread", "--threads", str(THREADS)] if THREADS > 1
+           else ["--worker-class", "sync"])],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -122,6 +127,17 @@ def _deliveries(ids: list[str]) -> list[tuple[str, bytes, dict[str, str]]]:
         ).encode()
         out.append(("/webhooks/test/", body, sign(body, "")))
     return out
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    """Stop a server or worker the bench started: politely, then for good (a Celery worker's warm
+    shutdown waits for its running task, and must not cost the run its report)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout_s)
 
 
 def purge_queue() -> None:
@@ -207,8 +223,7 @@ def run() -> None:
         _, _, statuses = burst(port, _deliveries(unique + replays))
         stored = InboundEvent.objects.filter(provider="testprovider").count()
     finally:
-        server.terminate()
-        server.wait(20)
+        stop(server)
         purge_queue()
         InboundEvent.objects.filter(provider="testprovider").delete()
 
@@ -222,6 +237,7 @@ def run() -> None:
     ]
     meta = {
         "gunicorn_workers": WORKERS,
+        "gunicorn_threads": THREADS,
         "client_connections": CONCURRENCY,
         "rounds": ROUNDS,
         "requests_per_round_each": PER_ROUND,

@@ -11,7 +11,9 @@ alt/lib/retry.py, so the provider never sees hidden retries on top of ours.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
+from functools import cache
 
 import httpx
 from django.conf import settings
@@ -23,6 +25,14 @@ def _setting(name: str) -> object:
     if value in (None, ""):
         raise ImproperlyConfigured(f"{name} is not set; the HTTP client needs it")
     return value
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    # Built once per process: loading the CA bundle costs tens of milliseconds, which every new
+    # client paid again (a profile lookup per new Instagram sender, while webhooks wait). An
+    # SSLContext is safe to share between clients and threads.
+    return httpx.create_ssl_context()
 
 
 def http_client(
@@ -38,4 +48,5 @@ def http_client(
         timeout=httpx.Timeout(timeout_seconds),
         headers=dict(headers or {}),
         follow_redirects=False,  # an API that redirects is misconfigured; never follow silently
+        verify=_tls_context(),
     )

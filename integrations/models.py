@@ -27,6 +27,9 @@ class InboundEvent(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Not claimed before this time: a drain's lease while it processes, or a transient failure's
+    # backoff (integrations/webhooks.py). Null: claimable now.
+    process_after = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:

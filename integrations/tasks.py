@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
 
 from alt.lib.celery_typing import shared_task
 from alt.lib.errors import IntegrationError
-from alt.lib.retry import retry_transient
 from integrations import webhooks
 
 
-@shared_task(bind=True)
-def inbound_event_process(self: Any, event_id: int) -> None:
-    # Safe to run twice: the event row is claimed under a lock with a state guard (received only).
-    try:
+@shared_task
+def inbound_events_drain() -> None:
+    # Safe to run twice: deliveries are claimed with a lease (FOR UPDATE SKIP LOCKED, state guard).
+    webhooks.inbound_events_drain()
+
+
+@shared_task
+def inbound_event_process(event_id: int) -> None:
+    # Kept for messages queued before the drain existed. Safe to run twice: the drain's lease.
+    # A transient failure is recorded with its backoff and a drain sent for then: not retried here.
+    with contextlib.suppress(IntegrationError):
         webhooks.inbound_event_process(event_id=event_id)
-    except IntegrationError as exc:  # transient: back off, bounded
-        retry_transient(self, exc)
 
 
 @shared_task
 def inbound_events_sweep() -> None:
-    # Safe to run twice: re-sending is harmless, processing claims each event once.
-    for event_id in webhooks.inbound_events_waiting():
-        inbound_event_process.delay(event_id)
+    # Safe to run twice: a second drain finds nothing to claim.
+    if webhooks.inbound_events_waiting(limit=1):
+        inbound_events_drain.delay()

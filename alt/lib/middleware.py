@@ -1,15 +1,17 @@
-"""Request-wide middleware: a request id for logs, the Content-Security-Policy header, and
-no caching of signed-in responses."""
+"""Request-wide middleware: a request id for logs, the Content-Security-Policy header, no
+caching of signed-in responses, and a short way through for machine endpoints."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
 
 from alt.lib.logging import request_id_var
@@ -81,3 +83,38 @@ class PrivateCacheMiddleware:
             if "public" not in {directive.split("=")[0].strip() for directive in directives}:
                 patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+# Where machine endpoints live (providers' webhooks): only these paths are looked at.
+MACHINE_PATH_PREFIXES = ("/webhooks/",)
+_View = TypeVar("_View", bound=Callable[..., HttpResponse])
+
+
+def machine_endpoint(view: _View) -> _View:
+    """Mark a view that serves machines, not people (a provider's webhook): it reads no session,
+    user, CSRF token, message or workspace, and answers plain text. Under MACHINE_PATH_PREFIXES,
+    MachineEndpointMiddleware calls it without the rest of the middleware."""
+    view.machine_endpoint = True  # type: ignore[attr-defined]
+    return view
+
+
+class MachineEndpointMiddleware:
+    """Calls a `machine_endpoint` view directly, skipping the page middleware below this one
+    (sessions, CSRF, authentication, messages, htmx, allauth, the workspace): at hundreds of
+    webhook deliveries a second their work is a large share of each request, for nothing.
+    Everything above it still runs (request id, HTTPS redirect and HSTS, CSP). Any other path,
+    and any unmarked view under a machine prefix (a public status page), takes the usual way."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(MACHINE_PATH_PREFIXES):
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                return self.get_response(request)
+            if getattr(match.func, "machine_endpoint", False):
+                request.resolver_match = match
+                return match.func(request, *match.args, **match.kwargs)  # type: ignore[no-any-return]
+        return self.get_response(request)

@@ -8,10 +8,11 @@ Two halves:
   text, attachments of every documented type or neither; echoes, unsends (`is_deleted` true or
   "true"), reads with or without parties, edits (usually without text), reactions, postbacks,
   ad referrals, story replies and mentions. `is_self` test messages and unknown items are skipped.
-- `delivery_process(body)`: the worker's part. Finds each entry's live account, learns who new
-  people are (the User Profile API, before any lock is taken; a failure loses nothing, the lead
-  is made without a handle and filled in from a later message), takes every lock the batch needs
-  in one global order, then hands each event to the channel-agnostic inbox services
+- `delivery_process(body)`, and `deliveries_prepare(bodies)` for a drain's batch of them: the
+  worker's part. Finds each entry's live account, learns who new people are (the User Profile
+  API, before any lock is taken; a failure loses nothing, the lead is made without a handle and
+  filled in from a later message), takes every lock the batch needs in one global order, then
+  hands each event to the channel-agnostic inbox services
   (contacts/inbox/services.py) and stores comments. Any order and any repetition of deliveries
   converge to the same rows (the services' unique external ids, tombstones and waiting changes).
 """
@@ -20,11 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alt.accounts.models import Workspace
@@ -37,8 +40,10 @@ from integrations.instagram.signals import comment_received
 log = logging.getLogger(__name__)
 
 CHANNEL = Conversation.Channel.INSTAGRAM
-# Profile lookups per delivery at most (a batch holds up to 1000 updates, §3.5); the others are
-# looked up when those people write again.
+# How stale an account's `last_event_at` may be.
+LAST_EVENT_PRECISION = timedelta(minutes=1)
+# Profile lookups per delivery at most (a delivery holds up to 1000 updates, §3.5); the others
+# are looked up when those people write again.
 MAX_PROFILE_LOOKUPS = 20
 _MESSAGING_FIELDS = {
     "messages",
@@ -343,7 +348,28 @@ def delivery_process(body: bytes) -> None:
     InstagramMedia; `message_received` and `comment_received` after commit; each account's
     `last_event_at`. Raises ValueError for a body that is not JSON (it was checked on arrival).
     """
-    events = parse_delivery(json.loads(body))
+    with transaction.atomic(savepoint=False):
+        deliveries_prepare({0: body})(0)
+
+
+def deliveries_prepare(bodies: Mapping[int, bytes]) -> Callable[[int], None]:
+    """The shared half of processing several stored deliveries (the webhook receiver's `prepare`),
+    done once for all: their accounts, the profiles of new people (before any lock), every lock the
+    batch needs in one global order, every thread it writes to. Returns the other half: acting on
+    one delivery's events by its key, which the caller runs per delivery (in its own savepoint).
+    Must run inside the caller's transaction, which then holds the locks until it ends.
+
+    Side effects: as `delivery_process`, for all the deliveries; the returned function raises
+    ValueError for a body that is not JSON (the others are not affected).
+    """
+    parsed: dict[int, list[Event]] = {}
+    unreadable: dict[int, ValueError] = {}
+    for key, body in bodies.items():
+        try:
+            parsed[key] = parse_delivery(json.loads(body))
+        except ValueError as exc:  # UnicodeDecodeError too
+            unreadable[key] = exc
+    events = [event for batch in parsed.values() for event in batch]
     accounts: dict[str, InstagramAccount | None] = {}
     for event in events:
         if event.account_id not in accounts:
@@ -351,24 +377,32 @@ def delivery_process(body: bytes) -> None:
                 event.account_id
             )
     live = [e for e in events if accounts.get(e.account_id) is not None]
-    profiles, unreachable = _profiles(live, accounts)
-    with transaction.atomic(savepoint=False):
-        _lock_all(live, accounts)
-        threads = _threads(live, accounts, profiles)
-        for key in unreachable & set(threads):
-            _profile_fill_later(threads[key])
-        for event in live:
-            account = accounts[event.account_id]
-            assert account is not None
+    profiles, unreachable = _profiles(live, accounts, limit=MAX_PROFILE_LOOKUPS * len(bodies))
+    _lock_all(live, accounts)
+    threads = _threads(live, accounts, profiles)
+    for thread_key in unreachable & set(threads):
+        _profile_fill_later(threads[thread_key])
+    now = timezone.now()
+    for account in {a.id: a for a in accounts.values() if a is not None}.values():
+        # At most once a minute: the row stays locked until the batch commits, and the
+        # connection's health panel does not need it finer.
+        InstagramAccount.objects.for_workspace(account.workspace).filter(
+            Q(last_event_at=None) | Q(last_event_at__lt=now - LAST_EVENT_PRECISION), id=account.id
+        ).update(last_event_at=now)
+
+    def act(key: int) -> None:
+        if key in unreadable:
+            raise unreadable[key]
+        for event in parsed[key]:
+            account = accounts.get(event.account_id)
+            if account is None:
+                continue
             if isinstance(event, CommentEvent):
                 _comment_store(account, event)
             else:
                 _dm_apply(account, event, threads, profiles)
-        now = timezone.now()
-        for account in {a.id: a for a in accounts.values() if a is not None}.values():
-            InstagramAccount.objects.for_workspace(account.workspace).filter(id=account.id).update(
-                last_event_at=now
-            )
+
+    return act
 
 
 def _needs_thread(event: Event) -> bool:
@@ -380,7 +414,10 @@ def _needs_thread(event: Event) -> bool:
 
 
 def _profiles(
-    events: list[Event], accounts: dict[str, InstagramAccount | None]
+    events: list[Event],
+    accounts: dict[str, InstagramAccount | None],
+    *,
+    limit: int = MAX_PROFILE_LOOKUPS,
 ) -> tuple[dict[tuple[str, str], client.InstagramProfile], set[tuple[str, str]]]:
     """The profiles of the people this batch opens or names a thread with that ALT has no handle
     for yet, and the people whose lookup failed for a passing reason (tried again later by
@@ -408,7 +445,7 @@ def _profiles(
             .exclude(party_handle="")
             .values_list("party_id", flat=True)
         )
-    lookups = [key for key in wanted if key not in known][:MAX_PROFILE_LOOKUPS]
+    lookups = [key for key in wanted if key not in known][:limit]
     for key in lookups:
         account = wanted[key]
         if not account.access_token:

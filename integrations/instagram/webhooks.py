@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +28,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from alt.lib.errors import IntegrationError
+from alt.lib.middleware import machine_endpoint
 from integrations.instagram import ingest
 from integrations.instagram.models import InstagramAccount
 from integrations.models import InboundEvent
@@ -90,8 +93,28 @@ def drop(request: HttpRequest) -> bool:
 def process(event: InboundEvent) -> None:
     """Act on a stored delivery (ingest.delivery_process). A deadlock or lost connection is
     transient (retried); a body that cannot be read any more is a permanent failure."""
-    try:
+    with _errors_mapped():
         ingest.delivery_process(bytes(event.body))
+
+
+def prepare(events: list[InboundEvent]) -> Callable[[InboundEvent], None]:
+    """A drain's batch of deliveries (ingest.deliveries_prepare): accounts, new people's profiles,
+    locks and threads once for all; then `process` of one delivery acts on its own events. Errors
+    are those of `process`."""
+    with _errors_mapped():
+        act = ingest.deliveries_prepare({event.id: bytes(event.body) for event in events})
+
+    def process_one(event: InboundEvent) -> None:
+        with _errors_mapped():
+            act(event.id)
+
+    return process_one
+
+
+@contextmanager
+def _errors_mapped() -> Iterator[None]:
+    try:
+        yield
     except OperationalError as exc:  # a deadlock between two workers' batches, a lost connection
         raise IntegrationError(f"database busy: {exc}"[:200], permanent=False) from exc
     except ValueError as exc:
@@ -99,11 +122,17 @@ def process(event: InboundEvent) -> None:
 
 
 receiver = WebhookReceiver(
-    provider=PROVIDER, verify=verify, external_id=external_id, process=process, drop=drop
+    provider=PROVIDER,
+    verify=verify,
+    external_id=external_id,
+    process=process,
+    drop=drop,
+    prepare=prepare,
 )
 _deliveries = webhook_view(receiver)
 
 
+@machine_endpoint  # Meta's calls, not a person's: no session, user or CSRF token
 @csrf_exempt  # Meta's POSTs are authenticated by their signature (webhook_view checks it)
 def receive(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":

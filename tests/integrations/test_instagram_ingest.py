@@ -1063,7 +1063,8 @@ def test_a_deadlock_is_retried_and_an_unreadable_body_fails_for_staff(
         raise ValueError("Expecting value")
 
     monkeypatch.setattr(ingest, "delivery_process", unreadable)
-    webhooks.inbound_event_process(event_id=event.id)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):  # past the backoff
+        webhooks.inbound_event_process(event_id=event.id)
     event.refresh_from_db()
     assert event.status == "failed"
     assert "unreadable delivery" in event.last_error

@@ -244,3 +244,48 @@ def test_a_real_worker_turns_a_signed_delivery_into_a_thread_and_a_lead(
     )
     assert contact.name == "Jane Worker"
     assert InboundEvent.objects.get().status == "processed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drains_batch_stores_what_one_by_one_would_and_a_bad_delivery_fails_alone(
+    instagram: InstagramEmulator, account: InstagramAccount, outbox: Outbox, monkeypatch: Any
+) -> None:
+    from integrations.instagram import ingest
+
+    jane = instagram.add_profile("jane.buys.homes", "Jane Doe").igsid
+    omar = instagram.add_profile("omar.rents", "Omar Diaz").igsid
+    at = ms(timezone.now() - timedelta(minutes=5))
+    items = [
+        d.message(IG_ID, jane, "Is it available?", mid="mid.j1", timestamp=at),
+        d.unsend(IG_ID, jane, "mid.j2", timestamp=at + 2),  # before its message
+        d.message(IG_ID, jane, "Oops", mid="mid.j2", timestamp=at + 1),
+        d.message(IG_ID, omar, "Hello", mid="mid.o1", timestamp=at + 3),
+        d.message(IG_ID, omar, "Hello", mid="mid.o1", timestamp=at + 3),  # a re-delivered mid
+        d.message(IG_ID, omar, "breaks", mid="mid.o2", timestamp=at + 4),
+        d.reaction(IG_ID, jane, "mid.j1", timestamp=at + 5),
+    ]
+    for n, item in enumerate(items):
+        raw = d.delivery(d.entry(IG_ID, messaging=[item], time_s=at // 1000 + n))
+        post(raw, emulator=instagram)
+    real_apply = ingest._dm_apply
+
+    def apply(account: Any, event: Any, *args: Any) -> None:
+        if event.mid == "mid.o2":
+            raise RuntimeError("a bug in one delivery")
+        real_apply(account, event, *args)
+
+    monkeypatch.setattr(ingest, "_dm_apply", apply)
+
+    assert webhooks.inbound_events_drain() == len(items)
+
+    ws = account.workspace
+    stored = Message.objects.for_workspace(ws).order_by("sent_at")
+    assert list(stored.values_list("external_id", flat=True)) == ["mid.j1", "mid.o1"]
+    assert stored.get(external_id="mid.j1").meta["reaction"]["emoji"] == "\u2764\ufe0f"
+    assert MessageChange.objects.for_workspace(ws).get(external_id="mid.j2").deleted
+    handles = set(Contact.objects.for_workspace(ws).values_list("instagram_handle", flat=True))
+    assert handles == {"jane.buys.homes", "omar.rents"}
+    assert Conversation.objects.for_workspace(ws).get(party_id=omar).unread_count == 1
+    statuses = list(InboundEvent.objects.order_by("id").values_list("status", flat=True))
+    assert statuses == ["processed"] * 5 + ["failed", "processed"]
+    assert "a bug in one delivery" in InboundEvent.objects.get(status="failed").last_error

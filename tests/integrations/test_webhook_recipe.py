@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from alt.lib.errors import IntegrationError
 from integrations import webhooks
 from integrations.models import InboundEvent
 from integrations.sandbox.webhooks import deliver
-from tests.conftest import wait_for
+from tests.conftest import Outbox, wait_for
 from tests.testapp import webhooks as provider
 from tests.testapp.models import WebhookDelivery
 
@@ -150,9 +151,17 @@ def test_a_transient_failure_is_retried_then_given_up_for_a_person(
     # The provider's own writes of the failed attempt were rolled back with it.
     assert not WebhookDelivery.objects.exists()
 
-    for _ in range(webhooks.MAX_ATTEMPTS - 1):
-        with contextlib.suppress(IntegrationError):
-            webhooks.inbound_event_process(event_id=event.id)
+    assert event.process_after is not None
+    assert event.process_after > timezone.now()
+    webhooks.inbound_event_process(event_id=event.id)  # backing off: not claimed yet
+    event.refresh_from_db()
+    assert event.attempts == 1
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(webhooks.MAX_ATTEMPTS - 1):
+            clock.shift(timedelta(minutes=11))  # beyond the longest backoff
+            with contextlib.suppress(IntegrationError):
+                webhooks.inbound_event_process(event_id=event.id)
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("failed", webhooks.MAX_ATTEMPTS)
     webhooks.inbound_event_process(event_id=event.id)  # failed: left alone
@@ -179,6 +188,102 @@ def test_a_permanent_failure_is_visible_and_can_be_sent_back(
     event.refresh_from_db()
     assert event.status == "received"
     assert len(callbacks) == 1
+
+
+@pytest.fixture
+def prepared() -> Any:
+    provider.prepared.clear()
+    return provider.prepared
+
+
+@pytest.mark.django_db
+def test_deliveries_send_one_drain_while_one_is_pending_and_again_once_it_started(
+    outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            assert post(body(id=f"evt_{n}")).status_code == 200
+    assert outbox.names() == ["inbound_events_drain"]
+
+    outbox.drain()
+    with django_capture_on_commit_callbacks(execute=True):
+        post(body(id="evt_after"))
+
+    assert outbox.names() == ["inbound_events_drain"]
+    assert InboundEvent.objects.filter(status="processed").count() == 3
+
+
+@pytest.mark.django_db
+def test_a_drain_processes_batches_and_a_bad_delivery_fails_alone(
+    django_capture_on_commit_callbacks: Any, prepared: list[int]
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        for n in range(4):
+            post(body(id=f"evt_{n}"))
+        post(body(id="evt_bad", fail="permanent"))
+        post(body(id="evt_busy", fail="transient"))
+
+    with django_capture_on_commit_callbacks(execute=False) as later:
+        assert webhooks.inbound_events_drain(batch=4) == 5
+
+    assert prepared == [4, 2]
+    statuses = dict(InboundEvent.objects.values_list("external_id", "status"))
+    assert statuses == {
+        **{f"evt_{n}": "processed" for n in range(4)},
+        "evt_bad": "failed",
+        "evt_busy": "received",
+    }
+    assert sorted(WebhookDelivery.objects.values_list("external_id", flat=True)) == [
+        f"evt_{n}" for n in range(4)
+    ]
+    busy = InboundEvent.objects.get(external_id="evt_busy")
+    assert busy.process_after is not None
+    assert busy.process_after > timezone.now()
+    assert len(later) == 1  # the drain sent for the end of its backoff
+    assert webhooks.inbound_events_drain() == 0  # backing off
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_shared_work_fails_is_processed_one_by_one(prepared: list[int]) -> None:
+    for n in range(2):
+        post(body(id=f"evt_{n}"))
+    post(body(id="evt_odd", fail="prepare"))
+
+    webhooks.inbound_events_drain()
+
+    assert prepared == [3]
+    assert InboundEvent.objects.filter(status="processed").count() == 3
+    assert WebhookDelivery.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_claim_whose_worker_died_is_claimed_again_when_its_lease_ends() -> None:
+    post(body(id="evt_1"))
+    [claimed] = webhooks._claim(limit=10)  # a worker claims it, then dies
+    assert claimed.attempts == 1
+
+    assert webhooks.inbound_events_drain() == 0
+    assert webhooks.inbound_events_waiting() == []
+    with time_machine.travel(timezone.now() + webhooks.DRAIN_LEASE + timedelta(seconds=1)):
+        assert webhooks.inbound_events_waiting() == [claimed.id]  # the sweeper sends a drain
+        assert webhooks.inbound_events_drain() == 1
+
+    event = InboundEvent.objects.get()
+    assert (event.status, event.attempts) == ("processed", 2)
+    assert WebhookDelivery.objects.get().times_processed == 1
+
+
+@pytest.mark.django_db
+def test_a_delivery_that_kills_its_worker_every_time_is_given_up() -> None:
+    post(body(id="evt_1"))
+    InboundEvent.objects.update(attempts=webhooks.MAX_ATTEMPTS)
+
+    webhooks.inbound_events_drain()
+
+    event = InboundEvent.objects.get()
+    assert event.status == "failed"
+    assert "worker was lost" in event.last_error
+    assert not WebhookDelivery.objects.exists()
 
 
 @pytest.mark.django_db
@@ -219,3 +324,51 @@ def test_over_http_a_real_worker_processes_each_delivery_once(
         (f"evt_{n}", 1) for n in range(5)
     ]
     assert InboundEvent.objects.filter(status="processed").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_delivery_skips_the_page_middleware_but_keeps_request_id_https_and_csp(
+    settings: Any,
+) -> None:
+    response = post(body())
+
+    assert response.status_code == 200
+    request = response.wsgi_request
+    assert not hasattr(request, "session")  # sessions, auth, messages, workspace: not run
+    assert not hasattr(request, "user")
+    assert "X-Frame-Options" not in response
+    assert len(response["X-Request-ID"]) >= 8
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    settings.SECURE_SSL_REDIRECT = True
+    assert post(body(id="evt_2")).status_code == 301
+
+
+@pytest.mark.django_db
+def test_a_page_under_the_webhook_prefix_still_takes_the_page_middleware(client: Client) -> None:
+    response = client.get("/webhooks/instagram/data-deletion/no-such-code/")
+
+    assert hasattr(response.wsgi_request, "session")
+    assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_drains_run_in_their_slots_only_and_hand_over_what_is_left(
+    outbox: Outbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    import psycopg
+    from django.db import connection
+
+    with django_capture_on_commit_callbacks(execute=False):
+        post(body(id="evt_1"))
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other:  # other workers' drains
+        for slot in range(webhooks.DRAIN_SLOTS):
+            other.execute("SELECT pg_advisory_lock(%s)", [webhooks._DRAIN_LOCK + slot])
+        assert webhooks.inbound_events_drain() == 0
+        assert InboundEvent.objects.get().status == "received"
+
+    assert webhooks.inbound_events_drain(seconds=0) == 0  # its time is up at once
+    assert outbox.names() == ["inbound_events_drain"]  # so it sends the next one
+    assert webhooks.inbound_events_drain() == 1
+    assert InboundEvent.objects.get().status == "processed"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 
 from django.db.models import F
 from django.http import HttpRequest
@@ -60,8 +61,25 @@ def process(event: InboundEvent) -> None:
         raise IntegrationError("unknown account", permanent=True)
 
 
+# The size of every batch `prepare` was given, for the tests of the drain.
+prepared: list[int] = []
+
+
+def prepare(events: list[InboundEvent]) -> Callable[[InboundEvent], None]:
+    """The shared work of a batch (here: none), done once; a body asking for it makes it fail."""
+    prepared.append(len(events))
+    if any(json.loads(bytes(event.body)).get("fail") == "prepare" for event in events):
+        raise IntegrationError("batch lookup failed", permanent=False)
+    return process
+
+
 receiver = register(
     WebhookReceiver(
-        provider=PROVIDER, verify=verify, external_id=external_id, process=process, drop=drop
+        provider=PROVIDER,
+        verify=verify,
+        external_id=external_id,
+        process=process,
+        drop=drop,
+        prepare=prepare,
     )
 )
