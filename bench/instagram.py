@@ -125,26 +125,10 @@ def _sender(i: int) -> str:
     return str(6543210000000000 + i % SENDERS)
 
 
-def _wait_processed(timeout_s: float = 600) -> bool:
-    from integrations.models import InboundEvent
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not InboundEvent.objects.filter(provider="instagram", status="received").exists():
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def _clear(workspace: Any) -> None:
-    from contacts.models import Contact, Conversation
-    from integrations.models import InboundEvent
+    from bench.webhooks import clear_channel
 
-    InboundEvent.objects.filter(provider="instagram").delete()
-    threads = Conversation.objects.for_workspace(workspace).filter(party_id__startswith="654321")
-    leads = list(threads.exclude(contact=None).values_list("contact_id", flat=True))
-    threads.delete()
-    Contact.objects.for_workspace(workspace).filter(id__in=leads).delete()
+    clear_channel(workspace, provider="instagram", party_prefix="654321")
 
 
 def _throughput(port: int) -> list[Row]:
@@ -165,6 +149,7 @@ def _throughput(port: int) -> list[Row]:
 
 def _duplicates(port: int, workspace: Any) -> Row:
     from bench.webhooks import burst as _burst
+    from bench.webhooks import wait_processed
     from contacts.models import Message
 
     duplicates = DELIVERIES // 5
@@ -184,7 +169,7 @@ def _duplicates(port: int, workspace: Any) -> Row:
     ]
     started = time.monotonic()
     _, _, statuses = _burst(port, _signed(bodies + replays + rebatched))
-    drained = _wait_processed()
+    drained = wait_processed("instagram", timeout_s=600)
     elapsed = time.monotonic() - started
     stored = Message.objects.for_workspace(workspace).filter(external_id__startswith="dup-").count()
     return Row(
@@ -203,6 +188,7 @@ def _duplicates(port: int, workspace: Any) -> Row:
 
 def _end_to_end(port: int, workspace: Any) -> Row:
     from bench.webhooks import post as _post
+    from bench.webhooks import wait_processed
     from contacts.models import Message
 
     total = E2E_RATE * E2E_SECONDS
@@ -235,7 +221,7 @@ def _end_to_end(port: int, workspace: Any) -> Row:
     for t in threads:
         t.join()
     achieved = total / max(time.time() - start, 1e-9)
-    _wait_processed()
+    wait_processed("instagram", timeout_s=600)
     rows = Message.objects.for_workspace(workspace).filter(external_id__startswith="e2e-")
     latencies = [
         (created.timestamp() - sent_at[mid]) * 1000
@@ -342,35 +328,17 @@ def _inbox_pages(user: Any, workspace: Any) -> list[Row]:
 
 def _webhook_rows(emulator: Any, workspace: Any) -> list[Row]:
     """Parts 1-3: gunicorn throughput, duplicates through a real worker, end-to-end latency."""
-    from django.conf import settings
+    from bench.webhooks import webhook_suite
 
-    from bench.calendar import _start_worker
-    from bench.webhooks import QUEUE, stop
-    from bench.webhooks import free_port as _free_port
-    from bench.webhooks import purge_queue as _purge_queue
-    from bench.webhooks import start_server as _start_server
-    from integrations.models import InboundEvent
-
-    _clear(workspace)
-    port = _free_port()
-    server = _start_server(port)
-    worker = None
-    try:
-        rows = _throughput(port)
-        _purge_queue()
-        InboundEvent.objects.filter(provider="instagram").delete()
-        # The server enqueues on bench/webhooks.py's queue: the worker must consume that one.
-        settings.CELERY_TASK_DEFAULT_QUEUE = QUEUE
-        worker = _start_worker(emulator.base_url)
-        rows.append(_duplicates(port, workspace))
-        rows.append(_end_to_end(port, workspace))
-    finally:
-        stop(server)
-        if worker is not None:
-            stop(worker)
-        _purge_queue()
-        _clear(workspace)
-    return rows
+    return webhook_suite(
+        throughput=_throughput,
+        with_worker=[
+            lambda port: _duplicates(port, workspace),
+            lambda port: _end_to_end(port, workspace),
+        ],
+        clear=lambda: _clear(workspace),
+        worker_graph_url=emulator.base_url,
+    )
 
 
 def run() -> None:

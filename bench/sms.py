@@ -206,29 +206,13 @@ def _sender(i: int) -> str:
 
 
 def _clear(workspace: Any) -> None:
-    from contacts.models import Contact, Conversation
-    from integrations.models import InboundEvent
+    from bench.webhooks import clear_channel
 
-    InboundEvent.objects.filter(provider="twilio_sms").delete()
-    threads = Conversation.objects.for_workspace(workspace).filter(party_id__startswith="+1202555")
-    leads = list(threads.exclude(contact=None).values_list("contact_id", flat=True))
-    threads.delete()
-    Contact.objects.for_workspace(workspace).filter(id__in=leads).delete()
-
-
-def _wait_processed(timeout_s: float = 900) -> bool:
-    from integrations.models import InboundEvent
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not InboundEvent.objects.filter(provider="twilio_sms", status="received").exists():
-            return True
-        time.sleep(0.5)
-    return False
+    clear_channel(workspace, provider="twilio_sms", party_prefix="+1202555")
 
 
 def _duplicates(port: int, workspace: Any) -> Row:
-    from bench.webhooks import burst
+    from bench.webhooks import burst, wait_processed
     from contacts.models import Message
     from integrations.models import InboundEvent
 
@@ -241,7 +225,7 @@ def _duplicates(port: int, workspace: Any) -> Row:
     random.Random(11).shuffle(deliveries)  # noqa: S311 (an order, not a secret): a retry may overtake the first (or run beside it)
     started = time.monotonic()
     _, _, statuses = burst(port, deliveries)
-    drained = _wait_processed()
+    drained = wait_processed("twilio_sms")
     elapsed = time.monotonic() - started
     events = InboundEvent.objects.filter(provider="twilio_sms", external_id__in=sids).count()
     stored = Message.objects.for_workspace(workspace).filter(external_id__in=sids).count()
@@ -260,39 +244,21 @@ def _duplicates(port: int, workspace: Any) -> Row:
 
 
 def _webhook_rows(workspace: Any) -> list[Row]:
-    from django.conf import settings
+    from bench.webhooks import throughput_rows, webhook_suite
 
-    from bench.calendar import _start_worker
-    from bench.webhooks import QUEUE, free_port, purge_queue, start_server, throughput_rows
-
-    _clear(workspace)
-    port = free_port()
-    server = start_server(port, {"TWILIO_PUBLIC_BASE_URL": PUBLIC_BASE_URL})
-    worker = None
-    try:
-        text = "Hi! Is 12 Oak St still available? ¿Precio? 🏠"
-        rows = throughput_rows(
+    text = "Hi! Is 12 Oak St still available? ¿Precio? 🏠"
+    return webhook_suite(
+        throughput=lambda port: throughput_rows(
             port,
             lambda n: [_delivery(f"SM{n:08x}{i:024x}", _sender(i), text) for i in range(PER_ROUND)],
             name="Twilio inbound webhook (verify, store, enqueue)",
             rounds=ROUNDS,
             per_round=PER_ROUND,
-        )
-        purge_queue()
-        _clear(workspace)
-        # The server enqueues on bench/webhooks.py's queue: the worker must consume that one.
-        settings.CELERY_TASK_DEFAULT_QUEUE = QUEUE
-        worker = _start_worker("http://127.0.0.1:9")  # Google is not called by the SMS ingest
-        rows.append(_duplicates(port, workspace))
-    finally:
-        server.terminate()
-        server.wait(20)
-        if worker is not None:
-            worker.terminate()
-            worker.wait(20)
-        purge_queue()
-        _clear(workspace)
-    return rows
+        ),
+        with_worker=[lambda port: _duplicates(port, workspace)],
+        clear=lambda: _clear(workspace),
+        server_env={"TWILIO_PUBLIC_BASE_URL": PUBLIC_BASE_URL},
+    )
 
 
 def _endpoint_present() -> bool:

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.core.management import call_command
 
@@ -243,3 +244,67 @@ def run() -> None:
         "requests_per_round_each": PER_ROUND,
     }
     report("webhooks", rows, meta)
+
+
+# --- one provider's webhook suite: what the Instagram and SMS benches share ----------------------
+def wait_processed(provider: str, timeout_s: float = 900) -> bool:
+    """True once no delivery of `provider` is left unprocessed (False after `timeout_s`)."""
+    from integrations.models import InboundEvent
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not InboundEvent.objects.filter(provider=provider, status="received").exists():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def clear_channel(workspace: Any, *, provider: str, party_prefix: str) -> None:
+    """Forget a webhook bench's deliveries, its threads (party ids starting with `party_prefix`)
+    and the leads they made, so each part starts from the same data."""
+    from contacts.models import Contact, Conversation
+    from integrations.models import InboundEvent
+
+    InboundEvent.objects.filter(provider=provider).delete()
+    threads = Conversation.objects.for_workspace(workspace).filter(
+        party_id__startswith=party_prefix
+    )
+    leads = list(threads.exclude(contact=None).values_list("contact_id", flat=True))
+    threads.delete()
+    Contact.objects.for_workspace(workspace).filter(id__in=leads).delete()
+
+
+def webhook_suite(
+    *,
+    throughput: Callable[[int], list[Row]],
+    with_worker: list[Callable[[int], Row]],
+    clear: Callable[[], None],
+    server_env: dict[str, str] | None = None,
+    worker_graph_url: str = "http://127.0.0.1:9",
+) -> list[Row]:
+    """A webhook endpoint under gunicorn: `throughput(port)` first (nothing processes), then each
+    of `with_worker(port)` with a real Celery worker draining what the server stored. Servers and
+    workers are stopped and the data cleared whatever happens."""
+    from django.conf import settings
+
+    from bench.calendar import _start_worker
+
+    clear()
+    port = free_port()
+    server = start_server(port, server_env)
+    worker = None
+    try:
+        rows = throughput(port)
+        purge_queue()
+        clear()
+        # The server enqueues on this module's queue: the worker must consume that one.
+        settings.CELERY_TASK_DEFAULT_QUEUE = QUEUE
+        worker = _start_worker(worker_graph_url)
+        rows.extend(part(port) for part in with_worker)
+    finally:
+        stop(server)
+        if worker is not None:
+            stop(worker)
+        purge_queue()
+        clear()
+    return rows
