@@ -36,6 +36,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 
 from alt.lib.errors import IntegrationError
+from alt.lib.middleware import machine_endpoint
 from integrations.models import InboundEvent
 from integrations.twilio_sms import client, ingest
 from integrations.twilio_sms.models import TwilioAccount
@@ -133,6 +134,7 @@ _inbound = webhook_view(inbound_receiver)
 _status = webhook_view(status_receiver)
 
 
+@machine_endpoint  # Twilio's calls, not a person's: no session, user or CSRF token
 @csrf_exempt  # Twilio's POSTs are authenticated by their signature (webhook_view checks it)
 def inbound(request: HttpRequest) -> HttpResponse:
     response = _inbound(request)
@@ -142,6 +144,7 @@ def inbound(request: HttpRequest) -> HttpResponse:
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
 
-@csrf_exempt  # as above
+@machine_endpoint  # as above
+@csrf_exempt
 def status(request: HttpRequest) -> HttpResponse:
     return _status(request)

@@ -250,3 +250,15 @@ def test_a_messaging_service_pool_number_is_found_by_its_service(
     response = inbound(inbound_params(To="+15005550042", MessagingServiceSid=service))
 
     assert response.status_code == 200
+
+
+def test_texts_and_statuses_skip_the_page_middleware(sms_account: TwilioAccount) -> None:
+    sid = message_sid()
+    answers = [inbound(inbound_params()), status(status_params(sid, "sent"))]
+
+    for response in answers:
+        assert response.status_code == 200
+        assert not hasattr(response.wsgi_request, "session")  # sessions, auth, workspace: not run
+        assert not hasattr(response.wsgi_request, "user")
+        assert "X-Frame-Options" not in response
+        assert "script-src 'self'" in response["Content-Security-Policy"]
