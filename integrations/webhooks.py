@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -93,7 +94,7 @@ class StoreCondition:
     statement (no round trip of its own): a SQL boolean expression and its bound parameters."""
 
     sql: str
-    params: Sequence[object]
+    params: Sequence[Any]
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def inbound_event_store(
     when no drain was pending.
     """
     table = InboundEvent._meta.db_table
-    values = [
+    values: list[Any] = [
         provider,
         external_id[:255],
         body,

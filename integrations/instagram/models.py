@@ -8,6 +8,7 @@ what only Instagram has (posts, comments) lives here.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, models
@@ -46,7 +47,7 @@ class InstagramAccountManager(TenantManager["InstagramAccount"]):
             row = cursor.fetchone()
         return bool(row and row[0])
 
-    def accepting_events_sql(self, *ig_user_ids: str) -> tuple[str, list[object]]:
+    def accepting_events_sql(self, *ig_user_ids: str) -> tuple[str, list[Any]]:
         """`accepting_events` as a SQL boolean expression and its parameters, for a statement
         that checks it itself (the webhook's INSERT ... WHERE, one round trip per delivery)."""
         table = InstagramAccount._meta.db_table
