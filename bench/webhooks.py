@@ -142,10 +142,17 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
 
 
 def purge_queue() -> None:
+    """Drop the bench queue's waiting tasks, and with them the pending drain's kick: a kick left
+    behind holds every delivery's kick back for its lifetime, as a lost task message would, and
+    the bench runs no sweeper to catch them (a faster endpoint stored a whole burst inside it)."""
+    from django.core.cache import cache
+
     from alt.celery import app
+    from integrations.webhooks import KICK_KEY
 
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge(QUEUE)
+    cache.delete(KICK_KEY)
 
 
 def throughput_rows(

@@ -32,7 +32,7 @@ from alt.lib.middleware import machine_endpoint
 from integrations.instagram import ingest
 from integrations.instagram.models import InstagramAccount
 from integrations.models import InboundEvent
-from integrations.webhooks import MalformedWebhook, WebhookReceiver, webhook_view
+from integrations.webhooks import MalformedWebhook, StoreCondition, WebhookReceiver, webhook_view
 
 PROVIDER = "instagram"
 _PARSED = "_instagram_payload"
@@ -79,15 +79,17 @@ def external_id(request: HttpRequest) -> str:
     return hashlib.sha256(request.body).hexdigest()
 
 
-def drop(request: HttpRequest) -> bool:
-    """True when no entry of the delivery is for a connected account: answered 200, not stored
-    (IG-6: a disconnected account's events are no longer stored)."""
+def store_if(request: HttpRequest) -> StoreCondition:
+    """Stored only if an entry of the delivery is for a connected account: otherwise answered
+    200, not stored (IG-6: a disconnected account's events are no longer stored). Checked by the
+    recipe's INSERT itself, however many entries a delivery batches."""
     account_ids = {
         str(entry.get("id"))
         for entry in _payload(request)["entry"]
         if isinstance(entry, dict) and entry.get("id") is not None
     }
-    return not account_ids or not InstagramAccount.objects.accepting_events(*account_ids)
+    sql, params = InstagramAccount.objects.accepting_events_sql(*account_ids)
+    return StoreCondition(sql, params)
 
 
 def process(event: InboundEvent) -> None:
@@ -126,7 +128,7 @@ receiver = WebhookReceiver(
     verify=verify,
     external_id=external_id,
     process=process,
-    drop=drop,
+    store_if=store_if,
     prepare=prepare,
 )
 _deliveries = webhook_view(receiver)

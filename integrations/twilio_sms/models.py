@@ -8,6 +8,8 @@ Messaging Service SID. SMS messages themselves live in the channel-agnostic inbo
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import connection, models
 from django.db.models import Q
@@ -39,34 +41,52 @@ class TwilioAccountManager(TenantManager["TwilioAccount"]):
             .first()
         )
 
-    def inbound_auth_token(
+    def inbound_credentials(
         self, account_sid: str, to_number: str, messaging_service_sid: str = ""
-    ) -> str:
-        """The auth token of the account `for_inbound` finds, or "": the signature check of every
-        webhook delivery. One narrow read in SQL (the ORM's compile cost was 4x the query's on a
-        loaded machine; this endpoint is benchmarked against a bare view), decrypted by the
-        field itself. The same rows as for_inbound: live, this SID, the number or the service."""
+    ) -> tuple[str, str]:
+        """(auth token, its stored ciphertext) of the account `for_inbound` finds, or ("", ""):
+        the signature check of every webhook delivery. One narrow read in SQL (the ORM's compile
+        cost was 4x the query's on a loaded machine; this endpoint is benchmarked against a bare
+        view), decrypted by the field itself. The same rows as for_inbound: live, this SID, the
+        number or the service. The ciphertext changes on every write of the token (a random
+        nonce per encryption), so it names this version of the token: see inbound_token_sql."""
         if not account_sid or not (to_number or messaging_service_sid):
-            return ""
-        table = TwilioAccount._meta.db_table
+            return "", ""
+        sql, params = self._inbound_token_select(account_sid, to_number, messaging_service_sid)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT auth_token FROM {table} WHERE account_sid = %s AND status <> %s "  # noqa: S608 (the table name is ours; values are bound)
-                "AND (from_number = %s OR (%s <> '' AND messaging_service_sid = %s)) "
-                "ORDER BY created_at DESC LIMIT 1",
-                [
-                    account_sid,
-                    TwilioAccount.Status.REMOVED.value,
-                    to_number,
-                    messaging_service_sid,
-                    messaging_service_sid,
-                ],
-            )
+            cursor.execute(sql, params)
             row = cursor.fetchone()
-        if row is None:
-            return ""
+        if row is None or not row[0]:
+            return "", ""
         field = TwilioAccount._meta.get_field("auth_token")
-        return str(field.from_db_value(row[0], None, connection) or "")
+        return str(field.from_db_value(row[0], None, connection) or ""), str(row[0])
+
+    def inbound_token_sql(
+        self, account_sid: str, to_number: str, messaging_service_sid: str, stored: str
+    ) -> tuple[str, list[Any]]:
+        """A SQL boolean expression, with its parameters, that holds while the account
+        `inbound_credentials` finds still has the token stored as `stored`: false (or null) once
+        the token changed or the account was removed or renumbered. For a statement that checks
+        it itself (the webhook's INSERT), so a cached token costs no round trip of its own."""
+        sql, params = self._inbound_token_select(account_sid, to_number, messaging_service_sid)
+        return f"({sql}) = %s", [*params, stored]
+
+    def _inbound_token_select(
+        self, account_sid: str, to_number: str, messaging_service_sid: str
+    ) -> tuple[str, list[Any]]:
+        table = TwilioAccount._meta.db_table
+        return (
+            f"SELECT auth_token FROM {table} WHERE account_sid = %s AND status <> %s "  # noqa: S608 (the table name is ours; values are bound)
+            "AND (from_number = %s OR (%s <> '' AND messaging_service_sid = %s)) "
+            "ORDER BY created_at DESC LIMIT 1",
+            [
+                account_sid,
+                TwilioAccount.Status.REMOVED.value,
+                to_number,
+                messaging_service_sid,
+                messaging_service_sid,
+            ],
+        )
 
     def _inbound(
         self, account_sid: str, to_number: str, messaging_service_sid: str

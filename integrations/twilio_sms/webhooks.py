@@ -21,8 +21,14 @@ parameters without notice).
 - The external id makes Twilio's retries no-ops: the MessageSid of an inbound text; for a status,
   MessageSid:MessageStatus[:ErrorCode], so each distinct report is stored once.
 
-One indexed read per delivery for the token (no cache: a changed token or a removed account takes
-effect on the next delivery), then the recipe's single INSERT. Processing runs in the worker:
+The token: each web process keeps the tokens it has read, with the ciphertext they were stored
+as (a new one on every write of the token: a random nonce per encryption). A delivery verified
+with a kept token is stored only if the account still holds that ciphertext, checked by the
+recipe's INSERT itself (`store_if`): so the delivery costs one statement, and a changed token, a
+removed or renumbered account takes effect on the very next delivery: the INSERT refuses it, the
+kept token is forgotten (`recheck`), and the delivery is verified again against a fresh read.
+A delivery whose signature the kept token refuses is also checked against a fresh read (the token
+may have just changed) before it is refused. Processing runs in the worker:
 integrations/twilio_sms/ingest.py.
 """
 
@@ -36,10 +42,11 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 
 from alt.lib.errors import IntegrationError
+from alt.lib.middleware import machine_endpoint
 from integrations.models import InboundEvent
 from integrations.twilio_sms import client, ingest
 from integrations.twilio_sms.models import TwilioAccount
-from integrations.webhooks import MalformedWebhook, WebhookReceiver, webhook_view
+from integrations.webhooks import MalformedWebhook, StoreCondition, WebhookReceiver, webhook_view
 
 PROVIDER_INBOUND = "twilio_sms"
 PROVIDER_STATUS = "twilio_status"
@@ -51,18 +58,63 @@ def _form(request: HttpRequest) -> QueryDict:
     return request.POST
 
 
+# (AccountSid, our number, MessagingServiceSid) -> (auth token, its stored ciphertext), per
+# process. Bounded: cleared when full (a web process serves a handful of accounts).
+_tokens: dict[tuple[str, str, str], tuple[str, str]] = {}
+_TOKENS_MAX = 1000
+# On the request: the kept token's key and ciphertext when verify used one, else None.
+_KEPT = "_twilio_kept_token"
+_FRESH = "_twilio_token_fresh"
+
+
 def _verify(request: HttpRequest, number_field: str) -> bool:
+    setattr(request, _KEPT, None)
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
     form = _form(request)
-    auth_token = TwilioAccount.objects.inbound_auth_token(
-        form.get("AccountSid", ""), form.get(number_field, ""), form.get("MessagingServiceSid", "")
+    key = (
+        form.get("AccountSid", ""),
+        form.get(number_field, ""),
+        form.get("MessagingServiceSid", ""),
     )
-    if not auth_token:
-        return False
     url = settings.TWILIO_PUBLIC_BASE_URL + request.get_full_path()
+    kept = None if getattr(request, _FRESH, False) else _tokens.get(key)
+    if kept is not None:
+        auth_token, stored = kept
+        if client.signature_valid(auth_token=auth_token, url=url, params=form, signature=signature):
+            setattr(request, _KEPT, (key, stored))
+            return True
+        # Refused by the kept token: the token may have just changed; ask the database.
+    auth_token, stored = TwilioAccount.objects.inbound_credentials(*key)
+    if not auth_token:
+        _tokens.pop(key, None)
+        return False
+    if len(_tokens) >= _TOKENS_MAX:
+        _tokens.clear()
+    _tokens[key] = (auth_token, stored)
     return client.signature_valid(auth_token=auth_token, url=url, params=form, signature=signature)
+
+
+def store_if(request: HttpRequest) -> StoreCondition | None:
+    """When verify used a kept token: store only if the account still holds it (see above)."""
+    kept = getattr(request, _KEPT, None)
+    if kept is None:
+        return None  # verified against a read made just now, as before the cache
+    (account_sid, number, service_sid), stored = kept
+    sql, params = TwilioAccount.objects.inbound_token_sql(account_sid, number, service_sid, stored)
+    return StoreCondition(sql, params)
+
+
+def recheck(request: HttpRequest) -> bool:
+    """The INSERT refused a delivery verified with a kept token (it changed, or the account is
+    gone): forget the token, and have the delivery verified again from the database."""
+    kept = getattr(request, _KEPT, None)
+    if kept is None:
+        return False
+    _tokens.pop(kept[0], None)
+    setattr(request, _FRESH, True)
+    return True
 
 
 def verify_inbound(request: HttpRequest) -> bool:
@@ -122,17 +174,22 @@ inbound_receiver = WebhookReceiver(
     verify=verify_inbound,
     external_id=external_id_inbound,
     process=process_inbound,
+    store_if=store_if,
+    recheck=recheck,
 )
 status_receiver = WebhookReceiver(
     provider=PROVIDER_STATUS,
     verify=verify_status,
     external_id=external_id_status,
     process=process_status,
+    store_if=store_if,
+    recheck=recheck,
 )
 _inbound = webhook_view(inbound_receiver)
 _status = webhook_view(status_receiver)
 
 
+@machine_endpoint  # Twilio's calls, not a person's: no session, user or CSRF token
 @csrf_exempt  # Twilio's POSTs are authenticated by their signature (webhook_view checks it)
 def inbound(request: HttpRequest) -> HttpResponse:
     response = _inbound(request)
@@ -142,6 +199,7 @@ def inbound(request: HttpRequest) -> HttpResponse:
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
 
-@csrf_exempt  # as above
+@machine_endpoint  # as above
+@csrf_exempt
 def status(request: HttpRequest) -> HttpResponse:
     return _status(request)

@@ -250,3 +250,31 @@ def test_a_messaging_service_pool_number_is_found_by_its_service(
     response = inbound(inbound_params(To="+15005550042", MessagingServiceSid=service))
 
     assert response.status_code == 200
+
+
+def test_texts_and_statuses_skip_the_page_middleware(sms_account: TwilioAccount) -> None:
+    sid = message_sid()
+    answers = [inbound(inbound_params()), status(status_params(sid, "sent"))]
+
+    for response in answers:
+        assert response.status_code == 200
+        assert not hasattr(response.wsgi_request, "session")  # sessions, auth, workspace: not run
+        assert not hasattr(response.wsgi_request, "user")
+        assert "X-Frame-Options" not in response
+        assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_a_known_accounts_text_costs_one_statement_and_a_token_change_still_refuses_the_next(
+    sms_account: TwilioAccount, django_assert_num_queries: Any
+) -> None:
+    assert inbound(inbound_params()).status_code == 200  # the token is read and kept
+
+    with django_assert_num_queries(1):  # the INSERT checks the kept token is still the account's
+        assert inbound(inbound_params()).status_code == 200
+    TwilioAccount.objects.for_workspace(sms_account.workspace).filter(id=sms_account.id).update(
+        auth_token="rotated-auth-token-2222222222222"
+    )
+
+    assert inbound(inbound_params()).status_code == 403
+    assert inbound(inbound_params(), token="rotated-auth-token-2222222222222").status_code == 200
+    assert InboundEvent.objects.count() == 3

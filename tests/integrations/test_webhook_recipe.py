@@ -372,3 +372,44 @@ def test_drains_run_in_their_slots_only_and_hand_over_what_is_left(
     assert outbox.names() == ["inbound_events_drain"]  # so it sends the next one
     assert webhooks.inbound_events_drain() == 1
     assert InboundEvent.objects.get().status == "processed"
+
+
+@pytest.mark.django_db
+def test_a_store_condition_is_checked_by_the_insert_and_tells_a_refusal_from_a_duplicate() -> None:
+    holds = webhooks.StoreCondition("%s = 1", [1])
+    fails = webhooks.StoreCondition("%s = 1", [2])
+
+    first = webhooks.inbound_event_store(
+        provider="testprovider", external_id="evt_1", body=b"{}", condition=holds
+    )
+    again = webhooks.inbound_event_store(
+        provider="testprovider", external_id="evt_1", body=b"{}", condition=holds
+    )
+    with pytest.raises(webhooks.StoreRefused):
+        webhooks.inbound_event_store(
+            provider="testprovider", external_id="evt_2", body=b"{}", condition=fails
+        )
+
+    assert first == InboundEvent.objects.get().id
+    assert again is None
+    assert list(InboundEvent.objects.values_list("external_id", flat=True)) == ["evt_1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_on_a_dead_persistent_connection_is_received_on_a_new_one(
+    outbox: Outbox,
+) -> None:
+    import psycopg
+    from django.db import close_old_connections, connection
+
+    connection.ensure_connection()
+    close_old_connections()  # a request starts: the health check is due
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other:  # e.g. a database restart
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+
+    response = post(body(id="evt_after_restart"))
+
+    assert response.status_code == 200
+    assert InboundEvent.objects.filter(external_id="evt_after_restart").exists()
+    assert outbox.names() == ["inbound_events_drain"]
