@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
+from django.db import transaction
 
 if TYPE_CHECKING:
     from alt.accounts.decorators import WorkspaceRequest
@@ -55,13 +56,24 @@ class Upcoming:
 
 @dataclass(frozen=True)
 class BannerFlag:
-    """A page banner's yes/no: `name` is its variable in the templates, `key(workspace, user)` its
-    cache key, `ask(workspace, user)` the database's answer on a miss (kept `timeout_s`)."""
+    """A page banner's yes/no: `name` is its variable in the templates, `ask(workspace, user)` the
+    database's answer on a miss (kept `timeout_s`). The answer is cached per workspace, or per
+    workspace and user when `per_user` (a personal integration); the registering app calls
+    `forget` whenever the state behind it changes."""
 
     name: str
-    key: Callable[[Workspace, User], str]
     ask: Callable[[Workspace, User], bool]
     timeout_s: int
+    per_user: bool = False
+
+    def key(self, workspace_id: int, user_id: int | None = None) -> str:
+        suffix = f":{user_id}" if self.per_user else ""
+        return f"banner:{self.name}:{workspace_id}{suffix}"
+
+    def forget(self, workspace_id: int, user_id: int | None = None) -> None:
+        """Drop the cached answer once the surrounding transaction commits (at once outside one)."""
+        key = self.key(workspace_id, user_id)
+        transaction.on_commit(lambda: cache.delete(key))
 
 
 DashboardCard = Callable[["WorkspaceRequest"], Panel | None]
@@ -141,7 +153,7 @@ def next_appointments(workspace: Workspace, contact_ids: Collection[int]) -> dic
 def banner_flags(workspace: Workspace, user: User) -> dict[str, bool]:
     """Every registered banner's yes/no for this user in this workspace, by name: one cache round
     trip for all of them; each miss asks the database once and keeps the answer."""
-    keys = {flag.key(workspace, user): flag for flag in _banner_flags.values()}
+    keys = {flag.key(workspace.id, user.id): flag for flag in _banner_flags.values()}
     found = cache.get_many(list(keys))
     flags = {}
     for key, flag in keys.items():

@@ -7,7 +7,6 @@ they share lives here, so the push never calls up into services.py.
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -51,10 +50,6 @@ def connection_tokens_store(
 
 
 # --- the needs-reconnect banner ------------------------------------------------------------------
-def _banner_key(workspace_id: int, user_id: int) -> str:
-    return f"google_calendar:needs-reconnect:{workspace_id}:{user_id}"
-
-
 def needs_reconnect(workspace: Workspace, user: User) -> bool:
     """Whether the user's connection in this workspace needs reconnecting (GC-8), asked of the
     database. The banner on every page reads it through the cache (BANNER: a page view costs no
@@ -68,16 +63,14 @@ def needs_reconnect(workspace: Workspace, user: User) -> bool:
 
 BANNER = BannerFlag(
     name="calendar_needs_reconnect",
-    key=lambda workspace, user: _banner_key(workspace.id, user.id),
     ask=needs_reconnect,
     timeout_s=BANNER_CACHE_SECONDS,
+    per_user=True,
 )
 
 
 def banner_forget(workspace_id: int, user_id: int) -> None:
-    """Drop the cached banner answer once the surrounding transaction commits."""
-    key = _banner_key(workspace_id, user_id)
-    transaction.on_commit(lambda: cache.delete(key))
+    BANNER.forget(workspace_id, user_id)
 
 
 def calendar_needs_reconnect(*, workspace: Workspace, connection_id: int, reason: str) -> bool:

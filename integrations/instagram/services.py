@@ -13,7 +13,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.utils import timezone
@@ -162,10 +161,6 @@ def _refuse_if_live_elsewhere(workspace: Workspace, ig_user_id: str) -> None:
 
 
 # --- needs reconnect: banner and one email -------------------------------------------------------
-def _banner_key(workspace_id: int) -> str:
-    return f"instagram:needs-reconnect:{workspace_id}"
-
-
 def needs_reconnect(workspace: Workspace, user: User | None = None) -> bool:
     """Whether an Instagram account of the workspace needs reconnecting, asked of the database.
     The banner on every page, for each of the workspace's members (`user` is not asked), reads it
@@ -179,17 +174,12 @@ def needs_reconnect(workspace: Workspace, user: User | None = None) -> bool:
 
 
 BANNER = BannerFlag(
-    name="instagram_needs_reconnect",
-    key=lambda workspace, _user: _banner_key(workspace.id),
-    ask=needs_reconnect,
-    timeout_s=BANNER_CACHE_SECONDS,
+    name="instagram_needs_reconnect", ask=needs_reconnect, timeout_s=BANNER_CACHE_SECONDS
 )
 
 
 def banner_forget(workspace_id: int) -> None:
-    """Drop the cached banner answer once the surrounding transaction commits."""
-    key = _banner_key(workspace_id)
-    transaction.on_commit(lambda: cache.delete(key))
+    BANNER.forget(workspace_id)
 
 
 def instagram_needs_reconnect(*, workspace: Workspace, account_id: int, reason: str) -> bool:

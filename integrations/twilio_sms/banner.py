@@ -5,18 +5,11 @@ its commit."""
 
 from __future__ import annotations
 
-from django.core.cache import cache
-from django.db import transaction
-
 from alt.accounts.models import User, Workspace
 from alt.accounts.seams import BannerFlag
 from integrations.twilio_sms.models import TwilioAccount
 
 BANNER_CACHE_SECONDS = 300
-
-
-def _banner_key(workspace_id: int) -> str:
-    return f"sms:blocked:{workspace_id}"
 
 
 def sms_blocked(workspace: Workspace, user: User | None = None) -> bool:
@@ -28,15 +21,8 @@ def sms_blocked(workspace: Workspace, user: User | None = None) -> bool:
     )
 
 
-BANNER = BannerFlag(
-    name="sms_blocked",
-    key=lambda workspace, _user: _banner_key(workspace.id),
-    ask=sms_blocked,
-    timeout_s=BANNER_CACHE_SECONDS,
-)
+BANNER = BannerFlag(name="sms_blocked", ask=sms_blocked, timeout_s=BANNER_CACHE_SECONDS)
 
 
 def banner_forget(workspace_id: int) -> None:
-    """Drop the cached answer once the surrounding transaction commits (at once outside one)."""
-    key = _banner_key(workspace_id)
-    transaction.on_commit(lambda: cache.delete(key))
+    BANNER.forget(workspace_id)
